@@ -1,0 +1,285 @@
+//! Settings from `XUNCHA_*` variables. Every setting has a default that needs nothing
+//! installed; a bad value stops the start with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The whole configuration of one instance.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// `None`: run the embedded S3-protocol store over `data_dir/objects`.
+    pub s3: Option<S3Settings>,
+    pub s3_bucket: String,
+    /// `None`: generated once and kept in `data_dir/jwt-secret`.
+    pub jwt_secret: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    pub admin_password: Option<String>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Sustained requests per second allowed from one client address.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub log_format: LogFormat,
+}
+
+/// An external S3-compatible store (MinIO, Ceph, AWS S3 …).
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that cannot be used, with the variable that holds it.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can configure an app without touching the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let bind = parse_or(&get, "XUNCHA_BIND", "127.0.0.1:8080".parse().ok(), |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|_| "expected an address such as 127.0.0.1:8080".to_owned())
+        })?;
+        let data_dir = PathBuf::from(get("XUNCHA_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("XUNCHA_DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => url,
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "XUNCHA_DATABASE_URL",
+                    problem: "expected a sqlite:// or postgres:// URL".into(),
+                });
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("xuncha.db").display()),
+        };
+        let database_max_connections = parse_or(
+            &get,
+            "XUNCHA_DATABASE_MAX_CONNECTIONS",
+            Some(10),
+            |v| parse_in_range(v, 1, 1000),
+        )?;
+
+        let s3 = match get("XUNCHA_S3_ENDPOINT") {
+            None => None,
+            Some(endpoint) => {
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return Err(ConfigError {
+                        variable: "XUNCHA_S3_ENDPOINT",
+                        problem: "expected an http:// or https:// URL".into(),
+                    });
+                }
+                let required = |variable: &'static str| {
+                    get(variable).ok_or_else(|| ConfigError {
+                        variable,
+                        problem: "required when XUNCHA_S3_ENDPOINT is set".into(),
+                    })
+                };
+                Some(S3Settings {
+                    endpoint,
+                    region: get("XUNCHA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: required("XUNCHA_S3_ACCESS_KEY_ID")?,
+                    secret_access_key: required("XUNCHA_S3_SECRET_ACCESS_KEY")?,
+                })
+            }
+        };
+        let s3_bucket = get("XUNCHA_S3_BUCKET").unwrap_or_else(|| "xuncha".into());
+        if !valid_bucket_name(&s3_bucket) {
+            return Err(ConfigError {
+                variable: "XUNCHA_S3_BUCKET",
+                problem: "expected 3-63 lowercase letters, digits, '-' or '.'".into(),
+            });
+        }
+
+        let jwt_secret = get("XUNCHA_JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(ConfigError {
+                variable: "XUNCHA_JWT_SECRET",
+                problem: "must be at least 32 characters".into(),
+            });
+        }
+        let timezone = parse_or(&get, "XUNCHA_TIMEZONE", Some(chrono_tz::Asia::Shanghai), |v| {
+            v.parse::<chrono_tz::Tz>()
+                .map_err(|_| "expected an IANA time zone such as Asia/Shanghai".to_owned())
+        })?;
+        let admin_password = get("XUNCHA_ADMIN_PASSWORD");
+        if let Some(password) = &admin_password {
+            crate::domain::NewPassword::parse(password).map_err(|problem| ConfigError {
+                variable: "XUNCHA_ADMIN_PASSWORD",
+                problem: problem.en.into_owned(),
+            })?;
+        }
+        let access_token_ttl = Duration::from_secs(parse_or(
+            &get,
+            "XUNCHA_ACCESS_TOKEN_TTL_SECONDS",
+            Some(900),
+            |v| parse_in_range(v, 30, 86_400),
+        )?);
+        let refresh_token_ttl = Duration::from_secs(
+            86_400
+                * parse_or(&get, "XUNCHA_REFRESH_TOKEN_TTL_DAYS", Some(30), |v| {
+                    parse_in_range(v, 1, 365)
+                })?,
+        );
+        let rate_limit_per_second = parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
+            parse_in_range(v, 1, 1_000_000)
+        })?;
+        let rate_limit_burst = parse_or(&get, "XUNCHA_RATE_LIMIT_BURST", Some(200), |v| {
+            parse_in_range(v, 1, 1_000_000)
+        })?;
+        let trust_forwarded_for =
+            parse_or(&get, "XUNCHA_TRUST_FORWARDED_FOR", Some(false), parse_bool)?;
+        let log_format = parse_or(&get, "XUNCHA_LOG_FORMAT", Some(LogFormat::Text), |v| {
+            match v {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("expected text or json".to_owned()),
+            }
+        })?;
+
+        Ok(Self {
+            bind,
+            data_dir,
+            database_url,
+            database_max_connections,
+            s3,
+            s3_bucket,
+            jwt_secret,
+            timezone,
+            admin_password,
+            access_token_ttl,
+            refresh_token_ttl,
+            rate_limit_per_second,
+            rate_limit_burst,
+            trust_forwarded_for,
+            log_format,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_or<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Option<T>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    match get(variable) {
+        Some(raw) => parse(raw.trim()).map_err(|problem| ConfigError { variable, problem }),
+        None => default.ok_or_else(|| ConfigError {
+            variable,
+            problem: "required".into(),
+        }),
+    }
+}
+
+fn parse_in_range<T>(raw: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match raw.parse::<T>() {
+        Ok(value) if value >= min && value <= max => Ok(value),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !name.starts_with(['-', '.'])
+        && !name.ends_with(['-', '.'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing_installed() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert!(s.database_url.ends_with("xuncha.db?mode=rwc"));
+        assert!(s.s3.is_none());
+        assert_eq!(s.timezone, chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn a_bad_setting_names_its_variable() {
+        for (vars, variable) in [
+            (vec![("XUNCHA_BIND", "nowhere")], "XUNCHA_BIND"),
+            (vec![("XUNCHA_DATABASE_URL", "mysql://x")], "XUNCHA_DATABASE_URL"),
+            (vec![("XUNCHA_TIMEZONE", "Mars/Olympus")], "XUNCHA_TIMEZONE"),
+            (vec![("XUNCHA_JWT_SECRET", "short")], "XUNCHA_JWT_SECRET"),
+            (vec![("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000")], "XUNCHA_S3_ACCESS_KEY_ID"),
+            (vec![("XUNCHA_S3_BUCKET", "Bad_Bucket")], "XUNCHA_S3_BUCKET"),
+            (vec![("XUNCHA_ADMIN_PASSWORD", "abc")], "XUNCHA_ADMIN_PASSWORD"),
+            (vec![("XUNCHA_RATE_LIMIT_PER_SECOND", "0")], "XUNCHA_RATE_LIMIT_PER_SECOND"),
+        ] {
+            let err = settings(&vars).unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+            assert!(err.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn an_external_store_is_configuration_only() {
+        let s = settings(&[
+            ("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("XUNCHA_S3_ACCESS_KEY_ID", "minio"),
+            ("XUNCHA_S3_SECRET_ACCESS_KEY", "minio123"),
+            ("XUNCHA_DATABASE_URL", "postgres://postgres@127.0.0.1/xuncha"),
+        ])
+        .unwrap();
+        let s3 = s.s3.unwrap();
+        assert_eq!(s3.region, "us-east-1");
+        assert!(!s.database_url.starts_with("sqlite"));
+    }
+}

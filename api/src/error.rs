@@ -1,0 +1,545 @@
+//! The one error type of the API. Every failure a client sees is
+//! `{"error": {"code", "message", "fields"?}}` with a stable code and the right status;
+//! causes go to the log, never to the client.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// A text in the two languages the API speaks: English by default, Chinese for
+/// `Accept-Language: zh`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Msg {
+    pub en: Cow<'static, str>,
+    pub zh: Cow<'static, str>,
+}
+
+impl Msg {
+    pub const fn fixed(en: &'static str, zh: &'static str) -> Self {
+        Self {
+            en: Cow::Borrowed(en),
+            zh: Cow::Borrowed(zh),
+        }
+    }
+
+    pub fn new(en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// Chinese when the first language the client names is Chinese.
+    pub fn of(req: &HttpRequest) -> Self {
+        let wanted = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|first| first.trim().to_ascii_lowercase());
+        match wanted {
+            Some(tag) if tag == "zh" || tag.starts_with("zh-") || tag.starts_with("zh;") => {
+                Lang::Zh
+            }
+            _ => Lang::En,
+        }
+    }
+}
+
+/// Stable error codes. The string form never changes; clients switch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    InvalidJson,
+    ValidationFailed,
+    Unauthorized,
+    InvalidCredentials,
+    AccountDisabled,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    UsernameTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    TooManyLoginAttempts,
+    DatabaseUnavailable,
+    StorageUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::BadRequest,
+        ErrorCode::InvalidJson,
+        ErrorCode::ValidationFailed,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountDisabled,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::UsernameTaken,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::TooManyRequests,
+        ErrorCode::TooManyLoginAttempts,
+        ErrorCode::DatabaseUnavailable,
+        ErrorCode::StorageUnavailable,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::TooManyLoginAttempts => "too_many_login_attempts",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::Internal => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict | ErrorCode::UsernameTaken => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::TooManyRequests | ErrorCode::TooManyLoginAttempts => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ErrorCode::DatabaseUnavailable | ErrorCode::StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn default_message(self) -> Msg {
+        match self {
+            ErrorCode::BadRequest => Msg::fixed("The request is malformed.", "请求格式错误。"),
+            ErrorCode::InvalidJson => Msg::fixed("The body is not valid JSON for this request.", "请求体不是有效的 JSON。"),
+            ErrorCode::ValidationFailed => Msg::fixed("Some fields are invalid.", "部分字段无效。"),
+            ErrorCode::Unauthorized => Msg::fixed("Sign in first: the access token is missing, invalid or expired.", "请先登录：访问令牌缺失、无效或已过期。"),
+            ErrorCode::InvalidCredentials => Msg::fixed("Wrong username or password.", "用户名或密码错误。"),
+            ErrorCode::AccountDisabled => Msg::fixed("This account is disabled.", "该账号已停用。"),
+            ErrorCode::Forbidden => Msg::fixed("Your role may not do this.", "您的角色无权执行此操作。"),
+            ErrorCode::NotFound => Msg::fixed("Not found.", "未找到。"),
+            ErrorCode::MethodNotAllowed => Msg::fixed("This method is not allowed here.", "不支持该请求方法。"),
+            ErrorCode::Conflict => Msg::fixed("The request conflicts with the current state.", "请求与当前状态冲突。"),
+            ErrorCode::UsernameTaken => Msg::fixed("This username is taken.", "该用户名已被使用。"),
+            ErrorCode::PayloadTooLarge => Msg::fixed("The request body is too large.", "请求体过大。"),
+            ErrorCode::UnsupportedMediaType => Msg::fixed("Unsupported content type.", "不支持的内容类型。"),
+            ErrorCode::TooManyRequests => Msg::fixed("Too many requests; slow down.", "请求过于频繁，请稍后再试。"),
+            ErrorCode::TooManyLoginAttempts => Msg::fixed("Too many failed sign-ins; try again later.", "登录失败次数过多，请稍后再试。"),
+            ErrorCode::DatabaseUnavailable => Msg::fixed("The database is unavailable; try again shortly.", "数据库暂时不可用，请稍后重试。"),
+            ErrorCode::StorageUnavailable => Msg::fixed("Photo storage is unavailable; try again shortly.", "照片存储暂时不可用，请稍后重试。"),
+            ErrorCode::Internal => Msg::fixed("Something went wrong on our side.", "服务器内部错误。"),
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Msg,
+    pub fields: BTreeMap<String, Msg>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message.en)
+    }
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            message: code.default_message(),
+            fields: BTreeMap::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn with_message(mut self, message: Msg) -> Self {
+        self.message = message;
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(ErrorCode::Forbidden)
+    }
+
+    pub fn bad_request(message: Msg) -> Self {
+        Self::new(ErrorCode::BadRequest).with_message(message)
+    }
+
+    /// A 422 naming the fields at fault.
+    pub fn invalid(fields: FieldErrors) -> Self {
+        let mut err = Self::new(ErrorCode::ValidationFailed);
+        err.fields = fields.0;
+        err
+    }
+
+    /// A 422 for a single field.
+    pub fn invalid_field(field: &str, problem: Msg) -> Self {
+        let mut fields = FieldErrors::default();
+        fields.add(field, problem);
+        Self::invalid(fields)
+    }
+
+    pub fn too_many(code: ErrorCode, retry_after_secs: u64) -> Self {
+        let mut err = Self::new(code);
+        err.retry_after_secs = Some(retry_after_secs.max(1));
+        err
+    }
+
+    /// Logs the cause chain of an unexpected failure and hides it from the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::Internal)
+    }
+
+    pub fn render(&self, lang: Lang) -> HttpResponse {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'static str,
+            message: &'a str,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            fields: BTreeMap<&'a str, &'a str>,
+        }
+        let body = Body {
+            error: Inner {
+                code: self.code.as_str(),
+                message: self.message.get(lang),
+                fields: self
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.get(lang)))
+                    .collect(),
+            },
+        };
+        let mut response = HttpResponse::build(self.code.status());
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if self.code == ErrorCode::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(body)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// English here; the language middleware re-renders for `Accept-Language: zh`,
+    /// because this method cannot see the request.
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::En)
+    }
+}
+
+/// Field-level problems collected while parsing a request.
+#[derive(Debug, Default)]
+pub struct FieldErrors(BTreeMap<String, Msg>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, problem: Msg) {
+        self.0.entry(field.to_owned()).or_insert(problem);
+    }
+
+    /// Records the error of `result` under `field` and passes its value on.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, Msg>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.add(field, problem);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Err` with all problems if there are any.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self))
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::new(ErrorCode::DatabaseUnavailable)
+            }
+            DbErr::RecordNotFound(_) => Self::not_found(),
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<sea_orm::TransactionError<ApiError>> for ApiError {
+    fn from(err: sea_orm::TransactionError<ApiError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(api) => api,
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(err: crate::storage::StorageError) -> Self {
+        match err {
+            crate::storage::StorageError::NotFound => Self::not_found(),
+            crate::storage::StorageError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                Self::new(ErrorCode::StorageUnavailable)
+            }
+        }
+    }
+}
+
+/// Turns the errors of actix's own extractors (bad JSON, wrong content type, oversized
+/// body, bad path or query) into the API's shape.
+pub mod extractors {
+    use super::*;
+    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+
+    pub fn json_config(limit_bytes: usize) -> actix_web::web::JsonConfig {
+        actix_web::web::JsonConfig::default()
+            .limit(limit_bytes)
+            .error_handler(|err, _req| json_error(err).into())
+    }
+
+    pub fn path_config() -> actix_web::web::PathConfig {
+        actix_web::web::PathConfig::default().error_handler(|err, _req| path_error(err).into())
+    }
+
+    pub fn query_config() -> actix_web::web::QueryConfig {
+        actix_web::web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
+    }
+
+    fn json_error(err: JsonPayloadError) -> ApiError {
+        match err {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                ApiError::new(ErrorCode::PayloadTooLarge)
+            }
+            JsonPayloadError::ContentType => ApiError::new(ErrorCode::UnsupportedMediaType)
+                .with_message(Msg::fixed(
+                    "Send the body as application/json.",
+                    "请求体须为 application/json。",
+                )),
+            JsonPayloadError::Deserialize(cause) => {
+                let (en, zh) = if cause.is_data() {
+                    (
+                        format!("The JSON does not fit this request: {cause}"),
+                        format!("JSON 内容不符合要求：{cause}"),
+                    )
+                } else {
+                    (
+                        format!("The body is not valid JSON: {cause}"),
+                        format!("请求体不是有效的 JSON：{cause}"),
+                    )
+                };
+                ApiError::new(ErrorCode::InvalidJson).with_message(Msg::new(en, zh))
+            }
+            _ => ApiError::new(ErrorCode::InvalidJson),
+        }
+    }
+
+    fn path_error(err: PathError) -> ApiError {
+        let PathError::Deserialize(cause) = err else {
+            return ApiError::not_found();
+        };
+        tracing::debug!(error = %cause, "unparseable path");
+        ApiError::not_found()
+    }
+
+    fn query_error(err: QueryPayloadError) -> ApiError {
+        ApiError::bad_request(Msg::new(
+            format!("Bad query parameters: {err}"),
+            format!("查询参数错误：{err}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_stable_status() {
+        let table = [
+            ("bad_request", 400),
+            ("invalid_json", 400),
+            ("validation_failed", 422),
+            ("unauthorized", 401),
+            ("invalid_credentials", 401),
+            ("account_disabled", 403),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("method_not_allowed", 405),
+            ("conflict", 409),
+            ("username_taken", 409),
+            ("payload_too_large", 413),
+            ("unsupported_media_type", 415),
+            ("too_many_requests", 429),
+            ("too_many_login_attempts", 429),
+            ("database_unavailable", 503),
+            ("storage_unavailable", 503),
+            ("internal_error", 500),
+        ];
+        assert_eq!(table.len(), ErrorCode::ALL.len());
+        for (code, (name, status)) in ErrorCode::ALL.iter().zip(table) {
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.status().as_u16(), status, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_code_speaks_both_languages() {
+        for code in ErrorCode::ALL {
+            let msg = code.default_message();
+            assert!(!msg.en.is_empty() && !msg.zh.is_empty());
+            assert_ne!(msg.en, msg.zh);
+        }
+    }
+}
+
+/// Makes every error response carry the API's JSON shape in the caller's language: errors
+/// of our own are re-rendered for `Accept-Language: zh`; anything else (an unknown route,
+/// a framework error) is replaced by the error its status stands for.
+pub async fn shape_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<
+        actix_web::body::EitherBody<impl actix_web::body::MessageBody + 'static>,
+    >,
+    actix_web::Error,
+> {
+    use actix_web::dev::ServiceResponse;
+
+    let lang = Lang::of(req.request());
+    let http_req = req.request().clone();
+    let response = match next.call(req).await {
+        Ok(response) => response,
+        Err(err) => {
+            let api = err
+                .as_error::<ApiError>()
+                .map(|api| api.render(lang))
+                .unwrap_or_else(|| {
+                    ApiError::for_status(err.as_response_error().status_code()).render(lang)
+                });
+            return Ok(ServiceResponse::new(http_req, api).map_into_right_body());
+        }
+    };
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response.map_into_left_body());
+    }
+    let ours = response
+        .response()
+        .error()
+        .and_then(|err| err.as_error::<ApiError>());
+    let replacement = match ours {
+        Some(_) if lang == Lang::En => return Ok(response.map_into_left_body()),
+        Some(api) => api.render(lang),
+        None if is_json(&response) => return Ok(response.map_into_left_body()),
+        None => ApiError::for_status(status).render(lang),
+    };
+    Ok(response.into_response(replacement).map_into_right_body())
+}
+
+fn is_json<B>(response: &actix_web::dev::ServiceResponse<B>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+impl ApiError {
+    /// The error a bare status stands for, for responses made outside our handlers.
+    pub fn for_status(status: StatusCode) -> Self {
+        let code = match status.as_u16() {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::TooManyRequests,
+            400..=499 => ErrorCode::BadRequest,
+            _ => ErrorCode::Internal,
+        };
+        Self::new(code)
+    }
+}

@@ -1,0 +1,71 @@
+//! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
+
+pub mod json;
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::client;
+use crate::error::ApiError;
+use crate::services::sessions;
+use crate::state::AppState;
+use json::{LoginRequest, RefreshRequest, TokenResponse};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout);
+}
+
+/// Sign in with username and password.
+///
+/// Five wrong passwords for one account, or twenty from one address, within 15 minutes
+/// lock further attempts for 15 minutes (429 with `Retry-After`).
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "invalid_credentials"),
+        (status = 403, description = "account_disabled"),
+        (status = 429, description = "too_many_login_attempts"),
+    )
+)]
+#[post("/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let address = client::address(&req, state.settings.trust_forwarded_for);
+    let session = sessions::login(&state, &username, password, &address).await?;
+    Ok(web::Json(session.into()))
+}
+
+/// Exchange a refresh token for a new access and refresh token.
+///
+/// Each refresh token works once. Presenting a spent one revokes every token of that
+/// sign-in: it means the token was copied.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, description = "unauthorized"))
+)]
+#[post("/auth/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let session = sessions::refresh(&state, &body.refresh_token).await?;
+    Ok(web::Json(session.into()))
+}
+
+/// End a sign-in: its refresh tokens stop working. Works with an expired access token.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[post("/auth/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    sessions::logout(&state, &body.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

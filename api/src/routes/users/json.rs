@@ -1,0 +1,78 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::Role;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserJson {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+    pub disabled: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::users::Model> for UserJson {
+    fn from(user: entity::users::Model) -> Self {
+        Self {
+            id: user.id,
+            // Stored roles are written only from `Role`; a corrupt one shows as inspector,
+            // the least privileged role that can sign in.
+            role: Role::parse(&user.role).unwrap_or(Role::Inspector),
+            username: user.username,
+            display_name: user.display_name,
+            department_id: user.department_id,
+            shopfront_id: user.shopfront_id,
+            disabled: user.disabled,
+            last_login_at: user.last_login_at,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+}
+
+/// Fields left out stay as they are. `role` changes replace the scope: send
+/// `department_id` or `shopfront_id` with it as the role needs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}

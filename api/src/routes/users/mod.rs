@@ -1,0 +1,209 @@
+//! `/api/v1/users`: user administration (admins only).
+
+pub mod json;
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, policy};
+use crate::domain::{NewPassword, Username};
+use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::pagination::{self, Page};
+use crate::services::users::{self as service, NewUser, RoleScope, UserChange, UserFilter};
+use crate::state::AppState;
+use json::{CreateUserRequest, ListUsersQuery, ResetPasswordRequest, UpdateUserRequest, UserJson};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(update_user)
+        .service(reset_password);
+}
+
+pub fn parse_display_name(raw: &str) -> Result<String, Msg> {
+    let name = raw.trim();
+    if (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
+        Ok(name.to_owned())
+    } else {
+        Err(Msg::fixed(
+            "1-100 characters, no control characters",
+            "1-100 个字符，不含控制字符",
+        ))
+    }
+}
+
+/// Create a user.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = UserJson),
+        (status = 409, description = "username_taken"),
+        (status = 422, description = "validation_failed"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let username = errors.check("username", Username::parse(&body.username));
+    let password = errors.check("password", NewPassword::parse(&body.password));
+    let display_name = errors.check("display_name", parse_display_name(&body.display_name));
+    let scope = RoleScope::parse(body.role, body.department_id, body.shopfront_id, &mut errors);
+    let (Some(username), Some(password), Some(display_name), Some(scope)) =
+        (username, password, display_name, scope)
+    else {
+        return Err(ApiError::invalid(errors));
+    };
+    let created = service::create(
+        &state,
+        NewUser {
+            username,
+            password,
+            display_name,
+            scope,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(UserJson::from(created)))
+}
+
+/// List users, oldest first.
+#[utoipa::path(
+    tag = "users",
+    params(ListUsersQuery),
+    responses((status = 200, body = Page<UserJson>)),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+async fn list_users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListUsersQuery>,
+) -> Result<web::Json<Page<UserJson>>, ApiError> {
+    policy::may_administer(&user)?;
+    let mut errors = FieldErrors::default();
+    let limit = pagination::parse_limit(query.limit, &mut errors);
+    let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
+    errors.finish()?;
+    let (rows, more) = service::list(
+        &state,
+        UserFilter {
+            role: query.role,
+            disabled: query.disabled,
+            after,
+            limit,
+        },
+    )
+    .await?;
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|last| pagination::cursor_after(last.id));
+    Ok(web::Json(Page {
+        items: rows.into_iter().map(UserJson::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One user.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserJson), (status = 404)),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+async fn get_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<UserJson>, ApiError> {
+    policy::may_administer(&user)?;
+    Ok(web::Json(service::get(&state, *id).await?.into()))
+}
+
+/// Change display name, role (with its department or shopfront) or disable/enable.
+///
+/// Disabling ends the user's sessions at once. Admins cannot disable or demote
+/// themselves.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = UserJson), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = []))
+)]
+#[patch("/users/{id}")]
+async fn update_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<web::Json<UserJson>, ApiError> {
+    policy::may_administer(&user)?;
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let display_name = body
+        .display_name
+        .as_deref()
+        .and_then(|raw| errors.check("display_name", parse_display_name(raw)));
+    let scope = match body.role {
+        Some(role) => RoleScope::parse(role, body.department_id, body.shopfront_id, &mut errors),
+        None => {
+            if body.department_id.is_some() || body.shopfront_id.is_some() {
+                errors.add(
+                    "role",
+                    Msg::fixed(
+                        "send the role together with department_id or shopfront_id",
+                        "修改所属部门或门店时须同时提交角色",
+                    ),
+                );
+            }
+            None
+        }
+    };
+    errors.finish()?;
+    let updated = service::update(
+        &state,
+        user.id,
+        *id,
+        UserChange {
+            display_name,
+            scope,
+            disabled: body.disabled,
+        },
+    )
+    .await?;
+    Ok(web::Json(updated.into()))
+}
+
+/// Set a new password for a user; their sessions end.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path)),
+    request_body = ResetPasswordRequest,
+    responses((status = 204), (status = 404), (status = 422)),
+    security(("bearer" = []))
+)]
+#[post("/users/{id}/password")]
+async fn reset_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<ResetPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    let password = NewPassword::parse(&body.new_password)
+        .map_err(|problem| ApiError::invalid_field("new_password", problem))?;
+    service::reset_password(&state, *id, password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

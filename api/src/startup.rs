@@ -1,0 +1,208 @@
+//! Builds the app from settings: database (migrated), object store (embedded unless
+//! configured), the admin on an empty database, then the HTTP server on a bound listener
+//! (port 0 works, for tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_governor::{Governor, GovernorConfigBuilder};
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::client::AddressKey;
+use crate::config::{S3Settings, Settings};
+use crate::error::{self, ApiError, extractors};
+use crate::routes;
+use crate::services::bootstrap;
+use crate::state::AppState;
+use crate::storage::embedded::EmbeddedS3;
+use crate::storage::{ObjectStore, StoreEndpoint};
+use crate::telemetry::{self, Metrics};
+
+/// The largest JSON body accepted.
+pub const JSON_LIMIT_BYTES: usize = 1024 * 1024;
+
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    if settings.is_sqlite() {
+        std::fs::create_dir_all(&settings.data_dir)?;
+    }
+    let mut options = ConnectOptions::new(settings.database_url.clone());
+    options
+        .max_connections(settings.database_max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        // WAL lets readers run beside the writer; the busy timeout makes concurrent
+        // writers wait their turn instead of failing.
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options)
+        .await
+        .map_err(|err| anyhow::anyhow!("XUNCHA_DATABASE_URL: cannot connect: {err}"))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// The configured S3 store, or the embedded one over `data_dir/objects`.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(ObjectStore, Option<EmbeddedS3>)> {
+    let (endpoint, embedded) = match &settings.s3 {
+        Some(S3Settings {
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+        }) => (
+            StoreEndpoint {
+                url: endpoint.clone(),
+                region: region.clone(),
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                bucket: settings.s3_bucket.clone(),
+            },
+            None,
+        ),
+        None => {
+            let root = settings.data_dir.join("objects");
+            let embedded = EmbeddedS3::start(
+                &root,
+                "127.0.0.1:0".parse()?,
+                &settings.s3_bucket,
+            )
+            .await?;
+            tracing::info!(endpoint = %embedded.endpoint().url, root = %root.display(),
+                "embedded S3-protocol store started");
+            (embedded.endpoint().clone(), Some(embedded))
+        }
+    };
+    let store = ObjectStore::new(&endpoint);
+    store
+        .ensure_bucket()
+        .await
+        .map_err(|err| anyhow::anyhow!("XUNCHA_S3_ENDPOINT: bucket {}: {err}", store.bucket()))?;
+    Ok((store, embedded))
+}
+
+/// Everything an instance needs besides HTTP: a migrated database, a reachable store, the
+/// first admin and the signing key. The `seed-demo` command uses it without serving.
+pub struct Prepared {
+    pub state: web::Data<AppState>,
+    pub embedded_store: Option<EmbeddedS3>,
+}
+
+pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
+    let db = connect_database(&settings).await?;
+    migrate(&db).await?;
+    let (store, embedded_store) = open_store(&settings).await?;
+    bootstrap::ensure_admin(&db, &settings).await?;
+    let jwt = JwtKeys::new(&bootstrap::jwt_secret(&settings)?, settings.access_token_ttl);
+    let state = web::Data::new(AppState {
+        db,
+        store,
+        jwt,
+        settings: Arc::new(settings),
+    });
+    Ok(Prepared {
+        state,
+        embedded_store,
+    })
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    _embedded_store: Option<EmbeddedS3>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let bind = settings.bind;
+        let listener = TcpListener::bind(bind)
+            .map_err(|err| anyhow::anyhow!("XUNCHA_BIND: cannot listen on {bind}: {err}"))?;
+        let prepared = prepare(settings).await?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, prepared.state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state: prepared.state,
+            _embedded_store: prepared.embedded_store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops taking connections and lets requests in
+    /// flight finish (up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let metrics = web::Data::new(Metrics::new()?);
+    let settings = state.settings.clone();
+    let governor = GovernorConfigBuilder::default()
+        .requests_per_second(u64::from(settings.rate_limit_per_second))
+        .burst_size(settings.rate_limit_burst)
+        .key_extractor(AddressKey {
+            trust_forwarded_for: settings.trust_forwarded_for,
+        })
+        .finish()
+        .ok_or_else(|| anyhow::anyhow!("XUNCHA_RATE_LIMIT_PER_SECOND: invalid rate limit"))?;
+    let server = HttpServer::new(move || {
+        let (app, openapi) = App::new()
+            .into_utoipa_app()
+            .openapi(routes::docs::ApiDoc::openapi())
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(extractors::json_config(JSON_LIMIT_BYTES))
+            .app_data(extractors::path_config())
+            .app_data(extractors::query_config())
+            .configure(routes::health::routes)
+            .configure(routes::api_v1)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi))
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found()) }))
+            .wrap(from_fn(error::shape_errors))
+            .wrap(Compress::default())
+            .wrap(Governor::new(&governor))
+            .wrap(from_fn(telemetry::observe))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

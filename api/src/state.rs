@@ -1,0 +1,16 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::storage::ObjectStore;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub store: ObjectStore,
+    pub jwt: JwtKeys,
+    pub settings: Arc<Settings>,
+}

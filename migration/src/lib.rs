@@ -1,0 +1,20 @@
+//! Schema migrations, written once for SQLite and PostgreSQL with sea-query's portable
+//! helpers. Migrations never import `entity`: an old migration must not change when
+//! today's entities do.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_accounts;
+mod m20261122_000002_create_areas_and_categories;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_accounts::Migration),
+            Box::new(m20261122_000002_create_areas_and_categories::Migration),
+        ]
+    }
+}
