@@ -14,7 +14,9 @@ use crate::error::{ApiError, ErrorCode, Lang};
 
 pub fn address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let raw = if trust_forwarded_for {
-        req.connection_info().realip_remote_addr().map(str::to_owned)
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_owned)
     } else {
         req.peer_addr().map(|addr| addr.ip().to_string())
     };

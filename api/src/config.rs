@@ -78,12 +78,10 @@ impl Settings {
             }
             None => format!("sqlite://{}?mode=rwc", data_dir.join("xuncha.db").display()),
         };
-        let database_max_connections = parse_or(
-            &get,
-            "XUNCHA_DATABASE_MAX_CONNECTIONS",
-            Some(10),
-            |v| parse_in_range(v, 1, 1000),
-        )?;
+        let database_max_connections =
+            parse_or(&get, "XUNCHA_DATABASE_MAX_CONNECTIONS", Some(10), |v| {
+                parse_in_range(v, 1, 1000)
+            })?;
 
         let s3 = match get("XUNCHA_S3_ENDPOINT") {
             None => None,
@@ -123,10 +121,15 @@ impl Settings {
                 problem: "must be at least 32 characters".into(),
             });
         }
-        let timezone = parse_or(&get, "XUNCHA_TIMEZONE", Some(chrono_tz::Asia::Shanghai), |v| {
-            v.parse::<chrono_tz::Tz>()
-                .map_err(|_| "expected an IANA time zone such as Asia/Shanghai".to_owned())
-        })?;
+        let timezone = parse_or(
+            &get,
+            "XUNCHA_TIMEZONE",
+            Some(chrono_tz::Asia::Shanghai),
+            |v| {
+                v.parse::<chrono_tz::Tz>()
+                    .map_err(|_| "expected an IANA time zone such as Asia/Shanghai".to_owned())
+            },
+        )?;
         let admin_password = get("XUNCHA_ADMIN_PASSWORD");
         if let Some(password) = &admin_password {
             crate::domain::NewPassword::parse(password).map_err(|problem| ConfigError {
@@ -146,21 +149,25 @@ impl Settings {
                     parse_in_range(v, 1, 365)
                 })?,
         );
-        let rate_limit_per_second = parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
-            parse_in_range(v, 1, 1_000_000)
-        })?;
+        let rate_limit_per_second =
+            parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
+                parse_in_range(v, 1, 1_000_000)
+            })?;
         let rate_limit_burst = parse_or(&get, "XUNCHA_RATE_LIMIT_BURST", Some(200), |v| {
             parse_in_range(v, 1, 1_000_000)
         })?;
         let trust_forwarded_for =
             parse_or(&get, "XUNCHA_TRUST_FORWARDED_FOR", Some(false), parse_bool)?;
-        let log_format = parse_or(&get, "XUNCHA_LOG_FORMAT", Some(LogFormat::Text), |v| {
-            match v {
+        let log_format = parse_or(
+            &get,
+            "XUNCHA_LOG_FORMAT",
+            Some(LogFormat::Text),
+            |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
                 _ => Err("expected text or json".to_owned()),
-            }
-        })?;
+            },
+        )?;
 
         Ok(Self {
             bind,
@@ -255,13 +262,25 @@ mod tests {
     fn a_bad_setting_names_its_variable() {
         for (vars, variable) in [
             (vec![("XUNCHA_BIND", "nowhere")], "XUNCHA_BIND"),
-            (vec![("XUNCHA_DATABASE_URL", "mysql://x")], "XUNCHA_DATABASE_URL"),
+            (
+                vec![("XUNCHA_DATABASE_URL", "mysql://x")],
+                "XUNCHA_DATABASE_URL",
+            ),
             (vec![("XUNCHA_TIMEZONE", "Mars/Olympus")], "XUNCHA_TIMEZONE"),
             (vec![("XUNCHA_JWT_SECRET", "short")], "XUNCHA_JWT_SECRET"),
-            (vec![("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000")], "XUNCHA_S3_ACCESS_KEY_ID"),
+            (
+                vec![("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000")],
+                "XUNCHA_S3_ACCESS_KEY_ID",
+            ),
             (vec![("XUNCHA_S3_BUCKET", "Bad_Bucket")], "XUNCHA_S3_BUCKET"),
-            (vec![("XUNCHA_ADMIN_PASSWORD", "abc")], "XUNCHA_ADMIN_PASSWORD"),
-            (vec![("XUNCHA_RATE_LIMIT_PER_SECOND", "0")], "XUNCHA_RATE_LIMIT_PER_SECOND"),
+            (
+                vec![("XUNCHA_ADMIN_PASSWORD", "abc")],
+                "XUNCHA_ADMIN_PASSWORD",
+            ),
+            (
+                vec![("XUNCHA_RATE_LIMIT_PER_SECOND", "0")],
+                "XUNCHA_RATE_LIMIT_PER_SECOND",
+            ),
         ] {
             let err = settings(&vars).unwrap_err();
             assert_eq!(err.variable, variable, "{err}");
@@ -275,7 +294,10 @@ mod tests {
             ("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("XUNCHA_S3_ACCESS_KEY_ID", "minio"),
             ("XUNCHA_S3_SECRET_ACCESS_KEY", "minio123"),
-            ("XUNCHA_DATABASE_URL", "postgres://postgres@127.0.0.1/xuncha"),
+            (
+                "XUNCHA_DATABASE_URL",
+                "postgres://postgres@127.0.0.1/xuncha",
+            ),
         ])
         .unwrap();
         let s3 = s.s3.unwrap();

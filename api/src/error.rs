@@ -157,23 +157,56 @@ impl ErrorCode {
     fn default_message(self) -> Msg {
         match self {
             ErrorCode::BadRequest => Msg::fixed("The request is malformed.", "请求格式错误。"),
-            ErrorCode::InvalidJson => Msg::fixed("The body is not valid JSON for this request.", "请求体不是有效的 JSON。"),
+            ErrorCode::InvalidJson => Msg::fixed(
+                "The body is not valid JSON for this request.",
+                "请求体不是有效的 JSON。",
+            ),
             ErrorCode::ValidationFailed => Msg::fixed("Some fields are invalid.", "部分字段无效。"),
-            ErrorCode::Unauthorized => Msg::fixed("Sign in first: the access token is missing, invalid or expired.", "请先登录：访问令牌缺失、无效或已过期。"),
-            ErrorCode::InvalidCredentials => Msg::fixed("Wrong username or password.", "用户名或密码错误。"),
+            ErrorCode::Unauthorized => Msg::fixed(
+                "Sign in first: the access token is missing, invalid or expired.",
+                "请先登录：访问令牌缺失、无效或已过期。",
+            ),
+            ErrorCode::InvalidCredentials => {
+                Msg::fixed("Wrong username or password.", "用户名或密码错误。")
+            }
             ErrorCode::AccountDisabled => Msg::fixed("This account is disabled.", "该账号已停用。"),
-            ErrorCode::Forbidden => Msg::fixed("Your role may not do this.", "您的角色无权执行此操作。"),
+            ErrorCode::Forbidden => {
+                Msg::fixed("Your role may not do this.", "您的角色无权执行此操作。")
+            }
             ErrorCode::NotFound => Msg::fixed("Not found.", "未找到。"),
-            ErrorCode::MethodNotAllowed => Msg::fixed("This method is not allowed here.", "不支持该请求方法。"),
-            ErrorCode::Conflict => Msg::fixed("The request conflicts with the current state.", "请求与当前状态冲突。"),
+            ErrorCode::MethodNotAllowed => {
+                Msg::fixed("This method is not allowed here.", "不支持该请求方法。")
+            }
+            ErrorCode::Conflict => Msg::fixed(
+                "The request conflicts with the current state.",
+                "请求与当前状态冲突。",
+            ),
             ErrorCode::UsernameTaken => Msg::fixed("This username is taken.", "该用户名已被使用。"),
-            ErrorCode::PayloadTooLarge => Msg::fixed("The request body is too large.", "请求体过大。"),
-            ErrorCode::UnsupportedMediaType => Msg::fixed("Unsupported content type.", "不支持的内容类型。"),
-            ErrorCode::TooManyRequests => Msg::fixed("Too many requests; slow down.", "请求过于频繁，请稍后再试。"),
-            ErrorCode::TooManyLoginAttempts => Msg::fixed("Too many failed sign-ins; try again later.", "登录失败次数过多，请稍后再试。"),
-            ErrorCode::DatabaseUnavailable => Msg::fixed("The database is unavailable; try again shortly.", "数据库暂时不可用，请稍后重试。"),
-            ErrorCode::StorageUnavailable => Msg::fixed("Photo storage is unavailable; try again shortly.", "照片存储暂时不可用，请稍后重试。"),
-            ErrorCode::Internal => Msg::fixed("Something went wrong on our side.", "服务器内部错误。"),
+            ErrorCode::PayloadTooLarge => {
+                Msg::fixed("The request body is too large.", "请求体过大。")
+            }
+            ErrorCode::UnsupportedMediaType => {
+                Msg::fixed("Unsupported content type.", "不支持的内容类型。")
+            }
+            ErrorCode::TooManyRequests => Msg::fixed(
+                "Too many requests; slow down.",
+                "请求过于频繁，请稍后再试。",
+            ),
+            ErrorCode::TooManyLoginAttempts => Msg::fixed(
+                "Too many failed sign-ins; try again later.",
+                "登录失败次数过多，请稍后再试。",
+            ),
+            ErrorCode::DatabaseUnavailable => Msg::fixed(
+                "The database is unavailable; try again shortly.",
+                "数据库暂时不可用，请稍后重试。",
+            ),
+            ErrorCode::StorageUnavailable => Msg::fixed(
+                "Photo storage is unavailable; try again shortly.",
+                "照片存储暂时不可用，请稍后重试。",
+            ),
+            ErrorCode::Internal => {
+                Msg::fixed("Something went wrong on our side.", "服务器内部错误。")
+            }
         }
     }
 }
@@ -484,22 +517,10 @@ pub async fn shape_errors(
     >,
     actix_web::Error,
 > {
-    use actix_web::dev::ServiceResponse;
-
     let lang = Lang::of(req.request());
-    let http_req = req.request().clone();
-    let response = match next.call(req).await {
-        Ok(response) => response,
-        Err(err) => {
-            let api = err
-                .as_error::<ApiError>()
-                .map(|api| api.render(lang))
-                .unwrap_or_else(|| {
-                    ApiError::for_status(err.as_response_error().status_code()).render(lang)
-                });
-            return Ok(ServiceResponse::new(http_req, api).map_into_right_body());
-        }
-    };
+    // Routing and handler errors arrive as responses; an `Err` here can only come from
+    // deeper middleware, and actix renders it through `ResponseError`, still in our shape.
+    let response = next.call(req).await?;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(response.map_into_left_body());

@@ -5,7 +5,10 @@ use xuncha::config::Settings;
 use xuncha::{startup, telemetry};
 
 #[derive(Parser)]
-#[command(version, about = "Xuncha (巡查): street inspection API. Settings come from XUNCHA_* variables.")]
+#[command(
+    version,
+    about = "Xuncha (巡查): street inspection API. Settings come from XUNCHA_* variables."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -56,10 +59,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::SeedDemo => {
             let prepared = startup::prepare(settings).await?;
             let users = xuncha::services::demo::seed(&prepared.state).await?;
-            println!("Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts.");
+            println!(
+                "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts."
+            );
             println!("Demo users (passwords are new on every run):");
             for user in users {
-                println!("  {:<18} {:<11} {}", user.username, user.role.as_str(), user.password);
+                println!(
+                    "  {:<18} {:<11} {}",
+                    user.username,
+                    user.role.as_str(),
+                    user.password
+                );
             }
         }
     }

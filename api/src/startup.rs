@@ -15,7 +15,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::jwt::JwtKeys;
 use crate::client::AddressKey;
@@ -81,12 +81,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(ObjectStore, Opt
         ),
         None => {
             let root = settings.data_dir.join("objects");
-            let embedded = EmbeddedS3::start(
-                &root,
-                "127.0.0.1:0".parse()?,
-                &settings.s3_bucket,
-            )
-            .await?;
+            let embedded =
+                EmbeddedS3::start(&root, "127.0.0.1:0".parse()?, &settings.s3_bucket).await?;
             tracing::info!(endpoint = %embedded.endpoint().url, root = %root.display(),
                 "embedded S3-protocol store started");
             (embedded.endpoint().clone(), Some(embedded))
@@ -112,7 +108,10 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     migrate(&db).await?;
     let (store, embedded_store) = open_store(&settings).await?;
     bootstrap::ensure_admin(&db, &settings).await?;
-    let jwt = JwtKeys::new(&bootstrap::jwt_secret(&settings)?, settings.access_token_ttl);
+    let jwt = JwtKeys::new(
+        &bootstrap::jwt_secret(&settings)?,
+        settings.access_token_ttl,
+    );
     let state = web::Data::new(AppState {
         db,
         store,
@@ -186,7 +185,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .configure(routes::health::routes)
             .configure(routes::api_v1)
             .split_for_parts();
-        app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi))
+        app.app_data(web::Data::new(openapi))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api/v1/openapi.json")))
             .route(
                 "/docs",
                 web::get().to(|| async {
@@ -195,7 +195,9 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                         .finish()
                 }),
             )
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found()) }))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found())
+            }))
             .wrap(from_fn(error::shape_errors))
             .wrap(Compress::default())
             .wrap(Governor::new(&governor))

@@ -8,16 +8,76 @@ pub struct Migration;
 
 /// (code, 名称, English name, falls to a shop inside its frontage zone, default deadline in hours)
 const TEN_DISORDERS: [(&str, &str, &str, bool, i32); 10] = [
-    ("posting_graffiti", "乱贴乱画", "Posters, small ads and graffiti", true, 24),
-    ("splashing_dumping", "乱泼乱倒", "Pouring waste water and dumping liquids", true, 24),
-    ("wires_banners", "乱拉乱挂", "Stringing wires, hanging banners or laundry", true, 48),
-    ("illegal_building", "乱搭乱建", "Unauthorised structures and sheds", false, 168),
-    ("parking", "乱停乱放", "Illegal parking of cars, e-bikes and shared bikes", true, 4),
-    ("stall_occupation", "乱摆乱占", "Street vending, goods and tables on the pavement", true, 4),
-    ("littering_dumping", "乱扔乱倒", "Litter, household or construction waste", true, 12),
-    ("spitting_littering", "乱吐乱扔", "Spitting and throwing things", false, 24),
-    ("jaywalking", "乱穿乱行", "Jaywalking and riding against traffic", false, 24),
-    ("animals_planting", "乱养乱种", "Keeping poultry or livestock, planting crops on public land", false, 72),
+    (
+        "posting_graffiti",
+        "乱贴乱画",
+        "Posters, small ads and graffiti",
+        true,
+        24,
+    ),
+    (
+        "splashing_dumping",
+        "乱泼乱倒",
+        "Pouring waste water and dumping liquids",
+        true,
+        24,
+    ),
+    (
+        "wires_banners",
+        "乱拉乱挂",
+        "Stringing wires, hanging banners or laundry",
+        true,
+        48,
+    ),
+    (
+        "illegal_building",
+        "乱搭乱建",
+        "Unauthorised structures and sheds",
+        false,
+        168,
+    ),
+    (
+        "parking",
+        "乱停乱放",
+        "Illegal parking of cars, e-bikes and shared bikes",
+        true,
+        4,
+    ),
+    (
+        "stall_occupation",
+        "乱摆乱占",
+        "Street vending, goods and tables on the pavement",
+        true,
+        4,
+    ),
+    (
+        "littering_dumping",
+        "乱扔乱倒",
+        "Litter, household or construction waste",
+        true,
+        12,
+    ),
+    (
+        "spitting_littering",
+        "乱吐乱扔",
+        "Spitting and throwing things",
+        false,
+        24,
+    ),
+    (
+        "jaywalking",
+        "乱穿乱行",
+        "Jaywalking and riding against traffic",
+        false,
+        24,
+    ),
+    (
+        "animals_planting",
+        "乱养乱种",
+        "Keeping poultry or livestock, planting crops on public land",
+        false,
+        72,
+    ),
 ];
 
 #[async_trait::async_trait]

@@ -53,8 +53,9 @@ impl FromRequest for CurrentUser {
             if user.disabled || user.password_changed_at.timestamp_millis() != claims.pwd {
                 return Err(ApiError::unauthorized());
             }
-            let role = Role::parse(&user.role)
-                .ok_or_else(|| ApiError::internal(format!("user {} has role {}", user.id, user.role)))?;
+            let role = Role::parse(&user.role).ok_or_else(|| {
+                ApiError::internal(format!("user {} has role {}", user.id, user.role))
+            })?;
             Ok(CurrentUser {
                 id: user.id,
                 username: user.username,

@@ -45,8 +45,16 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let phc = hash("correct horse battery".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(phc.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery".into(), Some(phc)).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery".into(), Some(phc))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

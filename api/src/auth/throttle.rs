@@ -43,7 +43,9 @@ pub async fn locked_for(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, sea_orm::DbErr> {
-    let row = login_throttles::Entity::find_by_id(key.to_owned()).one(db).await?;
+    let row = login_throttles::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?;
     Ok(row
         .and_then(|r| r.locked_until)
         .filter(|until| *until > now)
@@ -57,7 +59,9 @@ pub async fn record_failure(
     limit: Limit,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    let existing = login_throttles::Entity::find_by_id(key.to_owned()).one(db).await?;
+    let existing = login_throttles::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?;
     let (failures, window_started_at) = match existing {
         Some(row) if row.window_started_at + limit.window > now => {
             (row.failures.saturating_add(1), row.window_started_at)
@@ -88,6 +92,8 @@ pub async fn record_failure(
 
 /// Forgets the failures of `key` (after a successful sign-in to that account).
 pub async fn clear(db: &impl ConnectionTrait, key: &str) -> Result<(), sea_orm::DbErr> {
-    login_throttles::Entity::delete_by_id(key.to_owned()).exec(db).await?;
+    login_throttles::Entity::delete_by_id(key.to_owned())
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -18,10 +18,7 @@ impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, Msg> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(Msg::fixed(
-                "at least 10 characters",
-                "至少 10 个字符",
-            ));
+            return Err(Msg::fixed("at least 10 characters", "至少 10 个字符"));
         }
         if chars > Self::MAX_CHARS {
             return Err(Msg::fixed("at most 128 characters", "最多 128 个字符"));

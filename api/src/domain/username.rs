@@ -41,12 +41,23 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_to_lowercase() {
-        assert_eq!(Username::parse(" Inspector.Li ").unwrap().as_str(), "inspector.li");
+        assert_eq!(
+            Username::parse(" Inspector.Li ").unwrap().as_str(),
+            "inspector.li"
+        );
     }
 
     #[test]
     fn unsafe_or_odd_usernames_are_refused() {
-        for bad in ["", "ab", "-abc", "a b c", "名字名字", "x\u{0}yz", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "ab",
+            "-abc",
+            "a b c",
+            "名字名字",
+            "x\u{0}yz",
+            &"a".repeat(65),
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations, and Swagger UI at
 //! `/docs` (its assets are vendored from crates.io: nothing is fetched at build or run time).
 
+use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -29,4 +30,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }
+}
+
+/// `GET /api/v1/openapi.json`: the document collected from the handlers at start-up.
+pub async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.get_ref())
 }

@@ -11,12 +11,18 @@ pub mod users;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Everything under `/api/v1`.
+/// Everything under `/api/v1`, including the OpenAPI document itself.
 pub fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
             .configure(auth::routes)
             .configure(me::routes)
-            .configure(users::routes),
+            .configure(users::routes)
+            .map(|scope| {
+                scope.route(
+                    "/openapi.json",
+                    actix_web::web::get().to(docs::openapi_json),
+                )
+            }),
     );
 }

@@ -39,7 +39,10 @@ pub fn parse_cursor(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Uuid>
         .ok()
         .and_then(|bytes| Uuid::from_slice(&bytes).ok());
     if id.is_none() {
-        errors.add("cursor", Msg::fixed("not a cursor this API gave out", "无效的分页游标"));
+        errors.add(
+            "cursor",
+            Msg::fixed("not a cursor this API gave out", "无效的分页游标"),
+        );
     }
     id
 }

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
+};
 use uuid::Uuid;
 
 use entity::users;
@@ -77,7 +79,9 @@ pub async fn ensure_admin(db: &DatabaseConnection, settings: &Settings) -> anyho
     match created {
         Ok(_) if printed => {
             tracing::warn!("created user 'admin' with a random password, printed once on stdout");
-            println!("\n  Xuncha: created user 'admin' with password: {chosen}\n  (shown once; set XUNCHA_ADMIN_PASSWORD to choose it)\n");
+            println!(
+                "\n  Xuncha: created user 'admin' with password: {chosen}\n  (shown once; set XUNCHA_ADMIN_PASSWORD to choose it)\n"
+            );
         }
         Ok(_) => tracing::info!("created user 'admin' with XUNCHA_ADMIN_PASSWORD"),
         // Another instance starting on the same empty database got there first.

@@ -32,9 +32,29 @@ const DEPARTMENTS: [(&str, &str); 7] = [
 ];
 
 const SHOP_KINDS: [&str; 10] = [
-    "面馆", "便利店", "水果店", "五金店", "药房", "理发店", "早餐店", "烟酒店", "奶茶店", "汽修店",
+    "面馆",
+    "便利店",
+    "水果店",
+    "五金店",
+    "药房",
+    "理发店",
+    "早餐店",
+    "烟酒店",
+    "奶茶店",
+    "汽修店",
 ];
-const SHOP_NAMES: [&str; 10] = ["老张", "幸福", "红星", "阿香", "平安", "兴隆", "小李", "金牛", "好邻居", "福满"];
+const SHOP_NAMES: [&str; 10] = [
+    "老张",
+    "幸福",
+    "红星",
+    "阿香",
+    "平安",
+    "兴隆",
+    "小李",
+    "金牛",
+    "好邻居",
+    "福满",
+];
 const STREETS: [&str; 6] = ["解放路", "中山路", "湖滨路", "建国路", "延安路", "庆春路"];
 
 pub struct DemoUser {
@@ -51,10 +71,34 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
 
     let city_management = department_ids.first().copied();
     let plan = [
-        ("demo.supervisor", "督查组 王督查", Role::Supervisor, None, None),
-        ("demo.inspector", "巡查员 李巡查", Role::Inspector, None, None),
-        ("demo.department", "城管局 赵科长", Role::Department, city_management, None),
-        ("demo.shopfront", "老张面馆 张老板", Role::Shopfront, None, Some(first_shop)),
+        (
+            "demo.supervisor",
+            "督查组 王督查",
+            Role::Supervisor,
+            None,
+            None,
+        ),
+        (
+            "demo.inspector",
+            "巡查员 李巡查",
+            Role::Inspector,
+            None,
+            None,
+        ),
+        (
+            "demo.department",
+            "城管局 赵科长",
+            Role::Department,
+            city_management,
+            None,
+        ),
+        (
+            "demo.shopfront",
+            "老张面馆 张老板",
+            Role::Shopfront,
+            None,
+            Some(first_shop),
+        ),
         ("demo.admin", "系统管理员", Role::Admin, None, None),
     ];
     let mut created = Vec::new();
@@ -74,8 +118,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
             }
             None => {
                 let mut errors = FieldErrors::default();
-                let scope = user_service::RoleScope::parse(role, department_id, shopfront_id, &mut errors)
-                    .ok_or_else(|| anyhow::anyhow!("demo user {username} has a bad scope"))?;
+                let scope =
+                    user_service::RoleScope::parse(role, department_id, shopfront_id, &mut errors)
+                        .ok_or_else(|| anyhow::anyhow!("demo user {username} has a bad scope"))?;
                 let username_parsed =
                     Username::parse(username).map_err(|m| anyhow::anyhow!("{}", m.en))?;
                 user_service::create(
@@ -149,18 +194,19 @@ async fn ensure_areas(db: &DatabaseConnection) -> anyhow::Result<()> {
     }
     let txn = db.begin().await?;
     let at = now();
-    let insert = |code: String, name: String, level: &str, parent: Option<Uuid>, boundary: String| {
-        areas::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            code: Set(code),
-            name: Set(name),
-            level: Set(level.to_owned()),
-            parent_id: Set(parent),
-            boundary: Set(Some(boundary)),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-    };
+    let insert =
+        |code: String, name: String, level: &str, parent: Option<Uuid>, boundary: String| {
+            areas::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                code: Set(code),
+                name: Set(name),
+                level: Set(level.to_owned()),
+                parent_id: Set(parent),
+                boundary: Set(Some(boundary)),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+        };
     let (south, west) = ORIGIN;
     let district = insert(
         "339901".into(),
@@ -202,7 +248,12 @@ async fn ensure_areas(db: &DatabaseConnection) -> anyhow::Result<()> {
                     format!("{}网格{}", community.name, g + 1),
                     "grid",
                     Some(community.id),
-                    rectangle(com_south + g as f64 * GRID_CELL, sub_west, GRID_CELL, GRID_CELL),
+                    rectangle(
+                        com_south + g as f64 * GRID_CELL,
+                        sub_west,
+                        GRID_CELL,
+                        GRID_CELL,
+                    ),
                 )
                 .insert(&txn)
                 .await?;
@@ -215,7 +266,10 @@ async fn ensure_areas(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// 300 shopfronts along six streets, each with a valid credit code, overseen by a
 /// sub-district office. Returns the first.
-async fn ensure_shopfronts(db: &DatabaseConnection, department_ids: &[Uuid]) -> anyhow::Result<Uuid> {
+async fn ensure_shopfronts(
+    db: &DatabaseConnection,
+    department_ids: &[Uuid],
+) -> anyhow::Result<Uuid> {
     const COUNT: usize = 300;
     let overseers = &department_ids[5..];
     let code_of = |i: usize| {
@@ -252,7 +306,9 @@ async fn ensure_shopfronts(db: &DatabaseConnection, department_ids: &[Uuid]) -> 
         });
     }
     for chunk in rows.chunks(50) {
-        shopfronts::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        shopfronts::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     ids.first()

@@ -51,10 +51,8 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| matched) else {
         let failed_at = now();
-        throttle::record_failure(&state.db, &account_key, throttle::PER_ACCOUNT, failed_at)
-            .await?;
-        throttle::record_failure(&state.db, &address_key, throttle::PER_ADDRESS, failed_at)
-            .await?;
+        throttle::record_failure(&state.db, &account_key, throttle::PER_ACCOUNT, failed_at).await?;
+        throttle::record_failure(&state.db, &address_key, throttle::PER_ADDRESS, failed_at).await?;
         tracing::info!(username = %username, address, "failed sign-in");
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     };

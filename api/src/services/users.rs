@@ -113,7 +113,10 @@ pub struct UserFilter {
 }
 
 /// One page in creation order (ids are UUIDv7), and whether more follow.
-pub async fn list(state: &AppState, filter: UserFilter) -> Result<(Vec<users::Model>, bool), ApiError> {
+pub async fn list(
+    state: &AppState,
+    filter: UserFilter,
+) -> Result<(Vec<users::Model>, bool), ApiError> {
     let mut query = users::Entity::find().order_by_asc(users::Column::Id);
     if let Some(role) = filter.role {
         query = query.filter(users::Column::Role.eq(role.as_str()));
@@ -194,7 +197,10 @@ pub async fn count(state: &AppState) -> Result<u64, ApiError> {
 
 async fn check_scope_exists(state: &AppState, scope: &RoleScope) -> Result<(), ApiError> {
     if let Some(id) = scope.department_id
-        && departments::Entity::find_by_id(id).one(&state.db).await?.is_none()
+        && departments::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .is_none()
     {
         return Err(ApiError::invalid_field(
             "department_id",
@@ -202,7 +208,10 @@ async fn check_scope_exists(state: &AppState, scope: &RoleScope) -> Result<(), A
         ));
     }
     if let Some(id) = scope.shopfront_id
-        && shopfronts::Entity::find_by_id(id).one(&state.db).await?.is_none()
+        && shopfronts::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .is_none()
     {
         return Err(ApiError::invalid_field(
             "shopfront_id",

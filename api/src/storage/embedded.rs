@@ -60,8 +60,8 @@ impl EmbeddedS3 {
                 });
             }
             drop(listener);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown())
-                .await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
         });
 
         Ok(Self {

@@ -21,7 +21,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[utoipa::path(tag = "auth", responses((status = 200, body = UserJson), (status = 401)),
     security(("bearer" = [])))]
 #[get("/me")]
-async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<web::Json<UserJson>, ApiError> {
+async fn me(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<UserJson>, ApiError> {
     Ok(web::Json(users::get(&state, user.id).await?.into()))
 }
 

@@ -57,7 +57,12 @@ async fn create_user(
     let username = errors.check("username", Username::parse(&body.username));
     let password = errors.check("password", NewPassword::parse(&body.password));
     let display_name = errors.check("display_name", parse_display_name(&body.display_name));
-    let scope = RoleScope::parse(body.role, body.department_id, body.shopfront_id, &mut errors);
+    let scope = RoleScope::parse(
+        body.role,
+        body.department_id,
+        body.shopfront_id,
+        &mut errors,
+    );
     let (Some(username), Some(password), Some(display_name), Some(scope)) =
         (username, password, display_name, scope)
     else {

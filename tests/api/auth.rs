@@ -1,0 +1,399 @@
+//! Sign-in, tokens, refresh rotation and the failed-login limit.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, JWT_SECRET, PASSWORD, assert_error, spawn_app};
+
+#[tokio::test]
+async fn login_with_the_right_password_returns_tokens_and_the_user() {
+    let app = spawn_app().await;
+    let response = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["expires_in"].as_u64().unwrap() > 0);
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 40);
+    assert_eq!(body["user"]["username"], "admin");
+    assert_eq!(body["user"]["role"], "admin");
+    assert!(body["user"].get("password_hash").is_none());
+
+    let me = app.get("/api/v1/me", body["access_token"].as_str()).await;
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["username"], "admin");
+}
+
+#[tokio::test]
+async fn usernames_are_case_insensitive_at_login() {
+    let app = spawn_app().await;
+    assert_eq!(app.login(" ADMIN ", ADMIN_PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_user_gets_the_same_401() {
+    let app = spawn_app().await;
+    let wrong = assert_error(
+        app.login("admin", "not the password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = assert_error(
+        app.login("nobody", "not the password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let admin = app.admin().await;
+    let response = app
+        .patch_json(
+            &format!("/api/v1/users/{}", inspector.user_id),
+            &admin.access_token,
+            &json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let me: Value = app
+        .get(
+            &format!("/api/v1/users/{}", inspector.user_id),
+            Some(&admin.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let username = me["username"].as_str().unwrap();
+    assert_error(app.login(username, PASSWORD).await, 403, "account_disabled").await;
+    assert_error(
+        app.get("/api/v1/me", Some(&inspector.access_token)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let refreshed = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": inspector.refresh_token}),
+        )
+        .await;
+    assert_error(refreshed, 401, "unauthorized").await;
+}
+
+fn forge(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn expired_foreign_unsigned_and_tampered_tokens_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let now = chrono::Utc::now().timestamp();
+    let valid: Value = {
+        let payload = admin.access_token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    // The forged-but-correct token proves the forging itself is right.
+    let mut fresh = valid.clone();
+    fresh["iat"] = json!(now);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&forge(&fresh, JWT_SECRET.as_bytes())))
+            .await
+            .status(),
+        200
+    );
+
+    let mut expired = valid.clone();
+    expired["exp"] = json!(now - 120);
+    let mut wrong_audience = valid.clone();
+    wrong_audience["aud"] = json!("someone-else");
+    let mut wrong_issuer = valid.clone();
+    wrong_issuer["iss"] = json!("someone-else");
+    let mut no_expiry = valid.clone();
+    no_expiry.as_object_mut().unwrap().remove("exp");
+
+    let header_none = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(valid.to_string());
+    let alg_none = format!("{header_none}.{payload}.");
+
+    let mut parts: Vec<String> = admin.access_token.split('.').map(str::to_owned).collect();
+    let mut tampered_claims = valid.clone();
+    tampered_claims["exp"] = json!(now + 86_400 * 365);
+    parts[1] = URL_SAFE_NO_PAD.encode(tampered_claims.to_string());
+    let tampered = parts.join(".");
+
+    let tokens = [
+        ("expired", forge(&expired, JWT_SECRET.as_bytes())),
+        (
+            "wrong key",
+            forge(&valid, b"another-secret-that-is-long-enough-000000"),
+        ),
+        (
+            "wrong audience",
+            forge(&wrong_audience, JWT_SECRET.as_bytes()),
+        ),
+        ("wrong issuer", forge(&wrong_issuer, JWT_SECRET.as_bytes())),
+        ("no expiry", forge(&no_expiry, JWT_SECRET.as_bytes())),
+        ("alg none", alg_none),
+        ("tampered", tampered),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (what, token) in tokens {
+        let response = app.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(response.status(), 401, "{what}");
+        assert_eq!(
+            response.headers().get("www-authenticate").unwrap(),
+            "Bearer",
+            "{what}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized", "{what}");
+    }
+    assert_error(app.get("/api/v1/me", None).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn roles_without_the_right_get_403() {
+    let app = spawn_app().await;
+    for role in ["supervisor", "inspector", "department", "shopfront"] {
+        let session = app.login_as(role).await;
+        assert_error(
+            app.get("/api/v1/users", Some(&session.access_token)).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let create = app
+            .post_json(
+                "/api/v1/users",
+                Some(&session.access_token),
+                &json!({"username": "sneaky", "password": PASSWORD, "display_name": "x", "role": "admin"}),
+            )
+            .await;
+        assert_error(create, 403, "forbidden").await;
+        // Everyone may read themselves.
+        assert_eq!(
+            app.get("/api/v1/me", Some(&session.access_token))
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_token_and_a_reused_one_revokes_the_family() {
+    let app = spawn_app().await;
+    let first = app.admin().await;
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/auth/refresh",
+                None,
+                &json!({"refresh_token": token}),
+            )
+            .await
+        }
+    };
+
+    let response = refresh(first.refresh_token.clone()).await;
+    assert_eq!(response.status(), 200);
+    let second: Value = response.json().await.unwrap();
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first.refresh_token);
+    assert_eq!(
+        app.get("/api/v1/me", second["access_token"].as_str())
+            .await
+            .status(),
+        200
+    );
+
+    // The spent token again: theft. It fails, and so does its successor.
+    assert_error(
+        refresh(first.refresh_token.clone()).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(refresh(second_refresh).await, 401, "unauthorized").await;
+
+    // Another sign-in of the same user is a different family and still works.
+    let other = app.admin().await;
+    assert_eq!(refresh(other.refresh_token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_let_only_one_win() {
+    let app = spawn_app().await;
+    let session = app.admin().await;
+    let body = json!({"refresh_token": session.refresh_token});
+    let (a, b) = tokio::join!(
+        app.post_json("/api/v1/auth/refresh", None, &body),
+        app.post_json("/api/v1/auth/refresh", None, &body)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert!(statuses[1] == 401, "at most one refresh wins: {statuses:?}");
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_and_is_idempotent() {
+    let app = spawn_app().await;
+    let session = app.admin().await;
+    let body = json!({"refresh_token": session.refresh_token});
+    assert_eq!(
+        app.post_json("/api/v1/auth/logout", None, &body)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.post_json("/api/v1/auth/logout", None, &body)
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        app.post_json("/api/v1/auth/refresh", None, &body).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn changing_your_password_ends_other_sessions_and_starts_a_new_one() {
+    let app = spawn_app().await;
+    let old = app.login_as("inspector").await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&old.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let username = me["username"].as_str().unwrap().to_owned();
+
+    let wrong = app
+        .post_json(
+            "/api/v1/me/password",
+            Some(&old.access_token),
+            &json!({"current_password": "not it at all", "new_password": "a brand new secret"}),
+        )
+        .await;
+    let body = assert_error(wrong, 422, "validation_failed").await;
+    assert!(body["error"]["fields"]["current_password"].is_string());
+
+    let weak = app
+        .post_json(
+            "/api/v1/me/password",
+            Some(&old.access_token),
+            &json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    let body = assert_error(weak, 422, "validation_failed").await;
+    assert!(body["error"]["fields"]["new_password"].is_string());
+
+    let changed = app
+        .post_json(
+            "/api/v1/me/password",
+            Some(&old.access_token),
+            &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let new: Value = changed.json().await.unwrap();
+
+    assert_error(
+        app.get("/api/v1/me", Some(&old.access_token)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let old_refresh = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": old.refresh_token}),
+        )
+        .await;
+    assert_error(old_refresh, 401, "unauthorized").await;
+    assert_eq!(
+        app.get("/api/v1/me", new["access_token"].as_str())
+            .await
+            .status(),
+        200
+    );
+    assert_error(
+        app.login(&username, PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.login(&username, "a brand new secret").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_error(
+            app.login("admin", "wrong password!").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let locked = app.login("admin", ADMIN_PASSWORD).await;
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_error(locked, 429, "too_many_login_attempts").await;
+}
+
+#[tokio::test]
+async fn a_successful_sign_in_resets_the_account_count() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.login("admin", "wrong password!").await;
+    }
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 200);
+    for _ in 0..4 {
+        app.login("admin", "wrong password!").await;
+    }
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn twenty_failures_from_one_address_lock_the_address() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        let response = app.login(&format!("sprayed-{i}"), "password1234").await;
+        assert_eq!(response.status(), 401);
+    }
+    let locked = app.login("admin", ADMIN_PASSWORD).await;
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_error(locked, 429, "too_many_login_attempts").await;
+}

@@ -1,0 +1,281 @@
+//! `spawn_app()` and typed helpers. Each test gets a fresh database (a temp SQLite file, or
+//! a fresh PostgreSQL database when `XUNCHA_TEST_DATABASE_URL` is set) and a fresh S3
+//! store reached over HTTP: the embedded s3s-fs server in a temp folder, or the external
+//! server named by `XUNCHA_TEST_S3_ENDPOINT` with a bucket of its own.
+
+use std::collections::HashMap;
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xuncha::config::Settings;
+use xuncha::startup::Application;
+use xuncha::storage::embedded::EmbeddedS3;
+use xuncha::storage::{ObjectStore, StoreEndpoint};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
+pub const PASSWORD: &str = "a fine password 123";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub store_endpoint: StoreEndpoint,
+    /// The embedded store, when the test runs one (so it can be stopped).
+    pub embedded_store: Option<EmbeddedS3>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A signed-in user.
+pub struct Session {
+    pub user_id: Uuid,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts an app; `overrides` replace the test defaults (e.g. a low rate limit).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let database_url = match std::env::var("XUNCHA_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => fresh_postgres_database(&base).await,
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.path().join("test.db").display()
+        ),
+    };
+    let bucket = format!("xuncha-test-{}", Uuid::now_v7().simple());
+    let (store_endpoint, embedded_store) = match std::env::var("XUNCHA_TEST_S3_ENDPOINT") {
+        Ok(url) if !url.is_empty() => (
+            StoreEndpoint {
+                url,
+                region: "us-east-1".into(),
+                access_key_id: std::env::var("XUNCHA_TEST_S3_ACCESS_KEY_ID")
+                    .unwrap_or_else(|_| "testing".into()),
+                secret_access_key: std::env::var("XUNCHA_TEST_S3_SECRET_ACCESS_KEY")
+                    .unwrap_or_else(|_| "testing".into()),
+                bucket,
+            },
+            None,
+        ),
+        _ => {
+            let store = EmbeddedS3::start(
+                &data_dir.path().join("s3"),
+                "127.0.0.1:0".parse().unwrap(),
+                &bucket,
+            )
+            .await
+            .unwrap();
+            (store.endpoint().clone(), Some(store))
+        }
+    };
+
+    let mut vars: HashMap<String, String> = [
+        ("XUNCHA_BIND", "127.0.0.1:0".to_owned()),
+        ("XUNCHA_DATA_DIR", data_dir.path().display().to_string()),
+        ("XUNCHA_DATABASE_URL", database_url.clone()),
+        ("XUNCHA_DATABASE_MAX_CONNECTIONS", "5".to_owned()),
+        ("XUNCHA_S3_ENDPOINT", store_endpoint.url.clone()),
+        ("XUNCHA_S3_REGION", store_endpoint.region.clone()),
+        ("XUNCHA_S3_BUCKET", store_endpoint.bucket.clone()),
+        (
+            "XUNCHA_S3_ACCESS_KEY_ID",
+            store_endpoint.access_key_id.clone(),
+        ),
+        (
+            "XUNCHA_S3_SECRET_ACCESS_KEY",
+            store_endpoint.secret_access_key.clone(),
+        ),
+        ("XUNCHA_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("XUNCHA_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ("XUNCHA_RATE_LIMIT_PER_SECOND", "10000".to_owned()),
+        ("XUNCHA_RATE_LIMIT_BURST", "10000".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let db = Database::connect(&database_url).await.unwrap();
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+        store_endpoint,
+        embedded_store,
+        _data_dir: data_dir,
+    }
+}
+
+/// Creates a database with a unique name on the server of `base` and returns its URL.
+async fn fresh_postgres_database(base: &str) -> String {
+    let name = format!("xuncha_test_{}", Uuid::now_v7().simple());
+    let admin = Database::connect(base).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn store(&self) -> ObjectStore {
+        ObjectStore::new(&self.store_endpoint)
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn session(&self, username: &str, password: &str) -> Session {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), 200, "login {username}");
+        let body: Value = response.json().await.unwrap();
+        Session {
+            user_id: body["user"]["id"].as_str().unwrap().parse().unwrap(),
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.session("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user of `role` through the API (with a department or shopfront made in the
+    /// database when the role needs one) and signs them in.
+    pub async fn login_as(&self, role: &str) -> Session {
+        let username = format!("{role}-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        self.create_user(&username, role).await;
+        self.session(&username, PASSWORD).await
+    }
+
+    pub async fn create_user(&self, username: &str, role: &str) -> Value {
+        let admin = self.admin().await;
+        let mut body = json!({
+            "username": username,
+            "password": PASSWORD,
+            "display_name": format!("Test {role}"),
+            "role": role,
+        });
+        match role {
+            "department" => body["department_id"] = json!(self.create_department().await),
+            "shopfront" => body["shopfront_id"] = json!(self.create_shopfront().await),
+            _ => {}
+        }
+        let response = self
+            .post_json("/api/v1/users", Some(&admin.access_token), &body)
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    pub async fn create_department(&self) -> Uuid {
+        let now = chrono::Utc::now();
+        let id = Uuid::now_v7();
+        entity::departments::ActiveModel {
+            id: Set(id),
+            code: Set(format!("D-{}", id.simple())),
+            name: Set("城管局".into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .unwrap();
+        id
+    }
+
+    pub async fn create_shopfront(&self) -> Uuid {
+        let now = chrono::Utc::now();
+        let id = Uuid::now_v7();
+        entity::shopfronts::ActiveModel {
+            id: Set(id),
+            name: Set("老张面馆".into()),
+            credit_code: Set(None),
+            address: Set("解放路 1 号".into()),
+            department_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .unwrap();
+        id
+    }
+}
+
+/// Asserts the API's error shape and returns the body.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for {code}");
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json")),
+        "error responses are JSON"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    body
+}
