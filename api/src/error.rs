@@ -462,49 +462,6 @@ pub mod extractors {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_code_has_a_stable_status() {
-        let table = [
-            ("bad_request", 400),
-            ("invalid_json", 400),
-            ("validation_failed", 422),
-            ("unauthorized", 401),
-            ("invalid_credentials", 401),
-            ("account_disabled", 403),
-            ("forbidden", 403),
-            ("not_found", 404),
-            ("method_not_allowed", 405),
-            ("conflict", 409),
-            ("username_taken", 409),
-            ("payload_too_large", 413),
-            ("unsupported_media_type", 415),
-            ("too_many_requests", 429),
-            ("too_many_login_attempts", 429),
-            ("database_unavailable", 503),
-            ("storage_unavailable", 503),
-            ("internal_error", 500),
-        ];
-        assert_eq!(table.len(), ErrorCode::ALL.len());
-        for (code, (name, status)) in ErrorCode::ALL.iter().zip(table) {
-            assert_eq!(code.as_str(), name);
-            assert_eq!(code.status().as_u16(), status, "{name}");
-        }
-    }
-
-    #[test]
-    fn every_code_speaks_both_languages() {
-        for code in ErrorCode::ALL {
-            let msg = code.default_message();
-            assert!(!msg.en.is_empty() && !msg.zh.is_empty());
-            assert_ne!(msg.en, msg.zh);
-        }
-    }
-}
-
 /// Makes every error response carry the API's JSON shape in the caller's language: errors
 /// of our own are re-rendered for `Accept-Language: zh`; anything else (an unknown route,
 /// a framework error) is replaced by the error its status stands for.
@@ -562,5 +519,48 @@ impl ApiError {
             _ => ErrorCode::Internal,
         };
         Self::new(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_stable_status() {
+        let table = [
+            ("bad_request", 400),
+            ("invalid_json", 400),
+            ("validation_failed", 422),
+            ("unauthorized", 401),
+            ("invalid_credentials", 401),
+            ("account_disabled", 403),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("method_not_allowed", 405),
+            ("conflict", 409),
+            ("username_taken", 409),
+            ("payload_too_large", 413),
+            ("unsupported_media_type", 415),
+            ("too_many_requests", 429),
+            ("too_many_login_attempts", 429),
+            ("database_unavailable", 503),
+            ("storage_unavailable", 503),
+            ("internal_error", 500),
+        ];
+        assert_eq!(table.len(), ErrorCode::ALL.len());
+        for (code, (name, status)) in ErrorCode::ALL.iter().zip(table) {
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.status().as_u16(), status, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_code_speaks_both_languages() {
+        for code in ErrorCode::ALL {
+            let msg = code.default_message();
+            assert!(!msg.en.is_empty() && !msg.zh.is_empty());
+            assert_ne!(msg.en, msg.zh);
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The end-to-end suite: the real app on a random port, its own database and S3 store per
 //! test, spoken to over HTTP. One binary, so the suite links once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should fail the test loudly
+
 mod auth;
 mod errors;
 mod helpers;
