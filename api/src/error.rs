@@ -79,6 +79,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     UsernameTaken,
+    ClientIdConflict,
+    PhotoLimitReached,
+    InvalidImage,
+    ImageTooLarge,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
@@ -89,7 +93,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -101,6 +105,10 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::UsernameTaken,
+        ErrorCode::ClientIdConflict,
+        ErrorCode::PhotoLimitReached,
+        ErrorCode::InvalidImage,
+        ErrorCode::ImageTooLarge,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::TooManyRequests,
@@ -123,6 +131,10 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::ClientIdConflict => "client_id_conflict",
+            ErrorCode::PhotoLimitReached => "photo_limit_reached",
+            ErrorCode::InvalidImage => "invalid_image",
+            ErrorCode::ImageTooLarge => "image_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TooManyRequests => "too_many_requests",
@@ -136,12 +148,17 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
-            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed
+            | ErrorCode::PhotoLimitReached
+            | ErrorCode::InvalidImage
+            | ErrorCode::ImageTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::Conflict | ErrorCode::UsernameTaken => StatusCode::CONFLICT,
+            ErrorCode::Conflict | ErrorCode::UsernameTaken | ErrorCode::ClientIdConflict => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TooManyRequests | ErrorCode::TooManyLoginAttempts => {
@@ -182,6 +199,22 @@ impl ErrorCode {
                 "请求与当前状态冲突。",
             ),
             ErrorCode::UsernameTaken => Msg::fixed("This username is taken.", "该用户名已被使用。"),
+            ErrorCode::ClientIdConflict => Msg::fixed(
+                "This client_id was already used for a different report.",
+                "该 client_id 已用于另一份不同的上报。",
+            ),
+            ErrorCode::PhotoLimitReached => Msg::fixed(
+                "A case takes at most 9 photos of each kind.",
+                "每个案件每类照片最多 9 张。",
+            ),
+            ErrorCode::InvalidImage => Msg::fixed(
+                "The image cannot be read; it may be truncated or damaged.",
+                "图片无法读取，可能已损坏或不完整。",
+            ),
+            ErrorCode::ImageTooLarge => Msg::fixed(
+                "The image has more than 40 megapixels.",
+                "图片超过 4000 万像素。",
+            ),
             ErrorCode::PayloadTooLarge => {
                 Msg::fixed("The request body is too large.", "请求体过大。")
             }
@@ -540,6 +573,10 @@ mod tests {
             ("method_not_allowed", 405),
             ("conflict", 409),
             ("username_taken", 409),
+            ("client_id_conflict", 409),
+            ("photo_limit_reached", 422),
+            ("invalid_image", 422),
+            ("image_too_large", 422),
             ("payload_too_large", 413),
             ("unsupported_media_type", 415),
             ("too_many_requests", 429),

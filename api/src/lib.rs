@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod photo;
 pub mod routes;
 pub mod services;
 pub mod startup;

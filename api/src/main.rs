@@ -22,6 +22,8 @@ enum Command {
     Migrate,
     /// Load a small demo city and print the demo users' passwords.
     SeedDemo,
+    /// Delete photo objects that no database row points to (older than an hour).
+    SweepObjects,
 }
 
 #[tokio::main]
@@ -55,6 +57,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let db = startup::connect_database(&settings).await?;
             startup::migrate(&db).await?;
             println!("migrations applied");
+        }
+        Command::SweepObjects => {
+            let prepared = startup::prepare(settings).await?;
+            let deleted = xuncha::services::photos::sweep_orphans(
+                &prepared.state,
+                chrono::Duration::hours(1),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("deleted {deleted} orphaned photo objects");
         }
         Command::SeedDemo => {
             let prepared = startup::prepare(settings).await?;

@@ -112,8 +112,10 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         &bootstrap::jwt_secret(&settings)?,
         settings.access_token_ttl,
     );
+    let decoders = std::thread::available_parallelism().map_or(2, usize::from);
     let state = web::Data::new(AppState {
         db,
+        photo_slots: Arc::new(tokio::sync::Semaphore::new(decoders)),
         store,
         jwt,
         settings: Arc::new(settings),
@@ -139,6 +141,7 @@ impl Application {
         let prepared = prepare(settings).await?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, prepared.state.clone())?;
+        spawn_orphan_sweep(prepared.state.clone());
         Ok(Self {
             port,
             server,
@@ -151,8 +154,9 @@ impl Application {
         self.port
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// The shared state, for commands and tests that call services directly.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops taking connections and lets requests in
@@ -160,6 +164,26 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// How often, and past what age, photo objects without a row are removed.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+const ORPHAN_MIN_AGE_SECS: i64 = 3600;
+
+/// Runs the orphan sweep in the background. Several instances may sweep at once: deleting
+/// an object twice is harmless, and young objects (uploads in flight) are left alone.
+fn spawn_orphan_sweep(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let min_age = chrono::Duration::seconds(ORPHAN_MIN_AGE_SECS);
+            if let Err(err) = crate::services::photos::sweep_orphans(&state, min_age).await {
+                tracing::warn!(error = %err, "orphan sweep failed");
+            }
+        }
+    });
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {

@@ -10,6 +10,8 @@ use crate::storage::ObjectStore;
 
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Photos decoded at once: decoding is CPU and memory heavy, so it is bounded.
+    pub photo_slots: Arc<tokio::sync::Semaphore>,
     pub store: ObjectStore,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,

@@ -2,9 +2,13 @@
 //! `api` crate's domain and services, never here.
 
 pub mod areas;
+pub mod case_counters;
+pub mod case_events;
+pub mod cases;
 pub mod categories;
 pub mod departments;
 pub mod login_throttles;
+pub mod photos;
 pub mod refresh_tokens;
 pub mod shopfronts;
 pub mod users;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_areas_and_categories;
+mod m20261122_000003_create_cases_and_photos;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_accounts::Migration),
             Box::new(m20261122_000002_create_areas_and_categories::Migration),
+            Box::new(m20261122_000003_create_cases_and_photos::Migration),
         ]
     }
 }

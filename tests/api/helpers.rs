@@ -19,6 +19,7 @@ pub const PASSWORD: &str = "a fine password 123";
 
 pub struct TestApp {
     pub address: String,
+    pub state: actix_web::web::Data<xuncha::state::AppState>,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub store_endpoint: StoreEndpoint,
@@ -104,11 +105,13 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&database_url).await.unwrap();
     TestApp {
         address,
+        state,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -278,4 +281,119 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
             .is_some_and(|m| !m.is_empty())
     );
     body
+}
+
+/// A filing body with sensible defaults; `changes` replace top-level fields.
+pub fn report_body(changes: Value) -> Value {
+    let mut body = json!({
+        "client_id": Uuid::now_v7(),
+        "category": "parking",
+        "description": "三轮车占用人行道",
+        "location": {"lat": 30.2500, "lon": 120.1600, "accuracy_m": 8.0, "crs": "wgs84"},
+        "address": "解放路 100 号",
+        "observed_at": chrono::Utc::now().to_rfc3339(),
+        "severity": "normal",
+    });
+    if let (Some(target), Some(changes)) = (body.as_object_mut(), changes.as_object()) {
+        for (k, v) in changes {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+impl TestApp {
+    pub async fn file_report(&self, token: &str, changes: Value) -> Value {
+        let response = self
+            .post_json("/api/v1/reports", Some(token), &report_body(changes))
+            .await;
+        assert_eq!(response.status(), 201, "filing");
+        response.json().await.unwrap()
+    }
+
+    pub async fn upload_photos(
+        &self,
+        token: &str,
+        case_id: &str,
+        kind: &str,
+        files: Vec<Vec<u8>>,
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().text("kind", kind.to_owned());
+        for (i, bytes) in files.into_iter().enumerate() {
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(format!("photo-{i}.jpg"))
+                .mime_str("image/jpeg")
+                .unwrap();
+            form = form.part("file", part);
+        }
+        self.client
+            .post(self.url(&format!("/api/v1/reports/{case_id}/photos")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sets a case's status and assignee in the database (the workflow that does this
+    /// through the API lands with its own issue).
+    pub async fn force_case(
+        &self,
+        case_id: &str,
+        status: &str,
+        department: Option<Uuid>,
+        shopfront: Option<Uuid>,
+    ) {
+        use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
+        let case = entity::cases::Entity::find_by_id(case_id.parse::<Uuid>().unwrap())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut active = case.into_active_model();
+        active.status = Set(status.to_owned());
+        active.assignee_department_id = Set(department);
+        active.assignee_shopfront_id = Set(shopfront);
+        active.assignee_kind = Set(match (department, shopfront) {
+            (_, Some(_)) => Some("shopfront".into()),
+            (Some(_), None) => Some("department".into()),
+            _ => None,
+        });
+        active.update(&self.db).await.unwrap();
+    }
+
+    pub async fn create_shopfront_of(&self, department: Option<Uuid>) -> Uuid {
+        use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
+        let id = self.create_shopfront().await;
+        let shop = entity::shopfronts::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut active = shop.into_active_model();
+        active.department_id = Set(department);
+        active.update(&self.db).await.unwrap();
+        id
+    }
+
+    /// Signs in a new user of `role` scoped to the given department or shopfront.
+    pub async fn login_scoped(
+        &self,
+        role: &str,
+        department: Option<Uuid>,
+        shopfront: Option<Uuid>,
+    ) -> Session {
+        let admin = self.admin().await;
+        let username = format!("{role}-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        let response = self
+            .post_json(
+                "/api/v1/users",
+                Some(&admin.access_token),
+                &json!({"username": username, "password": PASSWORD, "display_name": "Scoped",
+                    "role": role, "department_id": department, "shopfront_id": shopfront}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        self.session(&username, PASSWORD).await
+    }
 }

@@ -6,6 +6,10 @@
 mod auth;
 mod errors;
 mod helpers;
+mod images;
 mod operations;
+mod photos;
+mod reports;
 mod storage;
 mod users;
+mod visibility;

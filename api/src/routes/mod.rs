@@ -2,10 +2,13 @@
 //! map the result. Request and response shapes live in a `json.rs` beside them.
 
 pub mod auth;
+pub mod categories;
 pub mod docs;
 pub mod health;
 pub mod me;
 pub mod pagination;
+pub mod photos;
+pub mod reports;
 pub mod users;
 
 use utoipa_actix_web::scope;
@@ -18,6 +21,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(auth::routes)
             .configure(me::routes)
             .configure(users::routes)
+            .configure(categories::routes)
+            .configure(reports::routes)
+            .configure(photos::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -2,8 +2,12 @@
 //! results or an `ApiError`.
 
 pub mod bootstrap;
+pub mod categories;
 pub mod demo;
+pub mod events;
 pub mod health;
+pub mod photos;
+pub mod reports;
 pub mod sessions;
 pub mod users;
 

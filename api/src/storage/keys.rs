@@ -12,8 +12,58 @@ impl ObjectKey {
         Self(format!("probes/{id}"))
     }
 
+    pub fn photo(case_id: Uuid, photo_id: Uuid, size: PhotoSize) -> Self {
+        Self(format!(
+            "{PHOTO_PREFIX}{case_id}/{photo_id}/{}",
+            size.as_str()
+        ))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A key as listed by the store (the sweep deletes what it listed).
+    pub fn from_listed(key: &str) -> Self {
+        Self(key.to_owned())
+    }
+
+    /// The photo id inside a photo key, for the orphan sweep.
+    pub fn photo_id_of(key: &str) -> Option<Uuid> {
+        let rest = key.strip_prefix(PHOTO_PREFIX)?;
+        let mut parts = rest.split('/');
+        let _case = parts.next()?;
+        parts.next()?.parse().ok()
+    }
+}
+
+pub const PHOTO_PREFIX: &str = "photos/";
+
+/// The three objects of a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoSize {
+    /// The bytes as uploaded, untouched: the evidence.
+    Original,
+    /// 1280 px JPEG, orientation applied, metadata stripped.
+    Preview,
+    /// 320 px JPEG.
+    Thumbnail,
+}
+
+impl PhotoSize {
+    pub const ALL: [PhotoSize; 3] = [
+        PhotoSize::Original,
+        PhotoSize::Preview,
+        PhotoSize::Thumbnail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoSize::Original => "original",
+            PhotoSize::Preview => "preview",
+            PhotoSize::Thumbnail => "thumbnail",
+        }
     }
 }
 
@@ -25,5 +75,10 @@ mod tests {
     fn keys_have_fixed_prefixes() {
         let id = Uuid::now_v7();
         assert_eq!(ObjectKey::probe(id).as_str(), format!("probes/{id}"));
+        let case = Uuid::now_v7();
+        let key = ObjectKey::photo(case, id, PhotoSize::Preview);
+        assert_eq!(key.as_str(), format!("photos/{case}/{id}/preview"));
+        assert_eq!(ObjectKey::photo_id_of(key.as_str()), Some(id));
+        assert_eq!(ObjectKey::photo_id_of("probes/x"), None);
     }
 }

@@ -15,7 +15,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-pub use keys::ObjectKey;
+pub use keys::{ObjectKey, PhotoSize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -191,8 +191,35 @@ impl ObjectStore {
         Ok(())
     }
 
-    /// Keys under `prefix`, all pages.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+    /// An object as a stream of chunks, with its length, for responses that should not
+    /// hold a whole photo in memory.
+    pub async fn get_stream(
+        &self,
+        key: &ObjectKey,
+    ) -> Result<
+        (
+            impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + use<>,
+            Option<i64>,
+        ),
+        StorageError,
+    > {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await?;
+        let length = output.content_length();
+        let stream = tokio_util::io::ReaderStream::new(output.body.into_async_read());
+        Ok((stream, length))
+    }
+
+    /// Keys under `prefix` with their last-modified time, all pages.
+    pub async fn list_with_age(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>, StorageError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
@@ -203,12 +230,21 @@ impl ObjectStore {
             .send();
         while let Some(page) = pages.next().await {
             let page = page?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|object| object.key().map(str::to_owned)),
-            );
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    let modified = object
+                        .last_modified()
+                        .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0));
+                    keys.push((key.to_owned(), modified));
+                }
+            }
         }
         Ok(keys)
+    }
+
+    /// Keys under `prefix`, all pages.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        let listed = self.list_with_age(prefix).await?;
+        Ok(listed.into_iter().map(|(key, _)| key).collect())
     }
 }

@@ -1,0 +1,279 @@
+//! Request and response shapes of `/api/v1/reports` and photos.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use entity::{case_events, cases, photos};
+
+use crate::domain::{AssigneeKind, CaseStatus, Crs, GeoPoint};
+use crate::services::reports::CaseDetails;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LocationInput {
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Horizontal accuracy the phone reports, in metres.
+    pub accuracy_m: Option<f64>,
+    /// The coordinate system of `lat`/`lon`: `wgs84` (raw GPS, default), `gcj02` (Amap,
+    /// Tencent) or `bd09` (Baidu).
+    pub crs: Option<String>,
+}
+
+/// A new report. Everything else about a case (status, assignee, reporter, number) is set
+/// by the server; sending such a field is an error.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FileReportRequest {
+    /// A UUID the phone makes once per report and sends again on every retry.
+    pub client_id: Option<String>,
+    /// A category code, e.g. `parking`.
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<LocationInput>,
+    pub address: Option<String>,
+    /// When the inspector saw the problem (device time, RFC 3339).
+    pub observed_at: Option<String>,
+    /// `low`, `normal` (default), `high` or `urgent`.
+    pub severity: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unexpected: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationJson {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    /// The system of `lat`/`lon` in this response (`wgs84` unless `?crs=gcj02`).
+    pub crs: Crs,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssigneeJson {
+    pub kind: AssigneeKind,
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoJson {
+    pub id: Uuid,
+    pub kind: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    /// EXIF capture time, when the photo has one.
+    pub taken_at: Option<DateTime<Utc>>,
+    /// `gps_far_from_case`, `taken_long_before_filing`, `same_photo_on_other_case`,
+    /// `similar_photo_on_other_case`.
+    pub flags: Vec<String>,
+    pub original_url: String,
+    pub preview_url: String,
+    pub thumbnail_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<photos::Model> for PhotoJson {
+    fn from(p: photos::Model) -> Self {
+        let url = |size: &str| format!("/api/v1/photos/{}/{size}", p.id);
+        Self {
+            original_url: url("original"),
+            preview_url: url("preview"),
+            thumbnail_url: url("thumbnail"),
+            id: p.id,
+            kind: p.kind,
+            sha256: p.sha256,
+            content_type: p.content_type,
+            bytes: p.bytes,
+            width: p.width,
+            height: p.height,
+            taken_at: p.taken_at,
+            flags: serde_json::from_str(&p.flags).unwrap_or_default(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventJson {
+    pub id: Uuid,
+    pub seq: i32,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub note: Option<String>,
+    pub photo_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// SHA-256 over this event and the previous event's hash.
+    pub hash: String,
+}
+
+impl From<case_events::Model> for EventJson {
+    fn from(e: case_events::Model) -> Self {
+        Self {
+            id: e.id,
+            seq: e.seq,
+            action: e.action,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            actor_id: e.actor_id,
+            actor_role: e.actor_role,
+            note: e.note,
+            photo_ids: serde_json::from_str(&e.photo_ids).unwrap_or_default(),
+            created_at: e.created_at,
+            hash: e.hash,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseJson {
+    pub id: Uuid,
+    pub case_no: String,
+    pub status: String,
+    /// The category code.
+    pub category: String,
+    pub description: String,
+    pub location: LocationJson,
+    pub address: String,
+    pub severity: String,
+    pub source: String,
+    pub reporter_id: Option<Uuid>,
+    pub assignee: Option<AssigneeJson>,
+    pub assignment_reason: Option<String>,
+    pub area_id: Option<Uuid>,
+    pub deadline_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    /// Send it back with every action: a stale version is refused (409).
+    pub version: i32,
+    pub observed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub photos: Vec<PhotoJson>,
+    /// The history, on single-case reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventJson>>,
+}
+
+impl CaseJson {
+    pub fn new(case: cases::Model, details: CaseDetails, crs: Crs) -> Self {
+        let now = Utc::now();
+        let open = CaseStatus::parse(&case.status).is_some_and(CaseStatus::is_open);
+        let (lat, lon) = GeoPoint::new(case.lat, case.lon)
+            .map(|p| p.in_crs(crs))
+            .unwrap_or((case.lat, case.lon));
+        let assignee = match (case.assignee_shopfront_id, case.assignee_department_id) {
+            (Some(id), _) => Some((AssigneeKind::Shopfront, id)),
+            (None, Some(id)) => Some((AssigneeKind::Department, id)),
+            _ => None,
+        }
+        .map(|(kind, id)| AssigneeJson {
+            kind,
+            id,
+            name: details.assignee_name.clone().unwrap_or_default(),
+        });
+        Self {
+            id: case.id,
+            case_no: case.case_no,
+            overdue: open && case.deadline_at.is_some_and(|d| d < now),
+            status: case.status,
+            category: case.category_code,
+            description: case.description,
+            location: LocationJson {
+                lat,
+                lon,
+                accuracy_m: case.accuracy_m,
+                crs,
+            },
+            address: case.address,
+            severity: case.severity,
+            source: case.source,
+            reporter_id: case.reporter_id,
+            assignee,
+            assignment_reason: case.assignment_reason,
+            area_id: case.area_id,
+            deadline_at: case.deadline_at,
+            version: case.version,
+            observed_at: case.observed_at,
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+            closed_at: case.closed_at,
+            photos: details.photos.into_iter().map(PhotoJson::from).collect(),
+            events: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyCaseJson {
+    /// Distance from the asked point, in metres.
+    pub distance_m: f64,
+    #[serde(flatten)]
+    pub case: CaseJson,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyResponse {
+    pub items: Vec<NearbyCaseJson>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyQuery {
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// `wgs84` (default), `gcj02` or `bd09`; also the system of the answer.
+    pub crs: Option<String>,
+    pub category: Option<String>,
+    /// Search radius in metres, 1–1000 (default 100).
+    pub radius_m: Option<f64>,
+}
+
+/// Filters shared by the list and its GeoJSON form.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListReportsQuery {
+    /// One status or several, comma-separated.
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub area_id: Option<String>,
+    /// A department or shopfront id.
+    pub assignee_id: Option<String>,
+    pub reporter_id: Option<String>,
+    pub overdue: Option<String>,
+    /// `min_lon,min_lat,max_lon,max_lat` in WGS-84 (or in `crs`).
+    pub bbox: Option<String>,
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    /// Only cases changed after this time (RFC 3339): a phone's delta sync.
+    pub updated_since: Option<String>,
+    /// `created` (newest first, default), `deadline` (soonest first) or `updated`
+    /// (oldest change first, for sync).
+    pub sort: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    /// `wgs84` (default) or `gcj02` for the coordinates in the answer.
+    pub crs: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PhotoUploadQuery {
+    /// `before`, `after` or `verification` (or send a `kind` form field).
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoUploadResponse {
+    pub items: Vec<PhotoJson>,
+}

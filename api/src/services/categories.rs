@@ -1,0 +1,100 @@
+//! Case categories: the ten disorders seeded by migration, plus the city's own.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+
+use entity::categories;
+
+use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::now;
+use crate::state::AppState;
+
+pub struct NewCategory {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub frontage: bool,
+    pub deadline_hours: i32,
+}
+
+#[derive(Default)]
+pub struct CategoryChange {
+    pub name_zh: Option<String>,
+    pub name_en: Option<String>,
+    pub frontage: Option<bool>,
+    pub deadline_hours: Option<i32>,
+    pub active: Option<bool>,
+}
+
+pub async fn list(
+    state: &AppState,
+    include_inactive: bool,
+) -> Result<Vec<categories::Model>, ApiError> {
+    let mut query = categories::Entity::find()
+        .order_by_asc(categories::Column::CreatedAt)
+        .order_by_asc(categories::Column::Code);
+    if !include_inactive {
+        query = query.filter(categories::Column::Active.eq(true));
+    }
+    Ok(query.all(&state.db).await?)
+}
+
+pub async fn get(state: &AppState, code: &str) -> Result<categories::Model, ApiError> {
+    categories::Entity::find_by_id(code.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Model, ApiError> {
+    if categories::Entity::find_by_id(new.code.clone())
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(ErrorCode::Conflict).with_message(Msg::fixed(
+            "A category with this code exists.",
+            "该编码的类别已存在。",
+        )));
+    }
+    let at = now();
+    Ok(categories::ActiveModel {
+        code: Set(new.code),
+        name_zh: Set(new.name_zh),
+        name_en: Set(new.name_en),
+        frontage: Set(new.frontage),
+        deadline_hours: Set(new.deadline_hours),
+        active: Set(true),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&state.db)
+    .await?)
+}
+
+pub async fn update(
+    state: &AppState,
+    code: &str,
+    change: CategoryChange,
+) -> Result<categories::Model, ApiError> {
+    let mut active = get(state, code).await?.into_active_model();
+    if let Some(v) = change.name_zh {
+        active.name_zh = Set(v);
+    }
+    if let Some(v) = change.name_en {
+        active.name_en = Set(v);
+    }
+    if let Some(v) = change.frontage {
+        active.frontage = Set(v);
+    }
+    if let Some(v) = change.deadline_hours {
+        active.deadline_hours = Set(v);
+    }
+    if let Some(v) = change.active {
+        active.active = Set(v);
+    }
+    active.updated_at = Set(now());
+    Ok(active.update(&state.db).await?)
+}

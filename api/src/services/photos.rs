@@ -1,0 +1,392 @@
+//! Photo evidence: process, flag, store the objects, then write the row. A failure at any
+//! step leaves no row and deletes what was stored; the orphan sweep catches the rest
+//! (a crash between the upload and the commit).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use entity::{cases, photos};
+
+use crate::auth::CurrentUser;
+use crate::auth::policy;
+use crate::domain::{GeoPoint, PhotoKind};
+use crate::error::{ApiError, ErrorCode, Msg};
+use crate::photo::{self, PhotoError, ProcessedPhoto};
+use crate::services::{now, reports};
+use crate::state::AppState;
+use crate::storage::{ObjectKey, PhotoSize, StorageError};
+
+pub const MAX_PER_KIND: u64 = 9;
+/// A photo taken farther than this from the case's location is flagged.
+pub const FAR_FROM_CASE_M: f64 = 200.0;
+/// A photo taken this long before the case was filed is flagged.
+pub const TAKEN_BEFORE_FILING: Duration = Duration::hours(24);
+
+pub const FLAG_GPS_FAR: &str = "gps_far_from_case";
+pub const FLAG_OLD: &str = "taken_long_before_filing";
+pub const FLAG_SAME: &str = "same_photo_on_other_case";
+pub const FLAG_SIMILAR: &str = "similar_photo_on_other_case";
+
+/// Adds photos of one kind to a case. Returns every photo of the request in order, and
+/// whether any was new (the same bytes posted again are the photo already stored).
+pub async fn add(
+    state: &AppState,
+    user: &CurrentUser,
+    case_id: Uuid,
+    kind: PhotoKind,
+    uploads: Vec<Bytes>,
+) -> Result<(Vec<photos::Model>, bool), ApiError> {
+    let case = reports::visible_case(state, user, case_id).await?;
+    policy::may_add_photo(user, &case, kind)?;
+
+    // Identify first (cheap): only bytes the case does not have yet are processed.
+    let digests: Vec<String> = uploads
+        .iter()
+        .map(|b| hex::encode(Sha256::digest(b)))
+        .collect();
+    let stored: HashMap<String, photos::Model> = photos::Entity::find()
+        .filter(photos::Column::CaseId.eq(case.id))
+        .filter(photos::Column::Sha256.is_in(digests.clone()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.sha256.clone(), p))
+        .collect();
+    let mut fresh: Vec<(String, Bytes)> = Vec::new();
+    for (digest, bytes) in digests.iter().zip(&uploads) {
+        if !stored.contains_key(digest) && !fresh.iter().any(|(d, _)| d == digest) {
+            fresh.push((digest.clone(), bytes.clone()));
+        }
+    }
+    let existing_of_kind = count_of_kind(state, case.id, kind).await?;
+    if existing_of_kind + fresh.len() as u64 > MAX_PER_KIND {
+        return Err(ApiError::new(ErrorCode::PhotoLimitReached));
+    }
+
+    let mut processed = Vec::with_capacity(fresh.len());
+    for (index, (_, bytes)) in fresh.iter().enumerate() {
+        processed.push(
+            process(state, bytes.clone())
+                .await
+                .map_err(|e| in_file(e, index))?,
+        );
+    }
+
+    let at = now();
+    let mut rows = Vec::with_capacity(processed.len());
+    for ((_, original), photo) in fresh.iter().zip(&processed) {
+        let flags = flags_for(state, &case, photo).await?;
+        rows.push(row_for(&case, kind, user.id, original, photo, flags, at));
+    }
+
+    let mut uploaded: Vec<ObjectKey> = Vec::new();
+    let stored_all = store_objects(state, &rows, &fresh, &processed, &mut uploaded).await;
+    let committed = match stored_all {
+        Ok(()) => insert_rows(state, &case, kind, &rows, at).await,
+        Err(err) => Err(err.into()),
+    };
+    if let Err(err) = committed {
+        for key in &uploaded {
+            if let Err(cleanup) = state.store.delete(key).await {
+                tracing::warn!(key = key.as_str(), error = %cleanup, "left for the orphan sweep");
+            }
+        }
+        return Err(err);
+    }
+
+    let new_by_digest: HashMap<&str, &photos::Model> =
+        rows.iter().map(|r| (r.sha256.as_str(), r)).collect();
+    let ordered = digests
+        .iter()
+        .filter_map(|d| {
+            stored
+                .get(d)
+                .or_else(|| new_by_digest.get(d.as_str()).copied())
+        })
+        .cloned()
+        .collect();
+    Ok((ordered, !rows.is_empty()))
+}
+
+fn in_file(err: ApiError, index: usize) -> ApiError {
+    ApiError {
+        message: Msg::new(
+            format!("File {}: {}", index + 1, err.message.en),
+            format!("第 {} 个文件：{}", index + 1, err.message.zh),
+        ),
+        ..err
+    }
+}
+
+async fn count_of_kind(state: &AppState, case_id: Uuid, kind: PhotoKind) -> Result<u64, ApiError> {
+    Ok(photos::Entity::find()
+        .filter(photos::Column::CaseId.eq(case_id))
+        .filter(photos::Column::Kind.eq(kind.as_str()))
+        .count(&state.db)
+        .await?)
+}
+
+/// Runs the pipeline on the blocking pool, at most `photo_slots` at a time.
+async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, ApiError> {
+    let _slot = state
+        .photo_slots
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    let city = state.settings.timezone;
+    let result =
+        tokio::task::spawn_blocking(move || photo::process(&bytes, city, photo::MAX_PIXELS))
+            .await
+            .map_err(ApiError::internal)?;
+    result.map_err(|err| match err {
+        PhotoError::UnsupportedFormat(what) => ApiError::new(ErrorCode::UnsupportedMediaType)
+            .with_message(Msg::new(
+                format!("Photos must be JPEG, PNG or WebP; this file is {what}. On iPhone, set Camera > Formats to Most Compatible."),
+                format!("照片须为 JPEG、PNG 或 WebP 格式；此文件为 {what}。iPhone 请在 相机 > 格式 中选择“兼容性最佳”。"),
+            )),
+        PhotoError::TooManyPixels { width, height } => ApiError::new(ErrorCode::ImageTooLarge)
+            .with_message(Msg::new(
+                format!("The image is {width}x{height}; at most 40 megapixels are accepted."),
+                format!("图片为 {width}x{height}，最多接受 4000 万像素。"),
+            )),
+        PhotoError::Corrupt(detail) => {
+            tracing::info!(detail, "undecodable photo refused");
+            ApiError::new(ErrorCode::InvalidImage)
+        }
+    })
+}
+
+async fn flags_for(
+    state: &AppState,
+    case: &cases::Model,
+    photo: &ProcessedPhoto,
+) -> Result<Vec<&'static str>, ApiError> {
+    let mut flags = Vec::new();
+    if let (Some((lat, lon)), Ok(at)) = (photo.exif.gps, GeoPoint::new(case.lat, case.lon))
+        && GeoPoint::new(lat, lon).is_ok_and(|taken| taken.distance_m(at) > FAR_FROM_CASE_M)
+    {
+        flags.push(FLAG_GPS_FAR);
+    }
+    if photo
+        .exif
+        .taken_at
+        .is_some_and(|taken| taken < case.created_at - TAKEN_BEFORE_FILING)
+    {
+        flags.push(FLAG_OLD);
+    }
+    let same_elsewhere = photos::Entity::find()
+        .filter(photos::Column::Sha256.eq(&photo.sha256))
+        .filter(photos::Column::CaseId.ne(case.id))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if same_elsewhere {
+        flags.push(FLAG_SAME);
+    } else if similar_elsewhere(state, case.id, photo.phash).await? {
+        flags.push(FLAG_SIMILAR);
+    }
+    Ok(flags)
+}
+
+/// A photo on another case whose perceptual hash is within `SIMILAR_MAX_DISTANCE` bits.
+/// Such a photo shares at least one 16-bit band, so the bands find every candidate.
+async fn similar_elsewhere(state: &AppState, case_id: Uuid, phash: u64) -> Result<bool, ApiError> {
+    let [b0, b1, b2, b3] = photo::phash_bands(phash);
+    let candidates = photos::Entity::find()
+        .filter(photos::Column::CaseId.ne(case_id))
+        .filter(
+            Condition::any()
+                .add(photos::Column::PhashB0.eq(b0))
+                .add(photos::Column::PhashB1.eq(b1))
+                .add(photos::Column::PhashB2.eq(b2))
+                .add(photos::Column::PhashB3.eq(b3)),
+        )
+        .order_by_desc(photos::Column::Id)
+        .limit(1000)
+        .all(&state.db)
+        .await?;
+    Ok(candidates
+        .iter()
+        .any(|c| photo::hamming(c.phash as u64, phash) <= photo::SIMILAR_MAX_DISTANCE))
+}
+
+fn row_for(
+    case: &cases::Model,
+    kind: PhotoKind,
+    uploaded_by: Uuid,
+    original: &Bytes,
+    photo: &ProcessedPhoto,
+    flags: Vec<&'static str>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> photos::Model {
+    let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
+    photos::Model {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        kind: kind.as_str().to_owned(),
+        sha256: photo.sha256.clone(),
+        content_type: photo.format.content_type().to_owned(),
+        bytes: original.len() as i64,
+        width: i32::try_from(photo.width).unwrap_or(i32::MAX),
+        height: i32::try_from(photo.height).unwrap_or(i32::MAX),
+        taken_at: photo.exif.taken_at,
+        exif_lat: photo.exif.gps.map(|(lat, _)| lat),
+        exif_lon: photo.exif.gps.map(|(_, lon)| lon),
+        flags: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
+        phash: photo.phash as i64,
+        phash_b0: b0,
+        phash_b1: b1,
+        phash_b2: b2,
+        phash_b3: b3,
+        uploaded_by,
+        created_at: at,
+    }
+}
+
+async fn store_objects(
+    state: &AppState,
+    rows: &[photos::Model],
+    originals: &[(String, Bytes)],
+    processed: &[ProcessedPhoto],
+    uploaded: &mut Vec<ObjectKey>,
+) -> Result<(), StorageError> {
+    for ((row, (_, original)), photo) in rows.iter().zip(originals).zip(processed) {
+        let objects = [
+            (
+                PhotoSize::Original,
+                original.clone(),
+                row.content_type.as_str(),
+            ),
+            (
+                PhotoSize::Preview,
+                Bytes::from(photo.preview.clone()),
+                "image/jpeg",
+            ),
+            (
+                PhotoSize::Thumbnail,
+                Bytes::from(photo.thumbnail.clone()),
+                "image/jpeg",
+            ),
+        ];
+        for (size, bytes, content_type) in objects {
+            let key = ObjectKey::photo(row.case_id, row.id, size);
+            state.store.put(&key, bytes, content_type).await?;
+            uploaded.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the rows once their objects exist, re-checking the per-kind limit inside the
+/// transaction, and touches the case so phones syncing by `updated_since` see the photos.
+async fn insert_rows(
+    state: &AppState,
+    case: &cases::Model,
+    kind: PhotoKind,
+    rows: &[photos::Model],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let txn = state.db.begin().await?;
+    cases::Entity::update_many()
+        .col_expr(cases::Column::UpdatedAt, Expr::value(at))
+        .filter(cases::Column::Id.eq(case.id))
+        .exec(&txn)
+        .await?;
+    let count = photos::Entity::find()
+        .filter(photos::Column::CaseId.eq(case.id))
+        .filter(photos::Column::Kind.eq(kind.as_str()))
+        .count(&txn)
+        .await?;
+    if count + rows.len() as u64 > MAX_PER_KIND {
+        txn.rollback().await?;
+        return Err(ApiError::new(ErrorCode::PhotoLimitReached));
+    }
+    let models = rows.iter().cloned().map(|row| photos::ActiveModel {
+        id: Set(row.id),
+        case_id: Set(row.case_id),
+        kind: Set(row.kind),
+        sha256: Set(row.sha256),
+        content_type: Set(row.content_type),
+        bytes: Set(row.bytes),
+        width: Set(row.width),
+        height: Set(row.height),
+        taken_at: Set(row.taken_at),
+        exif_lat: Set(row.exif_lat),
+        exif_lon: Set(row.exif_lon),
+        flags: Set(row.flags),
+        phash: Set(row.phash),
+        phash_b0: Set(row.phash_b0),
+        phash_b1: Set(row.phash_b1),
+        phash_b2: Set(row.phash_b2),
+        phash_b3: Set(row.phash_b3),
+        uploaded_by: Set(row.uploaded_by),
+        created_at: Set(row.created_at),
+    });
+    photos::Entity::insert_many(models.collect::<Vec<_>>())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A photo the user may see (through its case), or 404.
+pub async fn visible_photo(
+    state: &AppState,
+    user: &CurrentUser,
+    photo_id: Uuid,
+) -> Result<photos::Model, ApiError> {
+    let photo = photos::Entity::find_by_id(photo_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    reports::visible_case(state, user, photo.case_id).await?;
+    Ok(photo)
+}
+
+/// Deletes photo objects that no row points to and that are older than `min_age` (younger
+/// ones may belong to an upload still in flight). Returns how many were deleted.
+pub async fn sweep_orphans(state: &AppState, min_age: Duration) -> Result<usize, ApiError> {
+    let listed = state
+        .store
+        .list_with_age(crate::storage::keys::PHOTO_PREFIX)
+        .await?;
+    let cutoff = now() - min_age;
+    let old: Vec<(String, Uuid)> = listed
+        .into_iter()
+        .filter(|(_, modified)| modified.is_none_or(|m| m <= cutoff))
+        .filter_map(|(key, _)| ObjectKey::photo_id_of(&key).map(|id| (key, id)))
+        .collect();
+    let mut deleted = 0;
+    for chunk in old.chunks(500) {
+        let ids: Vec<Uuid> = chunk.iter().map(|(_, id)| *id).collect();
+        let known: std::collections::HashSet<Uuid> = photos::Entity::find()
+            .filter(photos::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        for (key, id) in chunk {
+            if !known.contains(id) {
+                state.store.delete(&ObjectKey::from_listed(key)).await?;
+                deleted += 1;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "swept orphaned photo objects");
+    }
+    Ok(deleted)
+}

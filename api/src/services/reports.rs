@@ -1,0 +1,437 @@
+//! Filing and reading cases. Filing is idempotent on the phone's `client_id`: a retry
+//! gets the case that was made, even when the retries race each other.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use entity::{case_counters, case_events, cases, categories, departments, photos, shopfronts};
+
+use crate::auth::CurrentUser;
+use crate::auth::policy::{self, CaseScope};
+use crate::domain::case::case_no;
+use crate::domain::{CaseSource, CaseStatus, GeoPoint, Severity};
+use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::{events, now};
+use crate::state::AppState;
+
+/// A validated filing.
+#[derive(Debug, Serialize)]
+pub struct NewReport {
+    pub client_id: Uuid,
+    pub category: String,
+    pub description: String,
+    #[serde(skip)]
+    pub point: GeoPoint,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub address: String,
+    pub observed_at: DateTime<Utc>,
+    pub severity: Severity,
+}
+
+impl NewReport {
+    /// What makes two filings "the same report": every field the phone sent.
+    fn request_hash(&self) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(self).unwrap_or_default()))
+    }
+}
+
+pub enum Filed {
+    Created(cases::Model),
+    /// A retry of an earlier filing with the same `client_id` and payload.
+    Existing(cases::Model),
+}
+
+pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Result<Filed, ApiError> {
+    let request_hash = new.request_hash();
+    if let Some(existing) = find_by_client_id(&state.db, new.client_id).await? {
+        return retry_outcome(existing, &request_hash);
+    }
+    let category = categories::Entity::find_by_id(new.category.clone())
+        .one(&state.db)
+        .await?
+        .filter(|c| c.active)
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "category",
+                Msg::fixed("no such active category", "类别不存在或已停用"),
+            )
+        })?;
+
+    let at = now();
+    let txn = state.db.begin().await?;
+    let year = at.with_timezone(&state.settings.timezone).year();
+    let sequence = next_case_sequence(&txn, year).await?;
+    let inserted = cases::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        case_no: Set(case_no(year, sequence)),
+        client_id: Set(Some(new.client_id)),
+        request_hash: Set(Some(request_hash.clone())),
+        category_code: Set(category.code.clone()),
+        description: Set(new.description),
+        lat: Set(new.point.lat()),
+        lon: Set(new.point.lon()),
+        accuracy_m: Set(new.accuracy_m),
+        address: Set(new.address),
+        observed_at: Set(new.observed_at),
+        severity: Set(new.severity.as_str().to_owned()),
+        source: Set(CaseSource::Patrol.as_str().to_owned()),
+        status: Set(CaseStatus::Reported.as_str().to_owned()),
+        reporter_id: Set(Some(user.id)),
+        assignee_kind: Set(None),
+        assignee_department_id: Set(None),
+        assignee_shopfront_id: Set(None),
+        assignment_reason: Set(None),
+        area_id: Set(None),
+        deadline_at: Set(Some(
+            at + Duration::hours(i64::from(category.deadline_hours)),
+        )),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        closed_at: Set(None),
+    }
+    .insert(&txn)
+    .await;
+    let case = match inserted {
+        Ok(case) => case,
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // A concurrent retry with the same client_id won the race.
+            txn.rollback().await?;
+            let existing = find_by_client_id(&state.db, new.client_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("client_id conflict without a case"))?;
+            return retry_outcome(existing, &request_hash);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    events::append(
+        &txn,
+        events::NewEvent {
+            case_id: case.id,
+            action: "file",
+            from_status: None,
+            to_status: CaseStatus::Reported,
+            actor: Some((user.id, user.role)),
+            note: None,
+            photo_ids: Vec::new(),
+            at,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
+    Ok(Filed::Created(case))
+}
+
+fn retry_outcome(existing: cases::Model, request_hash: &str) -> Result<Filed, ApiError> {
+    if existing.request_hash.as_deref() == Some(request_hash) {
+        Ok(Filed::Existing(existing))
+    } else {
+        Err(ApiError::new(ErrorCode::ClientIdConflict))
+    }
+}
+
+async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+) -> Result<Option<cases::Model>, ApiError> {
+    Ok(cases::Entity::find()
+        .filter(cases::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?)
+}
+
+/// The next number of `year`, by an upsert that takes the counter row's lock until commit.
+async fn next_case_sequence(db: &impl ConnectionTrait, year: i32) -> Result<i32, ApiError> {
+    let statement = Query::insert()
+        .into_table(case_counters::Entity)
+        .columns([case_counters::Column::Year, case_counters::Column::Last])
+        .values_panic([year.into(), 1.into()])
+        .on_conflict(
+            OnConflict::column(case_counters::Column::Year)
+                .value(
+                    case_counters::Column::Last,
+                    Expr::col((case_counters::Entity, case_counters::Column::Last)).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col(case_counters::Column::Last)
+        .to_owned();
+    let row = db
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| ApiError::internal("case counter returned nothing"))?;
+    Ok(row.try_get::<i32>("", "last")?)
+}
+
+/// Loads a case the user may see, or 404.
+pub async fn visible_case(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<cases::Model, ApiError> {
+    visible_case_in(&state.db, policy::case_scope(user), id).await
+}
+
+pub async fn visible_case_in(
+    db: &impl ConnectionTrait,
+    scope: CaseScope,
+    id: Uuid,
+) -> Result<cases::Model, ApiError> {
+    cases::Entity::find_by_id(id)
+        .filter(policy::case_condition(scope))
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Open cases of `category` within `radius_m` of `point`, nearest first (at most 20).
+pub async fn nearby(
+    state: &AppState,
+    user: &CurrentUser,
+    point: GeoPoint,
+    category: &str,
+    radius_m: f64,
+) -> Result<Vec<(cases::Model, f64)>, ApiError> {
+    let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(radius_m);
+    let candidates = cases::Entity::find()
+        .filter(policy::case_condition(policy::case_scope(user)))
+        .filter(cases::Column::CategoryCode.eq(category))
+        .filter(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)))
+        .filter(cases::Column::Lat.between(min_lat, max_lat))
+        .filter(cases::Column::Lon.between(min_lon, max_lon))
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let mut near: Vec<(cases::Model, f64)> = candidates
+        .into_iter()
+        .filter_map(|case| {
+            let at = GeoPoint::new(case.lat, case.lon).ok()?;
+            let distance = point.distance_m(at);
+            (distance <= radius_m).then_some((case, distance))
+        })
+        .collect();
+    near.sort_by(|a, b| a.1.total_cmp(&b.1));
+    near.truncate(20);
+    Ok(near)
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Newest first.
+    #[default]
+    Created,
+    /// Soonest deadline first.
+    Deadline,
+    /// Least recently updated first: for a phone's delta sync with `updated_since`.
+    Updated,
+}
+
+/// Where the previous page ended, in the sort's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseCursor {
+    pub key: Option<DateTime<Utc>>,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<CaseStatus>,
+    pub category: Option<String>,
+    pub area_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub reporter_id: Option<Uuid>,
+    pub overdue: Option<bool>,
+    /// (min_lon, min_lat, max_lon, max_lat), WGS-84.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub sort: CaseSort,
+    pub after: Option<CaseCursor>,
+    pub limit: u64,
+}
+
+/// One page of the cases the user may see, and the cursor of the next page.
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: &CaseFilter,
+) -> Result<(Vec<cases::Model>, Option<CaseCursor>), ApiError> {
+    let at = now();
+    let mut condition = Condition::all().add(policy::case_condition(policy::case_scope(user)));
+    if !filter.statuses.is_empty() {
+        condition =
+            condition.add(cases::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(category) = &filter.category {
+        condition = condition.add(cases::Column::CategoryCode.eq(category));
+    }
+    if let Some(area) = filter.area_id {
+        condition = condition.add(cases::Column::AreaId.eq(area));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        condition = condition.add(
+            Condition::any()
+                .add(cases::Column::AssigneeDepartmentId.eq(assignee))
+                .add(cases::Column::AssigneeShopfrontId.eq(assignee)),
+        );
+    }
+    if let Some(reporter) = filter.reporter_id {
+        condition = condition.add(cases::Column::ReporterId.eq(reporter));
+    }
+    let overdue = Condition::all()
+        .add(cases::Column::DeadlineAt.lt(at))
+        .add(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)));
+    match filter.overdue {
+        Some(true) => condition = condition.add(overdue),
+        Some(false) => condition = condition.add(overdue.not()),
+        None => {}
+    }
+    if let Some((min_lon, min_lat, max_lon, max_lat)) = filter.bbox {
+        condition = condition
+            .add(cases::Column::Lat.between(min_lat, max_lat))
+            .add(cases::Column::Lon.between(min_lon, max_lon));
+    }
+    if let Some(from) = filter.created_from {
+        condition = condition.add(cases::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        condition = condition.add(cases::Column::CreatedAt.lt(to));
+    }
+    if let Some(since) = filter.updated_since {
+        condition = condition.add(cases::Column::UpdatedAt.gt(since));
+    }
+
+    let mut query = cases::Entity::find();
+    match filter.sort {
+        CaseSort::Created => {
+            if let Some(after) = filter.after {
+                condition = condition.add(cases::Column::Id.lt(after.id));
+            }
+            query = query.order_by_desc(cases::Column::Id);
+        }
+        CaseSort::Deadline | CaseSort::Updated => {
+            let column = if filter.sort == CaseSort::Deadline {
+                cases::Column::DeadlineAt
+            } else {
+                cases::Column::UpdatedAt
+            };
+            if filter.sort == CaseSort::Deadline {
+                condition = condition.add(cases::Column::DeadlineAt.is_not_null());
+            }
+            if let Some(CaseCursor { key: Some(key), id }) = filter.after {
+                condition = condition.add(
+                    Condition::any().add(column.gt(key)).add(
+                        Condition::all()
+                            .add(column.eq(key))
+                            .add(cases::Column::Id.gt(id)),
+                    ),
+                );
+            }
+            query = query.order_by_asc(column).order_by_asc(cases::Column::Id);
+        }
+    }
+    let mut rows = query
+        .filter(condition)
+        .limit(filter.limit + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
+    let next = rows.last().filter(|_| more).map(|last| CaseCursor {
+        key: match filter.sort {
+            CaseSort::Created => None,
+            CaseSort::Deadline => last.deadline_at,
+            CaseSort::Updated => Some(last.updated_at),
+        },
+        id: last.id,
+    });
+    Ok((rows, next))
+}
+
+/// What a case shows beside its own row: photos, assignee name, history.
+pub struct CaseDetails {
+    pub photos: Vec<photos::Model>,
+    pub assignee_name: Option<String>,
+}
+
+/// Photos and assignee names for a page of cases, in two queries each.
+pub async fn details_for(
+    db: &impl ConnectionTrait,
+    page: &[cases::Model],
+) -> Result<Vec<CaseDetails>, ApiError> {
+    let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+    let mut all_photos = if ids.is_empty() {
+        Vec::new()
+    } else {
+        photos::Entity::find()
+            .filter(photos::Column::CaseId.is_in(ids))
+            .order_by_asc(photos::Column::Id)
+            .all(db)
+            .await?
+    };
+    let department_ids: Vec<Uuid> = page
+        .iter()
+        .filter_map(|c| c.assignee_department_id)
+        .collect();
+    let shopfront_ids: Vec<Uuid> = page
+        .iter()
+        .filter_map(|c| c.assignee_shopfront_id)
+        .collect();
+    let department_names: std::collections::HashMap<Uuid, String> = if department_ids.is_empty() {
+        Default::default()
+    } else {
+        departments::Entity::find()
+            .filter(departments::Column::Id.is_in(department_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect()
+    };
+    let shopfront_names: std::collections::HashMap<Uuid, String> = if shopfront_ids.is_empty() {
+        Default::default()
+    } else {
+        shopfronts::Entity::find()
+            .filter(shopfronts::Column::Id.is_in(shopfront_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect()
+    };
+    Ok(page
+        .iter()
+        .map(|case| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut all_photos)
+                .into_iter()
+                .partition(|p| p.case_id == case.id);
+            all_photos = rest;
+            let assignee_name = case
+                .assignee_shopfront_id
+                .and_then(|id| shopfront_names.get(&id).cloned())
+                .or_else(|| {
+                    case.assignee_department_id
+                        .and_then(|id| department_names.get(&id).cloned())
+                });
+            CaseDetails {
+                photos: mine,
+                assignee_name,
+            }
+        })
+        .collect())
+}
+
+pub async fn history(state: &AppState, case_id: Uuid) -> Result<Vec<case_events::Model>, ApiError> {
+    events::history(&state.db, case_id).await
+}

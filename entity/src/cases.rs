@@ -1,0 +1,45 @@
+use sea_orm::entity::prelude::*;
+
+/// A violation report and where it stands in the closed loop. Location is WGS-84.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub case_no: String,
+    /// The phone's idempotency key.
+    #[sea_orm(unique)]
+    pub client_id: Option<Uuid>,
+    /// SHA-256 of the filing request, to tell a retry from a different report.
+    pub request_hash: Option<String>,
+    pub category_code: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub address: String,
+    pub observed_at: DateTimeUtc,
+    pub severity: String,
+    pub source: String,
+    pub status: String,
+    pub reporter_id: Option<Uuid>,
+    /// `department` or `shopfront`.
+    pub assignee_kind: Option<String>,
+    pub assignee_department_id: Option<Uuid>,
+    pub assignee_shopfront_id: Option<Uuid>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub assignment_reason: Option<String>,
+    pub area_id: Option<Uuid>,
+    pub deadline_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
