@@ -80,6 +80,9 @@ pub enum ErrorCode {
     Conflict,
     UsernameTaken,
     ClientIdConflict,
+    VersionConflict,
+    InvalidTransition,
+    InvalidImport,
     PhotoLimitReached,
     InvalidImage,
     ImageTooLarge,
@@ -93,7 +96,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -106,6 +109,9 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::UsernameTaken,
         ErrorCode::ClientIdConflict,
+        ErrorCode::VersionConflict,
+        ErrorCode::InvalidTransition,
+        ErrorCode::InvalidImport,
         ErrorCode::PhotoLimitReached,
         ErrorCode::InvalidImage,
         ErrorCode::ImageTooLarge,
@@ -132,6 +138,9 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::UsernameTaken => "username_taken",
             ErrorCode::ClientIdConflict => "client_id_conflict",
+            ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::InvalidImport => "invalid_import",
             ErrorCode::PhotoLimitReached => "photo_limit_reached",
             ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::ImageTooLarge => "image_too_large",
@@ -149,6 +158,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
             ErrorCode::ValidationFailed
+            | ErrorCode::InvalidImport
             | ErrorCode::PhotoLimitReached
             | ErrorCode::InvalidImage
             | ErrorCode::ImageTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
@@ -156,9 +166,11 @@ impl ErrorCode {
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::Conflict | ErrorCode::UsernameTaken | ErrorCode::ClientIdConflict => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::Conflict
+            | ErrorCode::UsernameTaken
+            | ErrorCode::ClientIdConflict
+            | ErrorCode::VersionConflict
+            | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TooManyRequests | ErrorCode::TooManyLoginAttempts => {
@@ -202,6 +214,18 @@ impl ErrorCode {
             ErrorCode::ClientIdConflict => Msg::fixed(
                 "This client_id was already used for a different report.",
                 "该 client_id 已用于另一份不同的上报。",
+            ),
+            ErrorCode::VersionConflict => Msg::fixed(
+                "The case changed since you read it; reload and try again.",
+                "案件已被他人修改，请刷新后重试。",
+            ),
+            ErrorCode::InvalidTransition => Msg::fixed(
+                "This action is not possible in the case's current state.",
+                "案件当前状态下不能执行此操作。",
+            ),
+            ErrorCode::InvalidImport => Msg::fixed(
+                "The import has errors; nothing was imported.",
+                "导入文件有错误，未导入任何数据。",
             ),
             ErrorCode::PhotoLimitReached => Msg::fixed(
                 "A case takes at most 9 photos of each kind.",
@@ -250,7 +274,16 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: Msg,
     pub fields: BTreeMap<String, Msg>,
+    /// Problems by row or feature of an imported file (1-based).
+    pub rows: Vec<RowProblem>,
     pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RowProblem {
+    pub row: usize,
+    pub field: String,
+    pub problem: Msg,
 }
 
 impl std::fmt::Display for ApiError {
@@ -265,6 +298,7 @@ impl ApiError {
             code,
             message: code.default_message(),
             fields: BTreeMap::new(),
+            rows: Vec::new(),
             retry_after_secs: None,
         }
     }
@@ -304,6 +338,13 @@ impl ApiError {
         Self::invalid(fields)
     }
 
+    /// A 422 listing what is wrong in which rows of an import; nothing was imported.
+    pub fn invalid_rows(rows: Vec<RowProblem>) -> Self {
+        let mut err = Self::new(ErrorCode::InvalidImport);
+        err.rows = rows;
+        err
+    }
+
     pub fn too_many(code: ErrorCode, retry_after_secs: u64) -> Self {
         let mut err = Self::new(code);
         err.retry_after_secs = Some(retry_after_secs.max(1));
@@ -327,6 +368,14 @@ impl ApiError {
             message: &'a str,
             #[serde(skip_serializing_if = "BTreeMap::is_empty")]
             fields: BTreeMap<&'a str, &'a str>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            rows: Vec<Row<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Row<'a> {
+            row: usize,
+            field: &'a str,
+            message: &'a str,
         }
         let body = Body {
             error: Inner {
@@ -336,6 +385,15 @@ impl ApiError {
                     .fields
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.get(lang)))
+                    .collect(),
+                rows: self
+                    .rows
+                    .iter()
+                    .map(|r| Row {
+                        row: r.row,
+                        field: &r.field,
+                        message: r.problem.get(lang),
+                    })
                     .collect(),
             },
         };
@@ -574,6 +632,9 @@ mod tests {
             ("conflict", 409),
             ("username_taken", 409),
             ("client_id_conflict", 409),
+            ("version_conflict", 409),
+            ("invalid_transition", 409),
+            ("invalid_import", 422),
             ("photo_limit_reached", 422),
             ("invalid_image", 422),
             ("image_too_large", 422),

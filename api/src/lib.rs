@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod conditional;
 pub mod config;
 pub mod domain;
 pub mod error;

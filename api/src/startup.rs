@@ -119,6 +119,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         store,
         jwt,
         settings: Arc::new(settings),
+        registry: Default::default(),
     });
     Ok(Prepared {
         state,
@@ -223,6 +224,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 Err::<HttpResponse, _>(ApiError::not_found())
             }))
             .wrap(from_fn(error::shape_errors))
+            .wrap(from_fn(crate::conditional::etag_json))
             .wrap(Compress::default())
             .wrap(Governor::new(&governor))
             .wrap(from_fn(telemetry::observe))

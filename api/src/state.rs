@@ -15,4 +15,6 @@ pub struct AppState {
     pub store: ObjectStore,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
+    /// The spatial index behind automatic assignment.
+    pub registry: crate::services::assignment::RegistryCache,
 }

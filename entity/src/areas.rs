@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "areas")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -14,6 +14,14 @@ pub struct Model {
     /// GeoJSON geometry (Polygon or MultiPolygon, WGS-84).
     #[sea_orm(column_type = "Text", nullable)]
     pub boundary: Option<String>,
+    /// The department that takes what nothing else matches here (属地兜底); inherited by
+    /// the areas below unless they set their own.
+    pub local_authority_id: Option<Uuid>,
+    /// The boundary's bounding box, for SQL prefilters.
+    pub min_lat: Option<f64>,
+    pub min_lon: Option<f64>,
+    pub max_lat: Option<f64>,
+    pub max_lon: Option<f64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

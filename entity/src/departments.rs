@@ -8,6 +8,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub name: String,
+    /// urban_management, traffic_police, sanitation, subdistrict_office, housing,
+    /// landscaping or other.
+    pub kind: String,
+    pub contact: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

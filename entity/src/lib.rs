@@ -2,6 +2,7 @@
 //! `api` crate's domain and services, never here.
 
 pub mod areas;
+pub mod assignment_rules;
 pub mod case_counters;
 pub mod case_events;
 pub mod cases;
@@ -10,6 +11,7 @@ pub mod departments;
 pub mod login_throttles;
 pub mod photos;
 pub mod refresh_tokens;
+pub mod registry_versions;
 pub mod shopfronts;
 pub mod users;
 

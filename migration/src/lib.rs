@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_areas_and_categories;
 mod m20261122_000003_create_cases_and_photos;
+mod m20261122_000004_grow_registry;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_accounts::Migration),
             Box::new(m20261122_000002_create_areas_and_categories::Migration),
             Box::new(m20261122_000003_create_cases_and_photos::Migration),
+            Box::new(m20261122_000004_grow_registry::Migration),
         ]
     }
 }

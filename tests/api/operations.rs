@@ -156,3 +156,43 @@ async fn a_known_route_without_a_token_is_401_not_500() {
     let app = spawn_app().await;
     assert_error(app.get("/api/v1/users", None).await, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn an_unchanged_json_list_answers_304_to_its_etag() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let token = &inspector.access_token;
+    app.file_report(token, serde_json::json!({})).await;
+    let url = app.url("/api/v1/reports");
+    let first = app
+        .client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with("W/\""));
+    let unchanged = app
+        .client
+        .get(&url)
+        .bearer_auth(token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), 304);
+    assert!(unchanged.bytes().await.unwrap().is_empty());
+
+    app.file_report(token, serde_json::json!({})).await;
+    let changed = app
+        .client
+        .get(&url)
+        .bearer_auth(token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}

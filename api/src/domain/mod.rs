@@ -3,7 +3,9 @@
 pub mod case;
 mod credit_code;
 pub mod geo;
+pub mod geometry;
 mod password;
+pub mod registry;
 mod role;
 mod username;
 
@@ -11,5 +13,6 @@ pub use case::{AssigneeKind, CaseSource, CaseStatus, PhotoKind, Severity};
 pub use credit_code::CreditCode;
 pub use geo::{Crs, GeoPoint};
 pub use password::NewPassword;
+pub use registry::{AreaLevel, DepartmentKind};
 pub use role::Role;
 pub use username::Username;

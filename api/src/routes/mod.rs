@@ -1,17 +1,46 @@
 //! HTTP routes: thin handlers that extract, parse into domain types, call one service and
 //! map the result. Request and response shapes live in a `json.rs` beside them.
 
+pub mod areas;
+pub mod assignment_rules;
 pub mod auth;
 pub mod categories;
+pub mod departments;
 pub mod docs;
 pub mod health;
 pub mod me;
 pub mod pagination;
 pub mod photos;
 pub mod reports;
+pub mod shopfronts;
 pub mod users;
 
+use actix_web::web;
+use futures_util::StreamExt;
 use utoipa_actix_web::scope;
+
+use crate::error::{ApiError, ErrorCode, Msg};
+
+/// Registry imports (GeoJSON areas, CSV/XLSX shopfronts) may be this large.
+pub const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads a whole request body up to `limit` bytes (413 beyond).
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(Msg::new(
+                format!("Unreadable body: {e}"),
+                format!("请求体无法读取：{e}"),
+            ))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Everything under `/api/v1`, including the OpenAPI document itself.
@@ -24,6 +53,10 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(categories::routes)
             .configure(reports::routes)
             .configure(photos::routes)
+            .configure(departments::routes)
+            .configure(areas::routes)
+            .configure(assignment_rules::routes)
+            .configure(shopfronts::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -3,17 +3,15 @@
 //! with the migrations. Running it again keeps the city and gives the demo users new
 //! passwords.
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use entity::{areas, departments, shopfronts, users};
 
-use crate::domain::{CreditCode, NewPassword, Role, Username};
+use crate::domain::geometry::Area;
+use crate::domain::{AreaLevel, CreditCode, DepartmentKind, GeoPoint, NewPassword, Role, Username};
 use crate::error::FieldErrors;
-use crate::services::{now, users as user_service};
+use crate::services::{now, registry, users as user_service};
 use crate::state::AppState;
 
 /// South-west corner and cell size (degrees) of the demo grid: a district of 3
@@ -21,14 +19,14 @@ use crate::state::AppState;
 const ORIGIN: (f64, f64) = (30.240, 120.150);
 const GRID_CELL: f64 = 0.01;
 
-const DEPARTMENTS: [(&str, &str); 7] = [
-    ("CG", "示范区城市管理局"),
-    ("JJ", "示范区交警大队"),
-    ("HW", "示范区环卫所"),
-    ("ZJ", "示范区住房和城乡建设局"),
-    ("YL", "示范区园林绿化所"),
-    ("JD-01", "东湖街道办事处"),
-    ("JD-02", "西山街道办事处"),
+const DEPARTMENTS: [(&str, &str, DepartmentKind); 7] = [
+    ("CG", "示范区城市管理局", DepartmentKind::UrbanManagement),
+    ("JJ", "示范区交警大队", DepartmentKind::TrafficPolice),
+    ("HW", "示范区环卫所", DepartmentKind::Sanitation),
+    ("ZJ", "示范区住房和城乡建设局", DepartmentKind::Housing),
+    ("YL", "示范区园林绿化所", DepartmentKind::Landscaping),
+    ("JD-01", "东湖街道办事处", DepartmentKind::SubdistrictOffice),
+    ("JD-02", "西山街道办事处", DepartmentKind::SubdistrictOffice),
 ];
 
 const SHOP_KINDS: [&str; 10] = [
@@ -65,9 +63,9 @@ pub struct DemoUser {
 
 pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
     let db = &state.db;
-    let department_ids = ensure_departments(db).await?;
-    ensure_areas(db).await?;
-    let first_shop = ensure_shopfronts(db, &department_ids).await?;
+    let department_ids = ensure_departments(state).await?;
+    ensure_areas(state, &department_ids).await?;
+    let first_shop = ensure_shopfronts(state, &department_ids).await?;
 
     let city_management = department_ids.first().copied();
     let plan = [
@@ -142,30 +140,139 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
             password,
         });
     }
+    file_demo_cases(state).await?;
     Ok(created)
 }
 
-async fn ensure_departments(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
+/// Twelve cases by the demo inspector around the district, each with a before photo, so
+/// lists, maps and photo views have something to show. Filed once.
+async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
+    use crate::auth::CurrentUser;
+    use crate::domain::{GeoPoint, PhotoKind, Severity};
+    use crate::services::{photos, reports};
+
+    let inspector = users::Entity::find()
+        .filter(users::Column::Username.eq("demo.inspector"))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo inspector missing"))?;
+    let filer = CurrentUser {
+        id: inspector.id,
+        username: inspector.username.clone(),
+        role: Role::Inspector,
+        department_id: None,
+        shopfront_id: None,
+    };
+    let categories = [
+        "parking",
+        "stall_occupation",
+        "littering_dumping",
+        "posting_graffiti",
+        "wires_banners",
+        "illegal_building",
+    ];
+    for i in 0..12u32 {
+        // Stable client ids make re-runs idempotent.
+        let client_id = Uuid::from_u128(0x0000_0000_0000_7000_8000_de00_0000_0000 + u128::from(i));
+        let seeded = entity::cases::Entity::find()
+            .filter(entity::cases::Column::ClientId.eq(client_id))
+            .one(&state.db)
+            .await?;
+        if seeded.is_some() {
+            continue;
+        }
+        let point = GeoPoint::new(
+            ORIGIN.0 + 0.003 + f64::from(i % 4) * 0.009,
+            ORIGIN.1 + 0.004 + f64::from(i / 4) * 0.009,
+        )
+        .map_err(|m| anyhow::anyhow!("{}", m.en))?;
+        let filed = reports::file(
+            state,
+            &filer,
+            reports::NewReport {
+                client_id,
+                category: categories[i as usize % categories.len()].to_owned(),
+                description: format!(
+                    "示范案件 {}：{}",
+                    i + 1,
+                    STREETS[i as usize % STREETS.len()]
+                ),
+                point,
+                lat: point.lat(),
+                lon: point.lon(),
+                accuracy_m: Some(10.0),
+                address: format!("示范区{}{}号", STREETS[i as usize % STREETS.len()], 10 + i),
+                observed_at: now() - chrono::Duration::minutes(i64::from(i) * 17),
+                severity: if i % 5 == 0 {
+                    Severity::High
+                } else {
+                    Severity::Normal
+                },
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let reports::Filed::Created(case) = filed {
+            photos::add(
+                state,
+                &filer,
+                case.id,
+                PhotoKind::Before,
+                vec![demo_photo(i)?.into()],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A 800×600 JPEG of coloured bands, different for each case.
+fn demo_photo(seed: u32) -> anyhow::Result<Vec<u8>> {
+    let (width, height) = (800u16, 600u16);
+    let mut pixels = Vec::with_capacity(usize::from(width) * usize::from(height) * 3);
+    for y in 0..u32::from(height) {
+        for x in 0..u32::from(width) {
+            let band = (x / 100 + y / 150 + seed) % 6;
+            pixels.extend([
+                (band * 40) as u8,
+                (200 - band * 25) as u8,
+                ((x + y * seed) % 256) as u8,
+            ]);
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 80).encode(
+        &pixels,
+        width,
+        height,
+        jpeg_encoder::ColorType::Rgb,
+    )?;
+    Ok(out)
+}
+
+async fn ensure_departments(state: &AppState) -> anyhow::Result<Vec<Uuid>> {
     let mut ids = Vec::new();
-    for (code, name) in DEPARTMENTS {
+    for (code, name, kind) in DEPARTMENTS {
         let code = format!("DEMO-{code}");
         let existing = departments::Entity::find()
             .filter(departments::Column::Code.eq(&code))
-            .one(db)
+            .one(&state.db)
             .await?;
         let id = match existing {
             Some(row) => row.id,
             None => {
-                let at = now();
-                departments::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    code: Set(code),
-                    name: Set(name.to_owned()),
-                    created_at: Set(at),
-                    updated_at: Set(at),
-                }
-                .insert(db)
-                .await?
+                registry::create_department(
+                    &state.db,
+                    registry::DepartmentInput {
+                        code,
+                        name: name.to_owned(),
+                        kind,
+                        contact: "0571-00000000".into(),
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
                 .id
             }
         };
@@ -183,135 +290,148 @@ fn rectangle(south: f64, west: f64, height: f64, width: f64) -> String {
     .to_string()
 }
 
-async fn ensure_areas(db: &DatabaseConnection) -> anyhow::Result<()> {
+/// The district, three sub-districts (the first two with their offices as local
+/// authority, the district office for the third through the city management bureau), two
+/// communities each and two grids per community; and the city-wide rules.
+async fn ensure_areas(state: &AppState, department_ids: &[Uuid]) -> anyhow::Result<()> {
     if areas::Entity::find()
         .filter(areas::Column::Code.eq("339901"))
-        .one(db)
+        .one(&state.db)
         .await?
         .is_some()
     {
         return Ok(());
     }
-    let txn = db.begin().await?;
-    let at = now();
-    let insert =
-        |code: String, name: String, level: &str, parent: Option<Uuid>, boundary: String| {
-            areas::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                code: Set(code),
-                name: Set(name),
-                level: Set(level.to_owned()),
-                parent_id: Set(parent),
-                boundary: Set(Some(boundary)),
-                created_at: Set(at),
-                updated_at: Set(at),
-            }
-        };
+    let fail = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
+    let boundary = |south: f64, west: f64, height: f64, width: f64| -> anyhow::Result<Area> {
+        Area::from_geojson(&serde_json::from_str(&rectangle(
+            south, west, height, width,
+        ))?)
+        .map_err(|m| anyhow::anyhow!("{}", m.en))
+    };
     let (south, west) = ORIGIN;
-    let district = insert(
-        "339901".into(),
-        "示范区".into(),
-        "district",
-        None,
-        rectangle(south, west, 4.0 * GRID_CELL, 3.0 * GRID_CELL),
+    let district = registry::create_area(
+        state,
+        registry::AreaInput {
+            code: "339901".into(),
+            name: "示范区".into(),
+            level: AreaLevel::District,
+            parent_id: None,
+            boundary: boundary(south, west, 4.0 * GRID_CELL, 3.0 * GRID_CELL)?,
+            local_authority_id: department_ids.first().copied(),
+        },
     )
-    .insert(&txn)
-    .await?;
+    .await
+    .map_err(fail)?;
     let subdistricts = ["东湖街道", "西山街道", "南桥街道"];
     for (s, sub_name) in subdistricts.iter().enumerate() {
         let sub_west = west + s as f64 * GRID_CELL;
         let sub_code = format!("339901{:03}", s + 1);
-        let sub = insert(
-            sub_code.clone(),
-            (*sub_name).to_owned(),
-            "subdistrict",
-            Some(district.id),
-            rectangle(south, sub_west, 4.0 * GRID_CELL, GRID_CELL),
+        let sub = registry::create_area(
+            state,
+            registry::AreaInput {
+                code: sub_code.clone(),
+                name: (*sub_name).to_owned(),
+                level: AreaLevel::Subdistrict,
+                parent_id: Some(district.id),
+                boundary: boundary(south, sub_west, 4.0 * GRID_CELL, GRID_CELL)?,
+                local_authority_id: department_ids.get(5 + s).copied(),
+            },
         )
-        .insert(&txn)
-        .await?;
+        .await
+        .map_err(fail)?;
         for c in 0..2 {
             let com_south = south + c as f64 * 2.0 * GRID_CELL;
             let com_code = format!("{sub_code}{:03}", c + 1);
-            let community = insert(
-                com_code.clone(),
-                format!("{}第{}社区", sub_name.trim_end_matches("街道"), c + 1),
-                "community",
-                Some(sub.id),
-                rectangle(com_south, sub_west, 2.0 * GRID_CELL, GRID_CELL),
+            let community = registry::create_area(
+                state,
+                registry::AreaInput {
+                    code: com_code.clone(),
+                    name: format!("{}第{}社区", sub_name.trim_end_matches("街道"), c + 1),
+                    level: AreaLevel::Community,
+                    parent_id: Some(sub.id),
+                    boundary: boundary(com_south, sub_west, 2.0 * GRID_CELL, GRID_CELL)?,
+                    local_authority_id: None,
+                },
             )
-            .insert(&txn)
-            .await?;
+            .await
+            .map_err(fail)?;
             for g in 0..2 {
-                insert(
-                    format!("{com_code}{:02}", g + 1),
-                    format!("{}网格{}", community.name, g + 1),
-                    "grid",
-                    Some(community.id),
-                    rectangle(
-                        com_south + g as f64 * GRID_CELL,
-                        sub_west,
-                        GRID_CELL,
-                        GRID_CELL,
-                    ),
+                registry::create_area(
+                    state,
+                    registry::AreaInput {
+                        code: format!("{com_code}{:02}", g + 1),
+                        name: format!("{}网格{}", community.name, g + 1),
+                        level: AreaLevel::Grid,
+                        parent_id: Some(community.id),
+                        boundary: boundary(
+                            com_south + g as f64 * GRID_CELL,
+                            sub_west,
+                            GRID_CELL,
+                            GRID_CELL,
+                        )?,
+                        local_authority_id: None,
+                    },
                 )
-                .insert(&txn)
-                .await?;
+                .await
+                .map_err(fail)?;
             }
         }
     }
-    txn.commit().await?;
+    for (category, department) in [
+        ("parking", 1),
+        ("jaywalking", 1),
+        ("littering_dumping", 2),
+        ("illegal_building", 3),
+        ("animals_planting", 4),
+    ] {
+        registry::create_rule(state, category.into(), None, department_ids[department])
+            .await
+            .map_err(fail)?;
+    }
     Ok(())
 }
 
 /// 300 shopfronts along six streets, each with a valid credit code, overseen by a
 /// sub-district office. Returns the first.
-async fn ensure_shopfronts(
-    db: &DatabaseConnection,
-    department_ids: &[Uuid],
-) -> anyhow::Result<Uuid> {
+async fn ensure_shopfronts(state: &AppState, department_ids: &[Uuid]) -> anyhow::Result<Uuid> {
     const COUNT: usize = 300;
     let overseers = &department_ids[5..];
     let code_of = |i: usize| {
         CreditCode::with_check_digit(&format!("92330199MA{i:07}"))
             .ok_or_else(|| anyhow::anyhow!("bad demo credit code {i}"))
     };
-    let first_code = code_of(0)?;
-    if let Some(shop) = shopfronts::Entity::find()
-        .filter(shopfronts::Column::CreditCode.eq(first_code.as_str()))
-        .one(db)
-        .await?
-    {
-        return Ok(shop.id);
-    }
-    let txn = db.begin().await?;
-    let at = now();
-    let ids: Vec<Uuid> = (0..COUNT).map(|_| Uuid::now_v7()).collect();
     let mut rows = Vec::with_capacity(COUNT);
-    for (i, id) in ids.iter().enumerate() {
-        let name = format!(
-            "{}{}",
-            SHOP_NAMES[i % SHOP_NAMES.len()],
-            SHOP_KINDS[(i / SHOP_NAMES.len()) % SHOP_KINDS.len()]
-        );
-        let street = STREETS[i % STREETS.len()];
-        rows.push(shopfronts::ActiveModel {
-            id: Set(*id),
-            name: Set(name),
-            credit_code: Set(Some(code_of(i)?.as_str().to_owned())),
-            address: Set(format!("示范区{street}{}号", i + 1)),
-            department_id: Set(overseers.get(i % overseers.len().max(1)).copied()),
-            created_at: Set(at),
-            updated_at: Set(at),
+    for i in 0..COUNT {
+        let street = i % STREETS.len();
+        // Six streets running east-west, shops every ~25 m along them.
+        let location = GeoPoint::new(
+            ORIGIN.0 + 0.004 + street as f64 * 0.006,
+            ORIGIN.1 + 0.001 + (i / STREETS.len()) as f64 * 0.00055,
+        )
+        .map_err(|m| anyhow::anyhow!("{}", m.en))?;
+        rows.push(registry::ShopfrontInput {
+            name: format!(
+                "{}{}",
+                SHOP_NAMES[i % SHOP_NAMES.len()],
+                SHOP_KINDS[(i / SHOP_NAMES.len()) % SHOP_KINDS.len()]
+            ),
+            credit_code: code_of(i)?,
+            address: format!("示范区{}{}号", STREETS[street], i + 1),
+            contact: "店主".into(),
+            phone: format!("1380000{i:04}"),
+            location,
+            zone: registry::FrontageZone::Radius(registry::DEFAULT_FRONTAGE_RADIUS_M),
+            department_id: overseers.get(i % overseers.len().max(1)).copied(),
         });
     }
-    for chunk in rows.chunks(50) {
-        shopfronts::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| anyhow::anyhow!("no demo shopfronts"))
+    registry::import_shopfronts(state, rows, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let first = shopfronts::Entity::find()
+        .filter(shopfronts::Column::CreditCode.eq(code_of(0)?.as_str()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo shopfront missing"))?;
+    Ok(first.id)
 }

@@ -16,8 +16,9 @@ use entity::{case_counters, case_events, cases, categories, departments, photos,
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
 use crate::domain::case::case_no;
-use crate::domain::{CaseSource, CaseStatus, GeoPoint, Severity};
+use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::assignment::Target;
 use crate::services::{events, now};
 use crate::state::AppState;
 
@@ -66,6 +67,18 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
             )
         })?;
 
+    let decision = state
+        .registry
+        .current(&state.db)
+        .await?
+        .locate(new.point, &category.code);
+    let (department, shopfront) = match decision.target {
+        Target::Department(id) => (Some(id), None),
+        Target::Shopfront(id) => (None, Some(id)),
+        Target::Triage => (None, None),
+    };
+    let assigned = decision.target != Target::Triage;
+
     let at = now();
     let txn = state.db.begin().await?;
     let year = at.with_timezone(&state.settings.timezone).year();
@@ -84,13 +97,19 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         observed_at: Set(new.observed_at),
         severity: Set(new.severity.as_str().to_owned()),
         source: Set(CaseSource::Patrol.as_str().to_owned()),
-        status: Set(CaseStatus::Reported.as_str().to_owned()),
+        status: Set(if assigned {
+            CaseStatus::Assigned
+        } else {
+            CaseStatus::Reported
+        }
+        .as_str()
+        .to_owned()),
         reporter_id: Set(Some(user.id)),
-        assignee_kind: Set(None),
-        assignee_department_id: Set(None),
-        assignee_shopfront_id: Set(None),
-        assignment_reason: Set(None),
-        area_id: Set(None),
+        assignee_kind: Set(assignee_kind(department, shopfront)),
+        assignee_department_id: Set(department),
+        assignee_shopfront_id: Set(shopfront),
+        assignment_reason: Set(Some(decision.reason.clone())),
+        area_id: Set(decision.area_id),
         deadline_at: Set(Some(
             at + Duration::hours(i64::from(category.deadline_hours)),
         )),
@@ -127,9 +146,129 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         },
     )
     .await?;
+    if assigned {
+        // Automatic assignment is its own step in the history, by no person.
+        events::append(
+            &txn,
+            events::NewEvent {
+                case_id: case.id,
+                action: "assign",
+                from_status: Some(CaseStatus::Reported),
+                to_status: CaseStatus::Assigned,
+                actor: None,
+                note: Some(decision.reason),
+                photo_ids: Vec::new(),
+                at,
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
     Ok(Filed::Created(case))
+}
+
+fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<String> {
+    match (department, shopfront) {
+        (_, Some(_)) => Some(AssigneeKind::Shopfront.as_str().to_owned()),
+        (Some(_), None) => Some(AssigneeKind::Department.as_str().to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// A supervisor's assignment or reassignment by hand, with a note. Refused when the case
+/// changed since the caller read it (`version`).
+pub async fn assign_by_hand(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+    version: i32,
+    department: Option<Uuid>,
+    shopfront: Option<Uuid>,
+    note: Option<String>,
+) -> Result<cases::Model, ApiError> {
+    user.require(&[crate::domain::Role::Supervisor])?;
+    let txn = state.db.begin().await?;
+    let case = visible_case_in(&txn, policy::case_scope(user), id).await?;
+    let from =
+        CaseStatus::parse(&case.status).ok_or_else(|| ApiError::internal("unknown status"))?;
+    if !matches!(
+        from,
+        CaseStatus::Reported | CaseStatus::Assigned | CaseStatus::Disputed
+    ) {
+        return Err(ApiError::new(ErrorCode::InvalidTransition));
+    }
+    let name = match (department, shopfront) {
+        (Some(d), None) => departments::Entity::find_by_id(d)
+            .one(&txn)
+            .await?
+            .map(|d| d.name),
+        (None, Some(s)) => shopfronts::Entity::find_by_id(s)
+            .one(&txn)
+            .await?
+            .map(|s| s.name),
+        _ => {
+            return Err(ApiError::invalid_field(
+                "department_id",
+                Msg::fixed(
+                    "give exactly one of department_id and shopfront_id",
+                    "department_id 与 shopfront_id 须且只须填写一个",
+                ),
+            ));
+        }
+    }
+    .ok_or_else(|| {
+        ApiError::invalid_field(
+            "department_id",
+            Msg::fixed("no such department or shopfront", "部门或门店不存在"),
+        )
+    })?;
+    let at = now();
+    let reason = format!("assigned by hand by {} → {name}", user.username);
+    let changed = cases::Entity::update_many()
+        .col_expr(
+            cases::Column::Status,
+            Expr::value(CaseStatus::Assigned.as_str()),
+        )
+        .col_expr(
+            cases::Column::AssigneeKind,
+            Expr::value(assignee_kind(department, shopfront)),
+        )
+        .col_expr(cases::Column::AssigneeDepartmentId, Expr::value(department))
+        .col_expr(cases::Column::AssigneeShopfrontId, Expr::value(shopfront))
+        .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()))
+        .col_expr(
+            cases::Column::Version,
+            Expr::col(cases::Column::Version).add(1),
+        )
+        .col_expr(cases::Column::UpdatedAt, Expr::value(at))
+        .filter(cases::Column::Id.eq(id))
+        .filter(cases::Column::Version.eq(version))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(ApiError::new(ErrorCode::VersionConflict));
+    }
+    events::append(
+        &txn,
+        events::NewEvent {
+            case_id: id,
+            action: "assign",
+            from_status: Some(from),
+            to_status: CaseStatus::Assigned,
+            actor: Some((user.id, user.role)),
+            note: Some(note.map_or(reason.clone(), |n| format!("{reason}: {n}"))),
+            photo_ids: Vec::new(),
+            at,
+        },
+    )
+    .await?;
+    let case = cases::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    txn.commit().await?;
+    Ok(case)
 }
 
 fn retry_outcome(existing: cases::Model, request_hash: &str) -> Result<Filed, ApiError> {

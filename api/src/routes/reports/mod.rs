@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(list_reports)
         .service(reports_geojson)
         .service(get_report)
+        .service(assign_report)
         .service(upload_photos);
 }
 
@@ -540,6 +541,43 @@ async fn get_report(
     let mut body = case_json(&state, case, crs).await?;
     body.events = Some(history.into_iter().map(EventJson::from).collect());
     Ok(web::Json(body))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The case version the supervisor saw.
+    pub version: i32,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+    pub note: Option<String>,
+}
+
+/// Assign or reassign a case by hand (supervisors), with a note.
+#[utoipa::path(tag = "reports", params(("id" = Uuid, Path)), request_body = AssignRequest,
+    responses((status = 200, body = CaseJson), (status = 404), (status = 409, description = "version_conflict, invalid_transition"), (status = 422)),
+    security(("bearer" = [])))]
+#[post("/reports/{id}/assign")]
+async fn assign_report(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<AssignRequest>,
+) -> Result<web::Json<CaseJson>, ApiError> {
+    let body = body.into_inner();
+    let note =
+        parse_text(body.note.as_deref(), 1000).map_err(|p| ApiError::invalid_field("note", p))?;
+    let case = service::assign_by_hand(
+        &state,
+        &user,
+        *id,
+        body.version,
+        body.department_id,
+        body.shopfront_id,
+        Some(note).filter(|n| !n.is_empty()),
+    )
+    .await?;
+    Ok(web::Json(case_json(&state, case, Crs::Wgs84).await?))
 }
 
 /// At most this many files in one upload request (the per-kind limit).

@@ -1,0 +1,213 @@
+//! `/api/v1/areas`: the area tree with boundaries, and GeoJSON import.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, policy};
+use crate::domain::AreaLevel;
+use crate::domain::geometry::Area;
+use crate::error::{ApiError, FieldErrors, RowProblem};
+use crate::routes::departments::{parse_code, parse_label};
+use crate::services::{imports, registry as service};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(import_areas)
+        .service(list_areas)
+        .service(get_area)
+        .service(create_area)
+        .service(update_area)
+        .service(delete_area);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaJson {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_id: Option<Uuid>,
+    /// The department that takes unmatched cases here and below (属地兜底).
+    pub local_authority_id: Option<Uuid>,
+    /// GeoJSON Polygon or MultiPolygon, WGS-84.
+    #[schema(value_type = Object)]
+    pub boundary: Option<serde_json::Value>,
+}
+
+impl From<entity::areas::Model> for AreaJson {
+    fn from(a: entity::areas::Model) -> Self {
+        Self {
+            id: a.id,
+            code: a.code,
+            name: a.name,
+            level: a.level,
+            parent_id: a.parent_id,
+            local_authority_id: a.local_authority_id,
+            boundary: a.boundary.and_then(|b| serde_json::from_str(&b).ok()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AreaRequest {
+    pub code: String,
+    pub name: String,
+    pub level: AreaLevel,
+    pub parent_id: Option<Uuid>,
+    pub local_authority_id: Option<Uuid>,
+    /// GeoJSON Polygon or MultiPolygon, WGS-84.
+    #[schema(value_type = Object)]
+    pub boundary: serde_json::Value,
+}
+
+fn parse(body: AreaRequest) -> Result<service::AreaInput, ApiError> {
+    let mut errors = FieldErrors::default();
+    let code = errors.check("code", parse_code(&body.code));
+    let name = errors.check("name", parse_label(&body.name, 100));
+    let boundary = errors.check("boundary", Area::from_geojson(&body.boundary));
+    match (code, name, boundary) {
+        (Some(code), Some(name), Some(boundary)) => Ok(service::AreaInput {
+            code,
+            name,
+            level: body.level,
+            parent_id: body.parent_id,
+            boundary,
+            local_authority_id: body.local_authority_id,
+        }),
+        _ => Err(ApiError::invalid(errors)),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAreasQuery {
+    pub parent_id: Option<Uuid>,
+    pub level: Option<AreaLevel>,
+}
+
+/// Areas, optionally the children of one or of one level.
+#[utoipa::path(tag = "registry", params(ListAreasQuery), responses((status = 200, body = Vec<AreaJson>)), security(("bearer" = [])))]
+#[get("/areas")]
+async fn list_areas(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    query: web::Query<ListAreasQuery>,
+) -> Result<web::Json<Vec<AreaJson>>, ApiError> {
+    let rows = service::list_areas(&state, query.parent_id, query.level).await?;
+    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// One area with its boundary.
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = AreaJson), (status = 404)), security(("bearer" = [])))]
+#[get("/areas/{id}")]
+async fn get_area(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<AreaJson>, ApiError> {
+    Ok(web::Json(service::get_area(&state.db, *id).await?.into()))
+}
+
+/// Add an area (admins).
+#[utoipa::path(tag = "registry", request_body = AreaRequest, responses((status = 201, body = AreaJson), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[post("/areas")]
+async fn create_area(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<AreaRequest>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    let created = service::create_area(&state, parse(body.into_inner())?).await?;
+    Ok(HttpResponse::Created().json(AreaJson::from(created)))
+}
+
+/// Replace an area (admins).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), request_body = AreaRequest, responses((status = 200, body = AreaJson), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[put("/areas/{id}")]
+async fn update_area(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<AreaRequest>,
+) -> Result<web::Json<AreaJson>, ApiError> {
+    policy::may_administer(&user)?;
+    Ok(web::Json(
+        service::update_area(&state, *id, parse(body.into_inner())?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Remove an area without sub-areas or cases (admins).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 204), (status = 404), (status = 409)), security(("bearer" = [])))]
+#[delete("/areas/{id}")]
+async fn delete_area(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    service::delete_area(&state, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Check everything and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+}
+
+/// Import a GeoJSON FeatureCollection (properties `code`, `name`, `level`,
+/// `parent_code`), creating or updating areas by code. All or nothing; problems are
+/// listed by feature (422 `invalid_import`).
+#[utoipa::path(tag = "registry", params(ImportQuery), request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = ImportResult), (status = 422, description = "invalid_import")), security(("bearer" = [])))]
+#[post("/areas/import")]
+async fn import_areas(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<web::Json<ImportResult>, ApiError> {
+    policy::may_administer(&user)?;
+    let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(crate::error::ErrorCode::InvalidJson).with_message(crate::error::Msg::new(
+            format!("The body is not valid JSON: {e}"),
+            format!("请求体不是有效的 JSON：{e}"),
+        ))
+    })?;
+    let features = imports::area_features(&body).map_err(ApiError::invalid_rows)?;
+    let (created, updated) = service::import_areas(&state, features, query.dry_run)
+        .await
+        .map_err(|problems| {
+            ApiError::invalid_rows(
+                problems
+                    .into_iter()
+                    .map(|(i, field, problem)| RowProblem {
+                        row: i + 1,
+                        field,
+                        problem,
+                    })
+                    .collect(),
+            )
+        })?;
+    Ok(web::Json(ImportResult {
+        dry_run: query.dry_run,
+        created,
+        updated,
+    }))
+}

@@ -1,0 +1,284 @@
+//! `/api/v1/shopfronts`: street-facing shops with their frontage zones (门前三包), CSV/XLSX
+//! import, and their users.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, policy};
+use crate::domain::geometry::Area;
+use crate::domain::{CreditCode, Crs, GeoPoint, Role};
+use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::areas::{ImportQuery, ImportResult};
+use crate::routes::departments::parse_label;
+use crate::routes::pagination::{self, Page};
+use crate::routes::users::json::UserJson;
+use crate::services::imports;
+use crate::services::registry::{
+    self as service, DEFAULT_FRONTAGE_RADIUS_M, FrontageZone, ShopfrontInput,
+};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(import_shopfronts)
+        .service(list_shopfronts)
+        .service(get_shopfront)
+        .service(create_shopfront)
+        .service(update_shopfront)
+        .service(delete_shopfront)
+        .service(shopfront_users);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShopfrontJson {
+    pub id: Uuid,
+    pub name: String,
+    pub credit_code: Option<String>,
+    pub address: String,
+    pub contact: String,
+    pub phone: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// The frontage zone as GeoJSON, when drawn; otherwise `zone_radius_m` around the shop.
+    #[schema(value_type = Object)]
+    pub zone: Option<serde_json::Value>,
+    pub zone_radius_m: Option<f64>,
+    /// The overseeing department.
+    pub department_id: Option<Uuid>,
+}
+
+impl From<entity::shopfronts::Model> for ShopfrontJson {
+    fn from(s: entity::shopfronts::Model) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            credit_code: s.credit_code,
+            address: s.address,
+            contact: s.contact,
+            phone: s.phone,
+            lat: s.lat,
+            lon: s.lon,
+            zone: s.zone.and_then(|z| serde_json::from_str(&z).ok()),
+            zone_radius_m: s.zone_radius_m,
+            department_id: s.department_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopfrontRequest {
+    pub name: String,
+    /// 统一社会信用代码, with its check digit.
+    pub credit_code: String,
+    pub address: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub phone: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// The system of `lat`/`lon` (zones are always WGS-84).
+    #[serde(default)]
+    pub crs: Crs,
+    /// A GeoJSON Polygon/MultiPolygon ...
+    #[schema(value_type = Object)]
+    pub zone: Option<serde_json::Value>,
+    /// ... or a WKT POLYGON ...
+    pub zone_wkt: Option<String>,
+    /// ... or a radius around the shop (default 15 m).
+    pub zone_radius_m: Option<f64>,
+    pub department_id: Option<Uuid>,
+}
+
+fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", parse_label(&body.name, 100));
+    let credit_code = errors.check("credit_code", CreditCode::parse(&body.credit_code));
+    let address = errors.check("address", parse_label(&body.address, 200));
+    let location = errors.check("lat", GeoPoint::from_crs(body.lat, body.lon, body.crs));
+    let zone = errors.check(
+        "zone",
+        match (body.zone, body.zone_wkt, body.zone_radius_m) {
+            (Some(geojson), None, None) => Area::from_geojson(&geojson).map(FrontageZone::Polygon),
+            (None, Some(wkt), None) => Area::from_wkt(&wkt).map(FrontageZone::Polygon),
+            (None, None, Some(r)) if (1.0..=500.0).contains(&r) => Ok(FrontageZone::Radius(r)),
+            (None, None, Some(_)) => Err(Msg::fixed(
+                "zone_radius_m must be from 1 to 500",
+                "zone_radius_m 须在 1 到 500 之间",
+            )),
+            (None, None, None) => Ok(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
+            _ => Err(Msg::fixed(
+                "give one of zone, zone_wkt and zone_radius_m",
+                "zone、zone_wkt、zone_radius_m 只能填一个",
+            )),
+        },
+    );
+    match (name, credit_code, address, location, zone) {
+        (Some(name), Some(credit_code), Some(address), Some(location), Some(zone)) => {
+            Ok(ShopfrontInput {
+                name,
+                credit_code,
+                address,
+                contact: body.contact.trim().chars().take(100).collect(),
+                phone: body.phone.trim().chars().take(40).collect(),
+                location,
+                zone,
+                department_id: body.department_id,
+            })
+        }
+        _ => Err(ApiError::invalid(errors)),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListShopfrontsQuery {
+    pub department_id: Option<Uuid>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Shopfronts, a page at a time (admins and supervisors).
+#[utoipa::path(tag = "registry", params(ListShopfrontsQuery), responses((status = 200, body = Page<ShopfrontJson>)), security(("bearer" = [])))]
+#[get("/shopfronts")]
+async fn list_shopfronts(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListShopfrontsQuery>,
+) -> Result<web::Json<Page<ShopfrontJson>>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let mut errors = FieldErrors::default();
+    let limit = pagination::parse_limit(query.limit, &mut errors);
+    let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
+    errors.finish()?;
+    let (rows, more) = service::list_shopfronts(&state, query.department_id, after, limit).await?;
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|s| pagination::cursor_after(s.id));
+    Ok(web::Json(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// One shopfront (admins, supervisors, its overseeing department and its own users).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = ShopfrontJson), (status = 404)), security(("bearer" = [])))]
+#[get("/shopfronts/{id}")]
+async fn get_shopfront(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ShopfrontJson>, ApiError> {
+    let shop = service::get_shopfront(&state.db, *id).await?;
+    let visible = match user.role {
+        Role::Admin | Role::Supervisor => true,
+        Role::Department => {
+            user.department_id.is_some() && user.department_id == shop.department_id
+        }
+        Role::Shopfront => user.shopfront_id == Some(shop.id),
+        Role::Inspector => false,
+    };
+    if !visible {
+        return Err(ApiError::not_found());
+    }
+    Ok(web::Json(shop.into()))
+}
+
+/// Add a shopfront (admins).
+#[utoipa::path(tag = "registry", request_body = ShopfrontRequest, responses((status = 201, body = ShopfrontJson), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[post("/shopfronts")]
+async fn create_shopfront(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<ShopfrontRequest>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    let created = service::create_shopfront(&state, parse(body.into_inner())?).await?;
+    Ok(HttpResponse::Created().json(ShopfrontJson::from(created)))
+}
+
+/// Replace a shopfront (admins).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), request_body = ShopfrontRequest, responses((status = 200, body = ShopfrontJson), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[put("/shopfronts/{id}")]
+async fn update_shopfront(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<ShopfrontRequest>,
+) -> Result<web::Json<ShopfrontJson>, ApiError> {
+    policy::may_administer(&user)?;
+    Ok(web::Json(
+        service::update_shopfront(&state, *id, parse(body.into_inner())?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Remove a shopfront without users or cases (admins).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 204), (status = 404), (status = 409)), security(("bearer" = [])))]
+#[delete("/shopfronts/{id}")]
+async fn delete_shopfront(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    policy::may_administer(&user)?;
+    service::delete_shopfront(&state, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The users of a shopfront (admins).
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<UserJson>), (status = 404)), security(("bearer" = [])))]
+#[get("/shopfronts/{id}/users")]
+async fn shopfront_users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Vec<UserJson>>, ApiError> {
+    policy::may_administer(&user)?;
+    service::get_shopfront(&state.db, *id).await?;
+    Ok(web::Json(
+        service::users_of(&state, None, Some(*id))
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Import shopfronts from a CSV or XLSX file sent as the request body. Columns (English or
+/// Chinese): name/名称, credit_code/统一社会信用代码, address/地址, contact/联系人,
+/// phone/电话, lat/纬度, lon/经度, crs/坐标系, zone/门前三包范围 (GeoJSON or WKT),
+/// radius_m/半径, department_code/监管部门编码. Creates or updates by credit code; all or
+/// nothing, problems listed by row (422 `invalid_import`).
+#[utoipa::path(tag = "registry", params(ImportQuery),
+    request_body(content_type = "text/csv", description = "CSV, or XLSX (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
+    responses((status = 200, body = ImportResult), (status = 422, description = "invalid_import")), security(("bearer" = [])))]
+#[post("/shopfronts/import")]
+async fn import_shopfronts(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<web::Json<ImportResult>, ApiError> {
+    policy::may_administer(&user)?;
+    let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
+    let departments: HashMap<String, Uuid> = service::list_departments(&state)
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.id))
+        .collect();
+    let rows = imports::shopfront_rows(&bytes, &departments).map_err(ApiError::invalid_rows)?;
+    let (created, updated) = service::import_shopfronts(&state, rows, query.dry_run).await?;
+    Ok(web::Json(ImportResult {
+        dry_run: query.dry_run,
+        created,
+        updated,
+    }))
+}

@@ -1,0 +1,417 @@
+//! Reading the files a city already has: areas as a GeoJSON FeatureCollection, shopfronts
+//! as CSV or XLSX (English or Chinese headers). Every problem is reported by row or
+//! feature, and nothing is imported unless every row is right.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::geometry::Area;
+use crate::domain::{AreaLevel, CreditCode, Crs, GeoPoint};
+use crate::error::{Msg, RowProblem};
+use crate::services::registry::{
+    DEFAULT_FRONTAGE_RADIUS_M, FrontageZone, ImportedArea, ShopfrontInput,
+};
+
+fn problem(row: usize, field: &str, message: Msg) -> RowProblem {
+    RowProblem {
+        row,
+        field: field.to_owned(),
+        problem: message,
+    }
+}
+
+/// Features of a FeatureCollection with properties `code`, `name`, `level`, `parent_code`.
+pub fn area_features(collection: &Value) -> Result<Vec<ImportedArea>, Vec<RowProblem>> {
+    let Some(features) = collection
+        .get("features")
+        .and_then(Value::as_array)
+        .filter(|_| collection.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
+    else {
+        return Err(vec![problem(
+            0,
+            "type",
+            Msg::fixed(
+                "expected a GeoJSON FeatureCollection",
+                "须为 GeoJSON FeatureCollection",
+            ),
+        )]);
+    };
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    for (index, feature) in features.iter().enumerate() {
+        let row = index + 1;
+        let props = feature.get("properties").cloned().unwrap_or(Value::Null);
+        let text = |key: &str| {
+            props.get(key).and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+            })
+        };
+        let label = text("code").unwrap_or_else(|| format!("#{row}"));
+        let mut fail = |field: &str, en: String, zh: String| {
+            problems.push(problem(
+                row,
+                field,
+                Msg::new(
+                    format!("feature {label}: {en}"),
+                    format!("要素 {label}：{zh}"),
+                ),
+            ));
+        };
+        let code = text("code").filter(|c| !c.trim().is_empty() && c.len() <= 40);
+        if code.is_none() {
+            fail(
+                "code",
+                "a code of 1-40 characters is required".into(),
+                "须有 1-40 个字符的编码".into(),
+            );
+        }
+        let name = text("name").filter(|n| !n.trim().is_empty() && n.chars().count() <= 100);
+        if name.is_none() {
+            fail(
+                "name",
+                "a name of 1-100 characters is required".into(),
+                "须有 1-100 个字符的名称".into(),
+            );
+        }
+        let level = text("level").as_deref().and_then(AreaLevel::parse);
+        if level.is_none() {
+            fail(
+                "level",
+                "level must be district, subdistrict, community or grid".into(),
+                "level 须为 district、subdistrict、community 或 grid".into(),
+            );
+        }
+        let boundary = match feature.get("geometry") {
+            Some(geometry) => Area::from_geojson(geometry)
+                .map_err(|m| fail("geometry", m.en.into_owned(), m.zh.into_owned()))
+                .ok(),
+            None => {
+                fail("geometry", "geometry is required".into(), "缺少几何".into());
+                None
+            }
+        };
+        if let (Some(code), Some(name), Some(level), Some(boundary)) = (code, name, level, boundary)
+        {
+            parsed.push(ImportedArea {
+                code,
+                name,
+                level,
+                parent_code: text("parent_code").filter(|p| !p.is_empty()),
+                boundary,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    Csv,
+    Xlsx,
+}
+
+impl TableFormat {
+    /// XLSX files are ZIP archives; anything else is read as CSV (UTF-8, BOM allowed).
+    pub fn sniff(bytes: &[u8]) -> Self {
+        if bytes.starts_with(b"PK\x03\x04") {
+            TableFormat::Xlsx
+        } else {
+            TableFormat::Csv
+        }
+    }
+}
+
+/// The columns, by their English and Chinese names.
+const COLUMNS: [(&str, &str); 11] = [
+    ("name", "名称"),
+    ("credit_code", "统一社会信用代码"),
+    ("address", "地址"),
+    ("contact", "联系人"),
+    ("phone", "电话"),
+    ("lat", "纬度"),
+    ("lon", "经度"),
+    ("crs", "坐标系"),
+    ("zone", "门前三包范围"),
+    ("radius_m", "半径"),
+    ("department_code", "监管部门编码"),
+];
+
+fn read_table(bytes: &[u8], format: TableFormat) -> Result<Vec<Vec<String>>, Msg> {
+    match format {
+        TableFormat::Csv => {
+            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text);
+            reader
+                .records()
+                .map(|r| r.map(|rec| rec.iter().map(|c| c.trim().to_owned()).collect()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| {
+                    Msg::new(
+                        format!("not readable as CSV: {e}"),
+                        format!("CSV 无法读取：{e}"),
+                    )
+                })
+        }
+        TableFormat::Xlsx => {
+            use calamine::{Reader, Xlsx};
+            let mut workbook: Xlsx<_> =
+                calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
+                    Msg::new(
+                        format!("not readable as XLSX: {e}"),
+                        format!("XLSX 无法读取：{e}"),
+                    )
+                })?;
+            let range = workbook
+                .worksheet_range_at(0)
+                .ok_or_else(|| Msg::fixed("the workbook has no sheet", "工作簿中没有工作表"))?
+                .map_err(|e| {
+                    Msg::new(
+                        format!("first sheet unreadable: {e}"),
+                        format!("第一个工作表无法读取：{e}"),
+                    )
+                })?;
+            Ok(range
+                .rows()
+                .map(|row| {
+                    row.iter()
+                        .map(|c| c.to_string().trim().to_owned())
+                        .collect()
+                })
+                .collect())
+        }
+    }
+}
+
+/// Parses a shopfront table; `departments` maps department codes to ids.
+pub fn shopfront_rows(
+    bytes: &[u8],
+    departments: &HashMap<String, Uuid>,
+) -> Result<Vec<ShopfrontInput>, Vec<RowProblem>> {
+    const MAX_ROWS: usize = 200_000;
+    let table =
+        read_table(bytes, TableFormat::sniff(bytes)).map_err(|m| vec![problem(0, "file", m)])?;
+    let Some((header, rows)) = table.split_first() else {
+        return Err(vec![problem(
+            0,
+            "file",
+            Msg::fixed("the file is empty", "文件为空"),
+        )]);
+    };
+    if rows.len() > MAX_ROWS {
+        return Err(vec![problem(
+            0,
+            "file",
+            Msg::fixed("at most 200000 rows per import", "每次最多导入 200000 行"),
+        )]);
+    }
+    let position: HashMap<&str, usize> = COLUMNS
+        .iter()
+        .filter_map(|(en, zh)| {
+            header
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(en) || h == zh)
+                .map(|i| (*en, i))
+        })
+        .collect();
+    let missing: Vec<&str> = ["name", "credit_code", "address", "lat", "lon"]
+        .into_iter()
+        .filter(|c| !position.contains_key(c))
+        .collect();
+    if !missing.is_empty() {
+        let list = missing.join(", ");
+        return Err(vec![problem(
+            1,
+            "header",
+            Msg::new(
+                format!("missing columns: {list}"),
+                format!("缺少列：{list}"),
+            ),
+        )]);
+    }
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    let mut codes = HashSet::new();
+    for (index, cells) in rows.iter().enumerate() {
+        let row = index + 2; // the header is row 1
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        let cell = |column: &str| {
+            position
+                .get(column)
+                .and_then(|&i| cells.get(i))
+                .map(String::as_str)
+                .unwrap_or("")
+        };
+        let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
+        let name = cell("name");
+        if name.is_empty() || name.chars().count() > 100 {
+            fail(
+                "name",
+                Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
+            );
+        }
+        let credit_code = match CreditCode::parse(cell("credit_code")) {
+            Ok(code) if !codes.insert(code.as_str().to_owned()) => {
+                fail(
+                    "credit_code",
+                    Msg::fixed("appears twice in the file", "在文件中重复出现"),
+                );
+                None
+            }
+            Ok(code) => Some(code),
+            Err(m) => {
+                fail("credit_code", m);
+                None
+            }
+        };
+        let crs = match cell("crs") {
+            "" | "wgs84" => Some(Crs::Wgs84),
+            "gcj02" => Some(Crs::Gcj02),
+            "bd09" => Some(Crs::Bd09),
+            _ => {
+                fail(
+                    "crs",
+                    Msg::fixed("one of wgs84, gcj02, bd09", "须为 wgs84、gcj02 或 bd09"),
+                );
+                None
+            }
+        };
+        let number = |raw: &str| raw.parse::<f64>().ok();
+        let location = match (number(cell("lat")), number(cell("lon")), crs) {
+            (Some(lat), Some(lon), Some(crs)) => GeoPoint::from_crs(lat, lon, crs)
+                .map_err(|m| fail("lat", m))
+                .ok(),
+            (None, _, _) | (_, None, _) => {
+                fail(
+                    "lat",
+                    Msg::fixed("lat and lon must be numbers", "纬度和经度须为数字"),
+                );
+                None
+            }
+            _ => None,
+        };
+        let raw_zone = cell("zone");
+        let zone = if raw_zone.is_empty() {
+            match cell("radius_m") {
+                "" => Some(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
+                raw => match number(raw) {
+                    Some(r) if (1.0..=500.0).contains(&r) => Some(FrontageZone::Radius(r)),
+                    _ => {
+                        fail(
+                            "radius_m",
+                            Msg::fixed("from 1 to 500 metres", "须在 1 到 500 米之间"),
+                        );
+                        None
+                    }
+                },
+            }
+        } else if raw_zone.starts_with('{') {
+            serde_json::from_str::<Value>(raw_zone)
+                .map_err(|e| {
+                    Msg::new(
+                        format!("zone is not JSON: {e}"),
+                        format!("门前三包范围不是有效 JSON：{e}"),
+                    )
+                })
+                .and_then(|v| Area::from_geojson(&v))
+                .map(FrontageZone::Polygon)
+                .map_err(|m| fail("zone", m))
+                .ok()
+        } else {
+            Area::from_wkt(raw_zone)
+                .map(FrontageZone::Polygon)
+                .map_err(|m| fail("zone", m))
+                .ok()
+        };
+        let department_id = match cell("department_code") {
+            "" => Some(None),
+            code => match departments.get(code) {
+                Some(id) => Some(Some(*id)),
+                None => {
+                    fail(
+                        "department_code",
+                        Msg::new(
+                            format!("no department with code {code}"),
+                            format!("不存在编码为 {code} 的部门"),
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let address = cell("address");
+        if address.chars().count() > 200 {
+            fail(
+                "address",
+                Msg::fixed("at most 200 characters", "最多 200 个字符"),
+            );
+        }
+        if let (Some(credit_code), Some(location), Some(zone), Some(department_id)) =
+            (credit_code, location, zone, department_id)
+        {
+            parsed.push(ShopfrontInput {
+                name: name.to_owned(),
+                credit_code,
+                address: address.to_owned(),
+                contact: cell("contact").to_owned(),
+                phone: cell("phone").to_owned(),
+                location,
+                zone,
+                department_id,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csv_with_chinese_headers_parses() {
+        let csv = "名称,统一社会信用代码,地址,纬度,经度,坐标系,门前三包范围,半径\n老张面馆,91350100M000100Y43,解放路1号,30.25,120.16,gcj02,,20\n";
+        let rows = shopfront_rows(csv.as_bytes(), &HashMap::new()).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(matches!(rows[0].zone, FrontageZone::Radius(r) if r == 20.0));
+        assert!(rows[0].location.lon() < 120.16, "GCJ-02 was converted");
+    }
+
+    #[test]
+    fn every_bad_row_is_reported() {
+        let csv = "name,credit_code,address,lat,lon,zone,department_code\n\
+                   ,91350100M000100Y44,a,30,120,,\n\
+                   ok,91350100M000100Y43,a,abc,120,,\n\
+                   ok2,91350100M000100Y43,a,30,120,POLYGON((1 2)),NOPE\n";
+        let problems = shopfront_rows(csv.as_bytes(), &HashMap::new()).unwrap_err();
+        let found: Vec<(usize, &str)> =
+            problems.iter().map(|p| (p.row, p.field.as_str())).collect();
+        for expected in [
+            (2, "name"),
+            (2, "credit_code"),
+            (3, "lat"),
+            (4, "credit_code"),
+            (4, "zone"),
+            (4, "department_code"),
+        ] {
+            assert!(found.contains(&expected), "{expected:?} in {found:?}");
+        }
+    }
+}
