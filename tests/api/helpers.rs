@@ -19,12 +19,14 @@ pub const PASSWORD: &str = "a fine password 123";
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub state: actix_web::web::Data<xuncha::state::AppState>,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub store_endpoint: StoreEndpoint,
     /// The embedded store, when the test runs one (so it can be stopped).
     pub embedded_store: Option<EmbeddedS3>,
+    settings_vars: HashMap<String, String>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -109,8 +111,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&database_url).await.unwrap();
+    let settings_vars = vars;
     TestApp {
         address,
+        database_url,
         state,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -119,6 +123,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         db,
         store_endpoint,
         embedded_store,
+        settings_vars,
         _data_dir: data_dir,
     }
 }
@@ -136,6 +141,16 @@ async fn fresh_postgres_database(base: &str) -> String {
 }
 
 impl TestApp {
+    /// Another API instance on the same database and store, as behind a load balancer.
+    pub async fn second_instance(&self) -> String {
+        let vars = self.settings_vars.clone();
+        let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        let app = Application::build(settings).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -9,6 +9,7 @@ mod helpers;
 mod images;
 mod operations;
 mod photos;
+mod registry;
 mod reports;
 mod storage;
 mod users;
