@@ -91,7 +91,6 @@ struct Row {
     name: String,
     ours_ms: f64,
     ours_peak_mb: f64,
-    ours_rss_mb: Option<f64>,
     vips: Option<(f64, f64)>,
 }
 
@@ -142,18 +141,6 @@ fn vips(path: &Path, runs: usize) -> Option<(f64, f64)> {
     Some((value["ms"].as_f64()?, value["peak_mb"].as_f64()?))
 }
 
-fn proc_status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Resets the peak resident set (Linux `clear_refs`), returning the current one in KiB.
-fn reset_peak_rss() -> Option<u64> {
-    std::fs::write("/proc/self/clear_refs", "5").ok()?;
-    proc_status_kb("VmRSS")
-}
-
 /// Uploads stop at 40 MP (`photo::MAX_PIXELS`); the 48 MP cases measure the pipeline
 /// itself, for phones whose full-resolution mode exceeds the upload limit.
 const BENCH_MAX_PIXELS: u64 = 50_000_000;
@@ -179,14 +166,11 @@ fn main() {
         let bytes = std::fs::read(&path).unwrap();
         // Warm-up, then the peak of one run, then timed runs.
         xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
-        let rss_before = reset_peak_rss();
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
         let ours_peak_mb = (PEAK.load(Ordering::Relaxed) - before) as f64 / (1024.0 * 1024.0);
-        let ours_rss_mb = rss_before
-            .zip(proc_status_kb("VmHWM"))
-            .map(|(before, peak)| peak.saturating_sub(before) as f64 / 1024.0);
+
         let mut samples = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
@@ -200,7 +184,6 @@ fn main() {
             name: format!("{name} ({:.1} MB)", bytes.len() as f64 / 1e6),
             ours_ms: median(samples),
             ours_peak_mb,
-            ours_rss_mb,
             vips: vips(&path, runs),
         };
         eprintln!("measured {}", row.name);
@@ -208,9 +191,9 @@ fn main() {
     }
 
     println!(
-        "| JPEG | Xuncha median ms | Xuncha peak heap MB | Xuncha peak RSS MB | libvips median ms | libvips peak RSS MB | Xuncha ÷ libvips time |"
+        "| JPEG | Xuncha median ms | Xuncha peak heap MB | libvips median ms | libvips peak RSS MB | Xuncha ÷ libvips time |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     for row in rows {
         let (vips_ms, vips_mb, ratio) = match row.vips {
             Some((ms, mb)) => (
@@ -220,12 +203,9 @@ fn main() {
             ),
             None => ("–".into(), "–".into(), "–".into()),
         };
-        let rss = row
-            .ours_rss_mb
-            .map_or_else(|| "–".into(), |mb| format!("{mb:.1}"));
         println!(
-            "| {} | {:.1} | {:.1} | {} | {} | {} | {} |",
-            row.name, row.ours_ms, row.ours_peak_mb, rss, vips_ms, vips_mb, ratio
+            "| {} | {:.1} | {:.1} | {} | {} | {} |",
+            row.name, row.ours_ms, row.ours_peak_mb, vips_ms, vips_mb, ratio
         );
     }
 }
