@@ -41,23 +41,51 @@ fn rectangle(west: f64, south: f64, width: f64, height: f64) -> Area {
 
 /// 1 district, 20 sub-districts (4×5), 100 communities (5 each), 1,879 grids: 2,000 areas.
 fn areas() -> Vec<ImportedArea> {
-    let mut out = vec![ImportedArea { code: "D".into(), name: "区".into(), level: AreaLevel::District, parent_code: None, boundary: rectangle(WEST, SOUTH, SIDE, SIDE) }];
+    let mut out = vec![ImportedArea {
+        code: "D".into(),
+        name: "区".into(),
+        level: AreaLevel::District,
+        parent_code: None,
+        boundary: rectangle(WEST, SOUTH, SIDE, SIDE),
+    }];
     let (sw, sh) = (SIDE / 4.0, SIDE / 5.0);
     let mut grids_left = 1879;
     for s in 0..20 {
         let (x, y) = (WEST + f64::from(s % 4) * sw, SOUTH + f64::from(s / 4) * sh);
         let sub = format!("S{s}");
-        out.push(ImportedArea { code: sub.clone(), name: sub.clone(), level: AreaLevel::Subdistrict, parent_code: Some("D".into()), boundary: rectangle(x, y, sw, sh) });
+        out.push(ImportedArea {
+            code: sub.clone(),
+            name: sub.clone(),
+            level: AreaLevel::Subdistrict,
+            parent_code: Some("D".into()),
+            boundary: rectangle(x, y, sw, sh),
+        });
         for c in 0..5 {
             let ch = sh / 5.0;
             let com = format!("{sub}C{c}");
             let cy = y + f64::from(c) * ch;
-            out.push(ImportedArea { code: com.clone(), name: com.clone(), level: AreaLevel::Community, parent_code: Some(sub.clone()), boundary: rectangle(x, cy, sw, ch) });
-            let grids = if grids_left > 19 { 19.min(grids_left) } else { grids_left };
+            out.push(ImportedArea {
+                code: com.clone(),
+                name: com.clone(),
+                level: AreaLevel::Community,
+                parent_code: Some(sub.clone()),
+                boundary: rectangle(x, cy, sw, ch),
+            });
+            let grids = if grids_left > 19 {
+                19.min(grids_left)
+            } else {
+                grids_left
+            };
             let grids = if s == 19 && c == 4 { grids_left } else { grids };
             let gw = sw / grids as f64;
             for g in 0..grids {
-                out.push(ImportedArea { code: format!("{com}G{g}"), name: format!("{com}G{g}"), level: AreaLevel::Grid, parent_code: Some(com.clone()), boundary: rectangle(x + g as f64 * gw, cy, gw, ch) });
+                out.push(ImportedArea {
+                    code: format!("{com}G{g}"),
+                    name: format!("{com}G{g}"),
+                    level: AreaLevel::Grid,
+                    parent_code: Some(com.clone()),
+                    boundary: rectangle(x + g as f64 * gw, cy, gw, ch),
+                });
             }
             grids_left -= grids;
         }
@@ -68,10 +96,16 @@ fn areas() -> Vec<ImportedArea> {
 fn shops(rng: &mut Rng) -> Vec<ShopfrontInput> {
     (0..SHOPS)
         .map(|i| {
-            let location = GeoPoint::new(SOUTH + rng.unit() * SIDE, WEST + rng.unit() * SIDE).unwrap();
+            let location =
+                GeoPoint::new(SOUTH + rng.unit() * SIDE, WEST + rng.unit() * SIDE).unwrap();
             let zone = if i % 2 == 0 {
                 let size = 0.0002 + rng.unit() * 0.0004;
-                FrontageZone::Polygon(rectangle(location.lon() - size / 2.0, location.lat() - size / 2.0, size, size))
+                FrontageZone::Polygon(rectangle(
+                    location.lon() - size / 2.0,
+                    location.lat() - size / 2.0,
+                    size,
+                    size,
+                ))
             } else {
                 FrontageZone::Radius(10.0 + rng.unit() * 30.0)
             };
@@ -110,7 +144,12 @@ async fn main() {
     let database = std::env::var("XUNCHA_BENCH_DATABASE_URL").ok();
     let vars: HashMap<&str, String> = [
         ("XUNCHA_DATA_DIR", dir.display().to_string()),
-        ("XUNCHA_DATABASE_URL", database.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()))),
+        (
+            "XUNCHA_DATABASE_URL",
+            database
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())),
+        ),
     ]
     .into_iter()
     .collect();
@@ -120,30 +159,59 @@ async fn main() {
 
     let mut rng = Rng(0x5EED);
     let started = Instant::now();
-    let (created, _) = registry::import_areas(&state, areas(), false).await.map_err(|p| p.len()).unwrap();
-    let (shops_created, _) = registry::import_shopfronts(&state, shops(&mut rng), false).await.unwrap();
-    eprintln!("loaded {created} areas and {shops_created} shopfronts in {:.1} s", started.elapsed().as_secs_f64());
+    let (created, _) = registry::import_areas(&state, areas(), false)
+        .await
+        .map_err(|p| p.len())
+        .unwrap();
+    let (shops_created, _) = registry::import_shopfronts(&state, shops(&mut rng), false)
+        .await
+        .unwrap();
+    eprintln!(
+        "loaded {created} areas and {shops_created} shopfronts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // Rebuild: from the database (what an instance does after a registry change) and from
     // rows already in memory (the R-tree bulk load alone).
     let started = Instant::now();
     let index = assignment::load(&state.db).await.unwrap();
     let from_db = started.elapsed();
-    let rows = entity::shopfronts::Entity::find().all(&state.db).await.unwrap();
+    let rows = entity::shopfronts::Entity::find()
+        .all(&state.db)
+        .await
+        .unwrap();
     let zones: Vec<ZoneEntry> = rows.iter().filter_map(assignment::zone_of).collect();
     let area_rows = entity::areas::Entity::find().all(&state.db).await.unwrap();
     let area_entries: Vec<AreaEntry> = area_rows
         .iter()
-        .map(|a| AreaEntry { id: a.id, name: a.name.clone(), parent: a.parent_id, local_authority: None, boundary: Area::from_geojson(&serde_json::from_str(a.boundary.as_deref().unwrap()).unwrap()).unwrap() })
+        .map(|a| AreaEntry {
+            id: a.id,
+            name: a.name.clone(),
+            parent: a.parent_id,
+            local_authority: None,
+            boundary: Area::from_geojson(
+                &serde_json::from_str(a.boundary.as_deref().unwrap()).unwrap(),
+            )
+            .unwrap(),
+        })
         .collect();
     let frontage = HashMap::from([("parking".to_owned(), true)]);
     let started = Instant::now();
-    let rebuilt = RegistryIndex::new(1, zones, area_entries, HashMap::new(), frontage, HashMap::new());
+    let rebuilt = RegistryIndex::new(
+        1,
+        zones,
+        area_entries,
+        HashMap::new(),
+        frontage,
+        HashMap::new(),
+    );
     let in_memory = started.elapsed();
     assert_eq!(rebuilt.zone_count(), SHOPS);
     assert_eq!(index.zone_count(), SHOPS);
 
-    let points: Vec<GeoPoint> = (0..200_000).map(|_| GeoPoint::new(SOUTH + rng.unit() * SIDE, WEST + rng.unit() * SIDE).unwrap()).collect();
+    let points: Vec<GeoPoint> = (0..200_000)
+        .map(|_| GeoPoint::new(SOUTH + rng.unit() * SIDE, WEST + rng.unit() * SIDE).unwrap())
+        .collect();
     let mut matched = 0usize;
     let mut nanos = Vec::with_capacity(points.len());
     for point in &points {
@@ -174,27 +242,62 @@ async fn main() {
             .all(&state.db)
             .await
             .unwrap();
-        let shop = candidates.iter().filter_map(assignment::zone_of).filter(|z| match &z.shape {
-            ZoneShape::Polygon(area) => area.covers(lat, lon),
-            ZoneShape::Circle { center, radius_m } => center.distance_m(*point) <= *radius_m,
-        }).min_by(|a, b| a.anchor.distance_m(*point).total_cmp(&b.anchor.distance_m(*point)));
-        let inside = areas.iter().filter(|a| a.boundary.as_deref().and_then(|b| serde_json::from_str(b).ok()).and_then(|v| Area::from_geojson(&v).ok()).is_some_and(|g| g.covers(lat, lon))).count();
+        let shop = candidates
+            .iter()
+            .filter_map(assignment::zone_of)
+            .filter(|z| match &z.shape {
+                ZoneShape::Polygon(area) => area.covers(lat, lon),
+                ZoneShape::Circle { center, radius_m } => center.distance_m(*point) <= *radius_m,
+            })
+            .min_by(|a, b| {
+                a.anchor
+                    .distance_m(*point)
+                    .total_cmp(&b.anchor.distance_m(*point))
+            });
+        let inside = areas
+            .iter()
+            .filter(|a| {
+                a.boundary
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .and_then(|v| Area::from_geojson(&v).ok())
+                    .is_some_and(|g| g.covers(lat, lon))
+            })
+            .count();
         std::hint::black_box((shop, inside));
         db_nanos.push(started.elapsed().as_nanos() as f64);
     }
 
-    let backend = if database.is_some() { "PostgreSQL" } else { "SQLite" };
-    println!("{} areas, {} shop zones; {:.1}% of random points fall in a zone", created, SHOPS, matched as f64 * 100.0 / points.len() as f64);
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "{} areas, {} shop zones; {:.1}% of random points fall in a zone",
+        created,
+        SHOPS,
+        matched as f64 * 100.0 / points.len() as f64
+    );
     println!();
     println!("| lookup | median | p99 | lookups/s (one core) |");
     println!("|---|---:|---:|---:|");
     report("in-memory R-tree (`RegistryIndex::locate`)", nanos);
-    report(&format!("{backend}: bbox prefilter in SQL + exact test"), db_nanos);
+    report(
+        &format!("{backend}: bbox prefilter in SQL + exact test"),
+        db_nanos,
+    );
     println!();
     println!("| index rebuild | time |");
     println!("|---|---:|");
-    println!("| from {backend} (`assignment::load`: read + parse + bulk load) | {:.0} ms |", from_db.as_secs_f64() * 1000.0);
-    println!("| from rows in memory (R-tree bulk load only) | {:.0} ms |", in_memory.as_secs_f64() * 1000.0);
+    println!(
+        "| from {backend} (`assignment::load`: read + parse + bulk load) | {:.0} ms |",
+        from_db.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| from rows in memory (R-tree bulk load only) | {:.0} ms |",
+        in_memory.as_secs_f64() * 1000.0
+    );
     drop(prepared);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,7 +19,6 @@ pub const PASSWORD: &str = "a fine password 123";
 
 pub struct TestApp {
     pub address: String,
-    pub database_url: String,
     pub state: actix_web::web::Data<xuncha::state::AppState>,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
@@ -114,7 +113,6 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let settings_vars = vars;
     TestApp {
         address,
-        database_url,
         state,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

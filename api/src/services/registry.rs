@@ -717,13 +717,20 @@ pub async fn import_shopfronts(
     // Looked up in chunks: SQLite takes at most 32766 bound parameters per statement.
     let mut existing: std::collections::HashMap<String, shopfronts::Model> =
         std::collections::HashMap::new();
-    let codes: Vec<String> = rows.iter().map(|r| r.credit_code.as_str().to_owned()).collect();
+    let codes: Vec<String> = rows
+        .iter()
+        .map(|r| r.credit_code.as_str().to_owned())
+        .collect();
     for chunk in codes.chunks(500) {
         let found = shopfronts::Entity::find()
             .filter(shopfronts::Column::CreditCode.is_in(chunk.to_vec()))
             .all(&txn)
             .await?;
-        existing.extend(found.into_iter().filter_map(|s| s.credit_code.clone().map(|c| (c, s))));
+        existing.extend(
+            found
+                .into_iter()
+                .filter_map(|s| s.credit_code.clone().map(|c| (c, s))),
+        );
     }
     let (mut created, mut updated) = (0, 0);
     let mut inserts = Vec::new();
