@@ -37,6 +37,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
+    /// Times a rectification was rejected (返工).
+    pub rework_count: i32,
+    /// Times the case was reopened after closing (反弹).
+    pub recurrence_count: i32,
+    /// Who reported it rectified; they may not verify it.
+    pub rectified_by: Option<Uuid>,
+    /// The case this one duplicates, when closed as a duplicate.
+    pub duplicate_of: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

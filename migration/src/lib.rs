@@ -8,6 +8,7 @@ mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_areas_and_categories;
 mod m20261122_000003_create_cases_and_photos;
 mod m20261122_000004_grow_registry;
+mod m20261122_000005_add_case_workflow;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_areas_and_categories::Migration),
             Box::new(m20261122_000003_create_cases_and_photos::Migration),
             Box::new(m20261122_000004_grow_registry::Migration),
+            Box::new(m20261122_000005_add_case_workflow::Migration),
         ]
     }
 }

@@ -14,3 +14,4 @@ mod reports;
 mod storage;
 mod users;
 mod visibility;
+mod workflow;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use entity::{cases, shopfronts};
 
 use crate::auth::CurrentUser;
-use crate::domain::{CaseStatus, PhotoKind, Role};
+use crate::domain::{Action, CaseStatus, PhotoKind, Role};
 use crate::error::{ApiError, ErrorCode, Msg};
 
 /// Users, areas, departments, shopfronts, categories, assignment rules and API keys.
@@ -102,6 +102,26 @@ pub fn may_add_photo(
         )));
     }
     Ok(())
+}
+
+/// Who may take `action` on a case they can see: supervisors triage, assign, cancel,
+/// reopen and mark duplicates; the assignee accepts, disputes and rectifies; the filing
+/// inspector or a supervisor verifies or rejects, never whoever rectified.
+pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Result<(), ApiError> {
+    let supervisor = user.role == Role::Supervisor;
+    let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
+    let allowed = match action {
+        Action::Assign | Action::Cancel | Action::Reopen | Action::Duplicate => supervisor,
+        Action::Accept | Action::Dispute | Action::Rectify => is_assignee(user, case),
+        Action::Verify | Action::Reject => {
+            (supervisor || filer) && case.rectified_by != Some(user.id)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
 }
 
 /// The department or shopfront user that the case is assigned to.

@@ -8,6 +8,7 @@ mod password;
 pub mod registry;
 mod role;
 mod username;
+pub mod workflow;
 
 pub use case::{AssigneeKind, CaseSource, CaseStatus, PhotoKind, Severity};
 pub use credit_code::CreditCode;
@@ -16,3 +17,4 @@ pub use password::NewPassword;
 pub use registry::{AreaLevel, DepartmentKind};
 pub use role::Role;
 pub use username::Username;
+pub use workflow::Action;

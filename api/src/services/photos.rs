@@ -9,7 +9,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -298,7 +298,7 @@ async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     cases::Entity::update_many()
         .col_expr(cases::Column::UpdatedAt, Expr::value(at))
         .filter(cases::Column::Id.eq(case.id))

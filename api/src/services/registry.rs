@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ pub async fn create_department(
     db: &sea_orm::DatabaseConnection,
     input: DepartmentInput,
 ) -> Result<departments::Model, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::services::begin_write(db).await?;
     let at = now();
     let created = departments::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -73,7 +73,7 @@ pub async fn update_department(
     id: Uuid,
     input: DepartmentInput,
 ) -> Result<departments::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let mut active = get_department(&txn, id).await?.into_active_model();
     active.code = Set(input.code);
     active.name = Set(input.name);
@@ -112,7 +112,7 @@ pub async fn list_departments(state: &AppState) -> Result<Vec<departments::Model
 }
 
 pub async fn delete_department(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     get_department(&txn, id).await?;
     departments::Entity::delete_by_id(id)
         .exec(&txn)
@@ -228,7 +228,7 @@ async fn check_area_refs(
 }
 
 pub async fn create_area(state: &AppState, input: AreaInput) -> Result<areas::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     check_area_refs(&txn, None, &input).await?;
     let created = area_model(Uuid::now_v7(), input, now())
         .insert(&txn)
@@ -249,7 +249,7 @@ pub async fn update_area(
     id: Uuid,
     input: AreaInput,
 ) -> Result<areas::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let existing = get_area(&txn, id).await?;
     check_area_refs(&txn, Some(id), &input).await?;
     let updated = area_model(id, input, existing.created_at)
@@ -289,7 +289,7 @@ pub async fn list_areas(
 }
 
 pub async fn delete_area(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     get_area(&txn, id).await?;
     areas::Entity::delete_by_id(id)
         .exec(&txn)
@@ -326,7 +326,9 @@ pub async fn import_areas(
     dry_run: bool,
 ) -> Result<(usize, usize), Vec<(usize, String, Msg)>> {
     let db_error = |e: ApiError| vec![(0usize, "import".to_owned(), e.message)];
-    let txn = state.db.begin().await.map_err(|e| db_error(e.into()))?;
+    let txn = crate::services::begin_write(&state.db)
+        .await
+        .map_err(|e| db_error(e.into()))?;
     let existing: std::collections::HashMap<String, areas::Model> = areas::Entity::find()
         .all(&txn)
         .await
@@ -442,7 +444,7 @@ pub async fn create_rule(
     area_id: Option<Uuid>,
     department_id: Uuid,
 ) -> Result<assignment_rules::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     check_rule_refs(&txn, &category, area_id, department_id).await?;
     let duplicate = assignment_rules::Entity::find()
         .filter(assignment_rules::Column::CategoryCode.eq(&category))
@@ -516,7 +518,7 @@ pub async fn update_rule(
     id: Uuid,
     department_id: Uuid,
 ) -> Result<assignment_rules::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let rule = assignment_rules::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -532,7 +534,7 @@ pub async fn update_rule(
 }
 
 pub async fn delete_rule(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let deleted = assignment_rules::Entity::delete_by_id(id)
         .exec(&txn)
         .await?;
@@ -629,7 +631,7 @@ pub async fn create_shopfront(
     state: &AppState,
     input: ShopfrontInput,
 ) -> Result<shopfronts::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     check_shop_department(&txn, &input).await?;
     let created = shopfront_model(Uuid::now_v7(), input, now())
         .insert(&txn)
@@ -645,7 +647,7 @@ pub async fn update_shopfront(
     id: Uuid,
     input: ShopfrontInput,
 ) -> Result<shopfronts::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let existing = get_shopfront(&txn, id).await?;
     check_shop_department(&txn, &input).await?;
     let updated = shopfront_model(id, input, existing.created_at)
@@ -687,7 +689,7 @@ pub async fn list_shopfronts(
 }
 
 pub async fn delete_shopfront(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     get_shopfront(&txn, id).await?;
     shopfronts::Entity::delete_by_id(id)
         .exec(&txn)
@@ -713,7 +715,7 @@ pub async fn import_shopfronts(
     rows: Vec<ShopfrontInput>,
     dry_run: bool,
 ) -> Result<(usize, usize), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     // Looked up in chunks: SQLite takes at most 32766 bound parameters per statement.
     let mut existing: std::collections::HashMap<String, shopfronts::Model> =
         std::collections::HashMap::new();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -80,7 +80,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     let assigned = decision.target != Target::Triage;
 
     let at = now();
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let year = at.with_timezone(&state.settings.timezone).year();
     let sequence = next_case_sequence(&txn, year).await?;
     let inserted = cases::ActiveModel {
@@ -117,6 +117,10 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         created_at: Set(at),
         updated_at: Set(at),
         closed_at: Set(None),
+        rework_count: Set(0),
+        recurrence_count: Set(0),
+        rectified_by: Set(None),
+        duplicate_of: Set(None),
     }
     .insert(&txn)
     .await;
@@ -174,101 +178,6 @@ fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<St
         (Some(_), None) => Some(AssigneeKind::Department.as_str().to_owned()),
         (None, None) => None,
     }
-}
-
-/// A supervisor's assignment or reassignment by hand, with a note. Refused when the case
-/// changed since the caller read it (`version`).
-pub async fn assign_by_hand(
-    state: &AppState,
-    user: &CurrentUser,
-    id: Uuid,
-    version: i32,
-    department: Option<Uuid>,
-    shopfront: Option<Uuid>,
-    note: Option<String>,
-) -> Result<cases::Model, ApiError> {
-    user.require(&[crate::domain::Role::Supervisor])?;
-    let txn = state.db.begin().await?;
-    let case = visible_case_in(&txn, policy::case_scope(user), id).await?;
-    let from =
-        CaseStatus::parse(&case.status).ok_or_else(|| ApiError::internal("unknown status"))?;
-    if !matches!(
-        from,
-        CaseStatus::Reported | CaseStatus::Assigned | CaseStatus::Disputed
-    ) {
-        return Err(ApiError::new(ErrorCode::InvalidTransition));
-    }
-    let name = match (department, shopfront) {
-        (Some(d), None) => departments::Entity::find_by_id(d)
-            .one(&txn)
-            .await?
-            .map(|d| d.name),
-        (None, Some(s)) => shopfronts::Entity::find_by_id(s)
-            .one(&txn)
-            .await?
-            .map(|s| s.name),
-        _ => {
-            return Err(ApiError::invalid_field(
-                "department_id",
-                Msg::fixed(
-                    "give exactly one of department_id and shopfront_id",
-                    "department_id 与 shopfront_id 须且只须填写一个",
-                ),
-            ));
-        }
-    }
-    .ok_or_else(|| {
-        ApiError::invalid_field(
-            "department_id",
-            Msg::fixed("no such department or shopfront", "部门或门店不存在"),
-        )
-    })?;
-    let at = now();
-    let reason = format!("assigned by hand by {} → {name}", user.username);
-    let changed = cases::Entity::update_many()
-        .col_expr(
-            cases::Column::Status,
-            Expr::value(CaseStatus::Assigned.as_str()),
-        )
-        .col_expr(
-            cases::Column::AssigneeKind,
-            Expr::value(assignee_kind(department, shopfront)),
-        )
-        .col_expr(cases::Column::AssigneeDepartmentId, Expr::value(department))
-        .col_expr(cases::Column::AssigneeShopfrontId, Expr::value(shopfront))
-        .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()))
-        .col_expr(
-            cases::Column::Version,
-            Expr::col(cases::Column::Version).add(1),
-        )
-        .col_expr(cases::Column::UpdatedAt, Expr::value(at))
-        .filter(cases::Column::Id.eq(id))
-        .filter(cases::Column::Version.eq(version))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected == 0 {
-        return Err(ApiError::new(ErrorCode::VersionConflict));
-    }
-    events::append(
-        &txn,
-        events::NewEvent {
-            case_id: id,
-            action: "assign",
-            from_status: Some(from),
-            to_status: CaseStatus::Assigned,
-            actor: Some((user.id, user.role)),
-            note: Some(note.map_or(reason.clone(), |n| format!("{reason}: {n}"))),
-            photo_ids: Vec::new(),
-            at,
-        },
-    )
-    .await?;
-    let case = cases::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    txn.commit().await?;
-    Ok(case)
 }
 
 fn retry_outcome(existing: cases::Model, request_hash: &str) -> Result<Filed, ApiError> {

@@ -4,7 +4,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 use uuid::Uuid;
 
@@ -86,7 +86,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Session, ApiError>
         return Err(ApiError::unauthorized());
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     // Spend the token only if nobody else has: two concurrent refreshes with one token
     // cannot both win.
     let spent = refresh_tokens::Entity::update_many()
@@ -169,7 +169,7 @@ pub async fn set_password(
         .await
         .map_err(ApiError::internal)?;
     let changed_at = now();
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let user_id = user.id;
     let mut active = user.into_active_model();
     active.password_hash = Set(hash);

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -158,7 +158,7 @@ pub async fn update(
     if let Some(scope) = &change.scope {
         check_scope_exists(state, scope).await?;
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let disabling = change.disabled == Some(true) && !user.disabled;
     let mut active = user.into_active_model();
     if let Some(name) = change.display_name {

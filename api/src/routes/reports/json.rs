@@ -158,6 +158,12 @@ pub struct CaseJson {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Rectifications rejected (返工).
+    pub rework_count: i32,
+    /// Times reopened after closing (反弹).
+    pub recurrence_count: i32,
+    /// When closed as a duplicate: the original case.
+    pub duplicate_of: Option<Uuid>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +213,9 @@ impl CaseJson {
             created_at: case.created_at,
             updated_at: case.updated_at,
             closed_at: case.closed_at,
+            rework_count: case.rework_count,
+            recurrence_count: case.recurrence_count,
+            duplicate_of: case.duplicate_of,
             photos: details.photos.into_iter().map(PhotoJson::from).collect(),
             events: None,
         }

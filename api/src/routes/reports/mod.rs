@@ -34,8 +34,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(list_reports)
         .service(reports_geojson)
         .service(get_report)
-        .service(assign_report)
-        .service(upload_photos);
+        .service(report_events)
+        .service(upload_photos)
+        .service(act_on_report);
 }
 
 /// Fields only the server sets.
@@ -543,41 +544,115 @@ async fn get_report(
     Ok(web::Json(body))
 }
 
+/// An action on a case. `version` is the case version the caller saw (or send it as
+/// `If-Match`); a stale one is refused with 409 `version_conflict`.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssignRequest {
-    /// The case version the supervisor saw.
-    pub version: i32,
+pub struct ActionRequest {
+    pub version: Option<i32>,
+    /// Required for dispute, reject, cancel, reopen and duplicate.
+    pub note: Option<String>,
+    /// After photos for `rectify`, verification photos for `verify`.
+    #[serde(default)]
+    pub photo_ids: Vec<Uuid>,
+    /// For `assign`: exactly one of these.
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
-    pub note: Option<String>,
+    /// For `duplicate`: the original case.
+    pub duplicate_of: Option<Uuid>,
 }
 
-/// Assign or reassign a case by hand (supervisors), with a note.
-#[utoipa::path(tag = "reports", params(("id" = Uuid, Path)), request_body = AssignRequest,
-    responses((status = 200, body = CaseJson), (status = 404), (status = 409, description = "version_conflict, invalid_transition"), (status = 422)),
+fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, ApiError> {
+    let header = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        });
+    let from_header = match header {
+        Some(raw) => Some(raw.parse::<i32>().map_err(|_| {
+            ApiError::invalid_field(
+                "If-Match",
+                Msg::fixed("the case version, a number", "须为案件版本号"),
+            )
+        })?),
+        None => None,
+    };
+    match (body, from_header) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::invalid_field(
+            "version",
+            Msg::fixed("body and If-Match disagree", "请求体与 If-Match 不一致"),
+        )),
+        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (None, None) => Err(ApiError::invalid_field(
+            "version",
+            Msg::fixed("required (or send If-Match)", "必填（或使用 If-Match）"),
+        )),
+    }
+}
+
+/// Take an action on a case: assign, accept, dispute, rectify, verify, reject, cancel,
+/// reopen or duplicate. Who may do which, from which status, follows the life cycle; any
+/// other is 409 `invalid_transition` (403 for a role that may not, 404 for a case one
+/// cannot see).
+#[utoipa::path(tag = "reports", params(("id" = Uuid, Path), ("action" = crate::domain::Action, Path)), request_body = ActionRequest,
+    responses((status = 200, body = CaseJson), (status = 403), (status = 404), (status = 409, description = "version_conflict, invalid_transition"), (status = 422)),
     security(("bearer" = [])))]
-#[post("/reports/{id}/assign")]
-async fn assign_report(
+#[post("/reports/{id}/{action}")]
+async fn act_on_report(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(Uuid, String)>,
+    req: actix_web::HttpRequest,
+    body: web::Json<ActionRequest>,
+) -> Result<web::Json<CaseJson>, ApiError> {
+    let (id, action) = path.into_inner();
+    let action = crate::domain::Action::parse(&action).ok_or_else(ApiError::not_found)?;
+    let body = body.into_inner();
+    let version = version_from(body.version, &req)?;
+    let note =
+        parse_text(body.note.as_deref(), 1000).map_err(|p| ApiError::invalid_field("note", p))?;
+    let input = crate::services::workflow::ActionInput {
+        version,
+        note: Some(note).filter(|n| !n.is_empty()),
+        photo_ids: body.photo_ids,
+        department_id: body.department_id,
+        shopfront_id: body.shopfront_id,
+        duplicate_of: body.duplicate_of,
+    };
+    let case = crate::services::workflow::act(&state, &user, id, action, input).await?;
+    Ok(web::Json(case_json(&state, case, Crs::Wgs84).await?))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EventsResponse {
+    pub items: Vec<EventJson>,
+    /// Whether every event's hash matches its content and the previous event's hash.
+    pub chain_intact: bool,
+    /// The first event whose hash or link does not match.
+    pub broken_at_seq: Option<i32>,
+}
+
+/// A case's history, oldest first, with a check of its hash chain.
+#[utoipa::path(tag = "reports", params(("id" = Uuid, Path)), responses((status = 200, body = EventsResponse), (status = 404)), security(("bearer" = [])))]
+#[get("/reports/{id}/events")]
+async fn report_events(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<AssignRequest>,
-) -> Result<web::Json<CaseJson>, ApiError> {
-    let body = body.into_inner();
-    let note =
-        parse_text(body.note.as_deref(), 1000).map_err(|p| ApiError::invalid_field("note", p))?;
-    let case = service::assign_by_hand(
-        &state,
-        &user,
-        *id,
-        body.version,
-        body.department_id,
-        body.shopfront_id,
-        Some(note).filter(|n| !n.is_empty()),
-    )
-    .await?;
-    Ok(web::Json(case_json(&state, case, Crs::Wgs84).await?))
+) -> Result<web::Json<EventsResponse>, ApiError> {
+    let case = service::visible_case(&state, &user, *id).await?;
+    let history = service::history(&state, case.id).await?;
+    let broken_at_seq = crate::services::events::first_broken_link(&history);
+    Ok(web::Json(EventsResponse {
+        chain_intact: broken_at_seq.is_none(),
+        broken_at_seq,
+        items: history.into_iter().map(EventJson::from).collect(),
+    }))
 }
 
 /// At most this many files in one upload request (the per-kind limit).

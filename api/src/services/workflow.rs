@@ -1,0 +1,249 @@
+//! Driving a case through its life cycle. Every action checks who may do it and from
+//! which status, refuses a stale `version`, and writes the state change and its hash-chained
+//! event in one transaction.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use entity::{cases, departments, photos, shopfronts};
+
+use crate::auth::CurrentUser;
+use crate::auth::policy;
+use crate::domain::{Action, AssigneeKind, CaseStatus, PhotoKind};
+use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::{events, now, reports};
+use crate::state::AppState;
+
+/// What an action may carry besides the version.
+#[derive(Debug, Default)]
+pub struct ActionInput {
+    pub version: i32,
+    pub note: Option<String>,
+    pub photo_ids: Vec<Uuid>,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+    pub duplicate_of: Option<Uuid>,
+}
+
+pub async fn act(
+    state: &AppState,
+    user: &CurrentUser,
+    case_id: Uuid,
+    action: Action,
+    input: ActionInput,
+) -> Result<cases::Model, ApiError> {
+    let txn = crate::services::begin_write(&state.db).await?;
+    let case = reports::visible_case_in(&txn, policy::case_scope(user), case_id).await?;
+    policy::may_act(user, &case, action)?;
+    let from =
+        CaseStatus::parse(&case.status).ok_or_else(|| ApiError::internal("unknown status"))?;
+    let to = action
+        .next(from)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidTransition))?;
+    if case.version != input.version {
+        return Err(ApiError::new(ErrorCode::VersionConflict));
+    }
+    if matches!(
+        action,
+        Action::Dispute | Action::Reject | Action::Cancel | Action::Reopen | Action::Duplicate
+    ) && input.note.as_deref().is_none_or(str::is_empty)
+    {
+        return Err(ApiError::invalid_field(
+            "note",
+            Msg::fixed("say why", "请说明原因"),
+        ));
+    }
+
+    // Photos named by the action must be this case's, of the kind the action takes.
+    let wanted_kind = match action {
+        Action::Rectify => Some(PhotoKind::After),
+        Action::Verify => Some(PhotoKind::Verification),
+        _ => None,
+    };
+    if !input.photo_ids.is_empty() {
+        let kind = wanted_kind.ok_or_else(|| {
+            ApiError::invalid_field(
+                "photo_ids",
+                Msg::fixed("this action takes no photos", "此操作不接受照片"),
+            )
+        })?;
+        let found = photos::Entity::find()
+            .filter(photos::Column::Id.is_in(input.photo_ids.clone()))
+            .filter(photos::Column::CaseId.eq(case.id))
+            .filter(photos::Column::Kind.eq(kind.as_str()))
+            .all(&txn)
+            .await?;
+        if found.len() != input.photo_ids.len() {
+            return Err(ApiError::invalid_field(
+                "photo_ids",
+                Msg::new(
+                    format!("must be {kind} photos of this case"),
+                    format!("须为本案件的 {kind} 照片"),
+                ),
+            ));
+        }
+    }
+    let mut update = cases::Entity::update_many()
+        .col_expr(cases::Column::Status, Expr::value(to.as_str()))
+        .col_expr(
+            cases::Column::Version,
+            Expr::col(cases::Column::Version).add(1),
+        )
+        .col_expr(cases::Column::UpdatedAt, Expr::value(now()));
+    let at = now();
+    let mut note = input.note.clone();
+    match action {
+        Action::Rectify => {
+            let after_photos = photos::Entity::find()
+                .filter(photos::Column::CaseId.eq(case.id))
+                .filter(photos::Column::Kind.eq(PhotoKind::After.as_str()))
+                .one(&txn)
+                .await?;
+            if after_photos.is_none() {
+                return Err(ApiError::invalid_field(
+                    "photo_ids",
+                    Msg::fixed(
+                        "upload at least one after photo first",
+                        "请先上传至少一张整改后照片",
+                    ),
+                ));
+            }
+            update = update.col_expr(cases::Column::RectifiedBy, Expr::value(user.id));
+        }
+        Action::Verify | Action::Duplicate => {
+            update = update.col_expr(cases::Column::ClosedAt, Expr::value(at));
+            if action == Action::Duplicate {
+                let original = input
+                    .duplicate_of
+                    .filter(|o| *o != case.id)
+                    .ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "duplicate_of",
+                            Msg::fixed("the original case is required", "须指明原案件"),
+                        )
+                    })?;
+                let original = reports::visible_case_in(&txn, policy::case_scope(user), original)
+                    .await
+                    .map_err(|_| {
+                        ApiError::invalid_field(
+                            "duplicate_of",
+                            Msg::fixed("no such case", "案件不存在"),
+                        )
+                    })?;
+                update = update.col_expr(cases::Column::DuplicateOf, Expr::value(original.id));
+                note = Some(format!(
+                    "duplicate of {}: {}",
+                    original.case_no,
+                    note.unwrap_or_default()
+                ));
+            }
+        }
+        Action::Reject => {
+            update = update
+                .col_expr(
+                    cases::Column::ReworkCount,
+                    Expr::col(cases::Column::ReworkCount).add(1),
+                )
+                .col_expr(
+                    cases::Column::RectifiedBy,
+                    Expr::value(Option::<Uuid>::None),
+                );
+        }
+        Action::Reopen => {
+            update = update
+                .col_expr(
+                    cases::Column::RecurrenceCount,
+                    Expr::col(cases::Column::RecurrenceCount).add(1),
+                )
+                .col_expr(
+                    cases::Column::ClosedAt,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                )
+                .col_expr(
+                    cases::Column::RectifiedBy,
+                    Expr::value(Option::<Uuid>::None),
+                );
+        }
+        Action::Assign => {
+            let (kind, name) = match (input.department_id, input.shopfront_id) {
+                (Some(d), None) => (
+                    AssigneeKind::Department,
+                    departments::Entity::find_by_id(d)
+                        .one(&txn)
+                        .await?
+                        .map(|d| d.name),
+                ),
+                (None, Some(s)) => (
+                    AssigneeKind::Shopfront,
+                    shopfronts::Entity::find_by_id(s)
+                        .one(&txn)
+                        .await?
+                        .map(|s| s.name),
+                ),
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        "department_id",
+                        Msg::fixed(
+                            "give exactly one of department_id and shopfront_id",
+                            "department_id 与 shopfront_id 须且只须填写一个",
+                        ),
+                    ));
+                }
+            };
+            let name = name.ok_or_else(|| {
+                ApiError::invalid_field(
+                    "department_id",
+                    Msg::fixed("no such department or shopfront", "部门或门店不存在"),
+                )
+            })?;
+            let reason = format!("assigned by hand by {} → {name}", user.username);
+            update = update
+                .col_expr(cases::Column::AssigneeKind, Expr::value(kind.as_str()))
+                .col_expr(
+                    cases::Column::AssigneeDepartmentId,
+                    Expr::value(input.department_id),
+                )
+                .col_expr(
+                    cases::Column::AssigneeShopfrontId,
+                    Expr::value(input.shopfront_id),
+                )
+                .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()));
+            note = Some(match note {
+                Some(n) if !n.is_empty() => format!("{reason}: {n}"),
+                _ => reason,
+            });
+        }
+        Action::Accept | Action::Dispute | Action::Cancel => {}
+    }
+    // The version in the WHERE clause makes a concurrent writer lose cleanly.
+    let changed = update
+        .filter(cases::Column::Id.eq(case.id))
+        .filter(cases::Column::Version.eq(input.version))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(ApiError::new(ErrorCode::VersionConflict));
+    }
+    events::append(
+        &txn,
+        events::NewEvent {
+            case_id: case.id,
+            action: action.as_str(),
+            from_status: Some(from),
+            to_status: to,
+            actor: Some((user.id, user.role)),
+            note,
+            photo_ids: input.photo_ids,
+            at,
+        },
+    )
+    .await?;
+    let updated = cases::Entity::find_by_id(case.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    txn.commit().await?;
+    tracing::info!(case_id = %case.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), "case action");
+    Ok(updated)
+}

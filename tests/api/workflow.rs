@@ -1,0 +1,523 @@
+//! The closed loop: actions, who may take them from which status, versions, the history.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Session, TestApp, assert_error, spawn_app};
+use crate::images;
+
+struct Loop {
+    app: TestApp,
+    inspector: Session,
+    supervisor: Session,
+    worker: Session,
+    other_worker: Session,
+    department: Uuid,
+}
+
+async fn setup() -> Loop {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let supervisor = app.login_as("supervisor").await;
+    let department = app.create_department().await;
+    let other = app.create_department().await;
+    let worker = app.login_scoped("department", Some(department), None).await;
+    let other_worker = app.login_scoped("department", Some(other), None).await;
+    Loop {
+        app,
+        inspector,
+        supervisor,
+        worker,
+        other_worker,
+        department,
+    }
+}
+
+async fn act(
+    app: &TestApp,
+    token: &str,
+    case: &Value,
+    action: &str,
+    extra: Value,
+) -> reqwest::Response {
+    let mut body = json!({"version": case["version"]});
+    if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        target.extend(extra.clone());
+    }
+    app.post_json(
+        &format!("/api/v1/reports/{}/{action}", case["id"].as_str().unwrap()),
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+async fn ok(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn after_photo(l: &Loop, case: &Value) -> String {
+    let response = l
+        .app
+        .upload_photos(
+            &l.worker.access_token,
+            case["id"].as_str().unwrap(),
+            "after",
+            vec![images::jpeg(320, 240, 77)],
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_case_goes_round_the_loop_and_its_history_is_a_valid_chain() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department, "note": "城管处理"}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["status"], "assigned");
+    let case = ok(act(app, &l.worker.access_token, &case, "accept", json!({})).await).await;
+    assert_eq!(case["status"], "in_progress");
+
+    // Rectify needs an after photo.
+    let body = assert_error(
+        act(app, &l.worker.access_token, &case, "rectify", json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["photo_ids"].is_string());
+    let photo = after_photo(&l, &case).await;
+    let case = ok(act(
+        app,
+        &l.worker.access_token,
+        &case,
+        "rectify",
+        json!({"photo_ids": [photo]}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["status"], "rectified");
+
+    // The filer verifies with a verification photo; the case closes.
+    let response = app
+        .upload_photos(
+            &l.inspector.access_token,
+            case["id"].as_str().unwrap(),
+            "verification",
+            vec![images::jpeg(320, 240, 78)],
+        )
+        .await;
+    let verification: Value = response.json().await.unwrap();
+    let verification = verification["items"][0]["id"].as_str().unwrap().to_owned();
+    let case = ok(act(
+        app,
+        &l.inspector.access_token,
+        &case,
+        "verify",
+        json!({"photo_ids": [verification]}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["status"], "closed");
+    assert!(case["closed_at"].is_string());
+
+    // Reopened as a recurrence (反弹).
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "reopen",
+        json!({"note": "问题反弹"}),
+    )
+    .await)
+    .await;
+    assert_eq!(
+        (case["status"].as_str(), case["recurrence_count"].as_i64()),
+        (Some("assigned"), Some(1))
+    );
+
+    let history: Value = app
+        .get(
+            &format!("/api/v1/reports/{}/events", case["id"].as_str().unwrap()),
+            Some(&l.inspector.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["file", "assign", "accept", "rectify", "verify", "reopen"]
+    );
+    assert_eq!(history["chain_intact"], true);
+    let rectify = &history["items"][3];
+    assert_eq!(rectify["photo_ids"], json!([photo]));
+    assert_eq!(rectify["actor_id"], json!(l.worker.user_id));
+    assert_eq!(
+        (
+            rectify["from_status"].as_str(),
+            rectify["to_status"].as_str()
+        ),
+        (Some("in_progress"), Some("rectified"))
+    );
+}
+
+#[tokio::test]
+async fn an_edited_event_breaks_the_chain() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    ok(act(app, &l.worker.access_token, &case, "accept", json!({})).await).await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::case_events::Entity::update_many()
+        .col_expr(
+            entity::case_events::Column::Note,
+            Expr::value("nothing to see here"),
+        )
+        .filter(
+            entity::case_events::Column::CaseId.eq(case["id"]
+                .as_str()
+                .unwrap()
+                .parse::<Uuid>()
+                .unwrap()),
+        )
+        .filter(entity::case_events::Column::Seq.eq(2))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let history: Value = app
+        .get(
+            &format!("/api/v1/reports/{}/events", case["id"].as_str().unwrap()),
+            Some(&l.supervisor.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["chain_intact"], false);
+    assert_eq!(history["broken_at_seq"], 2);
+}
+
+#[tokio::test]
+async fn rejecting_counts_rework_and_sends_the_case_back() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let case = ok(act(app, &l.worker.access_token, &case, "accept", json!({})).await).await;
+    after_photo(&l, &case).await;
+    let case = ok(act(app, &l.worker.access_token, &case, "rectify", json!({})).await).await;
+    assert_error(
+        act(app, &l.supervisor.access_token, &case, "reject", json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "reject",
+        json!({"note": "地面仍有垃圾"}),
+    )
+    .await)
+    .await;
+    assert_eq!(
+        (case["status"].as_str(), case["rework_count"].as_i64()),
+        (Some("assigned"), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn actions_outside_the_life_cycle_or_the_role_are_refused() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    // Not from `reported`.
+    for action in ["accept", "rectify", "verify", "reject", "reopen"] {
+        let token = if matches!(action, "verify" | "reject" | "reopen") {
+            &l.supervisor.access_token
+        } else {
+            &l.worker.access_token
+        };
+        let response = act(app, token, &case, action, json!({"note": "x"})).await;
+        let status = response.status().as_u16();
+        assert!(matches!(status, 404 | 409), "{action}: {status}");
+    }
+    assert_error(
+        act(app, &l.supervisor.access_token, &case, "verify", json!({})).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    // Wrong roles.
+    assert_error(
+        act(
+            app,
+            &l.inspector.access_token,
+            &case,
+            "assign",
+            json!({"department_id": l.department}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        act(
+            app,
+            &l.inspector.access_token,
+            &case,
+            "cancel",
+            json!({"note": "x"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    // Another department cannot even see it.
+    assert_error(
+        act(
+            app,
+            &l.other_worker.access_token,
+            &case,
+            "accept",
+            json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        act(app, &l.supervisor.access_token, &case, "accept", json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Unknown actions are unknown routes.
+    assert_error(
+        act(
+            app,
+            &l.supervisor.access_token,
+            &case,
+            "teleport",
+            json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // Dispute and reassignment.
+    let case = ok(act(
+        app,
+        &l.worker.access_token,
+        &case,
+        "dispute",
+        json!({"note": "不属于本部门"}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["status"], "disputed");
+    let other = app.create_department().await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": other}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["assignee"]["id"], json!(other));
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "cancel",
+        json!({"note": "误报"}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_stale_version_is_refused_and_if_match_works() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let assigned = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    // The old version again: someone else changed the case meanwhile.
+    assert_error(
+        act(
+            app,
+            &l.supervisor.access_token,
+            &case,
+            "assign",
+            json!({"department_id": l.department}),
+        )
+        .await,
+        409,
+        "version_conflict",
+    )
+    .await;
+    let path = format!("/api/v1/reports/{}/accept", case["id"].as_str().unwrap());
+    let response = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&l.worker.access_token)
+        .header("if-match", format!("\"{}\"", assigned["version"]))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let missing = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&l.worker.access_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn concurrent_actions_on_one_version_let_one_win() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let (a, b) = tokio::join!(
+        act(app, &l.worker.access_token, &case, "accept", json!({})),
+        act(
+            app,
+            &l.worker.access_token,
+            &case,
+            "dispute",
+            json!({"note": "x"})
+        )
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let history: Value = app
+        .get(
+            &format!("/api/v1/reports/{}/events", case["id"].as_str().unwrap()),
+            Some(&l.supervisor.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        3,
+        "file, assign and exactly one more"
+    );
+    assert_eq!(history["chain_intact"], true);
+}
+
+#[tokio::test]
+async fn a_supervisor_closes_a_duplicate_pointing_to_the_original() {
+    let l = setup().await;
+    let app = &l.app;
+    let original = app.file_report(&l.inspector.access_token, json!({})).await;
+    let copy = app.file_report(&l.inspector.access_token, json!({})).await;
+    let closed = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &copy,
+        "duplicate",
+        json!({"duplicate_of": original["id"], "note": "同一问题"}),
+    )
+    .await)
+    .await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["duplicate_of"], original["id"]);
+    // The filer sees it.
+    let seen: Value = app
+        .get(
+            &format!("/api/v1/reports/{}", copy["id"].as_str().unwrap()),
+            Some(&l.inspector.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["duplicate_of"], original["id"]);
+    let last = seen["events"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["note"]
+            .as_str()
+            .unwrap()
+            .contains(original["case_no"].as_str().unwrap())
+    );
+}
