@@ -45,6 +45,8 @@ pub struct Model {
     pub rectified_by: Option<Uuid>,
     /// The case this one duplicates, when closed as a duplicate.
     pub duplicate_of: Option<Uuid>,
+    /// A recently closed case of the same category close by, that this one recurs (反弹).
+    pub recurrence_of: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

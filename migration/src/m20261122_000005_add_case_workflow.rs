@@ -1,5 +1,5 @@
 //! What the rectification loop counts on a case: rework (返工), recurrence (反弹), who
-//! rectified it (they may not verify it), and the original of a duplicate.
+//! rectified it (they may not verify it), the original of a duplicate, and the closed case a new one recurs (反弹).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -14,6 +14,7 @@ impl MigrationTrait for Migration {
             integer(Cases::RecurrenceCount).default(0).to_owned(),
             uuid_null(Cases::RectifiedBy).to_owned(),
             uuid_null(Cases::DuplicateOf).to_owned(),
+            uuid_null(Cases::RecurrenceOf).to_owned(),
         ] {
             manager
                 .alter_table(
@@ -54,4 +55,5 @@ enum Cases {
     RecurrenceCount,
     RectifiedBy,
     DuplicateOf,
+    RecurrenceOf,
 }

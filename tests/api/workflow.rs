@@ -521,3 +521,177 @@ async fn a_supervisor_closes_a_duplicate_pointing_to_the_original() {
             .contains(original["case_no"].as_str().unwrap())
     );
 }
+
+#[tokio::test]
+async fn each_role_has_its_own_queue_with_counts() {
+    let l = setup().await;
+    let app = &l.app;
+    let triage = app
+        .file_report(
+            &l.inspector.access_token,
+            json!({"category": "littering_dumping"}),
+        )
+        .await;
+    let urgent = app
+        .file_report(&l.inspector.access_token, json!({"category": "parking"}))
+        .await; // 4 h deadline
+    let later = app
+        .file_report(
+            &l.inspector.access_token,
+            json!({"category": "illegal_building"}),
+        )
+        .await; // 168 h
+    let later = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &later,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let urgent = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &urgent,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+
+    let queue: Value = app
+        .get("/api/v1/queue", Some(&l.worker.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            urgent["id"].as_str().unwrap(),
+            later["id"].as_str().unwrap()
+        ],
+        "soonest deadline first"
+    );
+    assert_eq!(
+        queue["counts"],
+        json!({"to_accept": 2, "in_progress": 0, "overdue": 0})
+    );
+
+    let supervisor: Value = app
+        .get("/api/v1/queue", Some(&l.supervisor.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(supervisor["counts"]["triage"], 1);
+    assert_eq!(supervisor["items"][0]["id"], triage["id"]);
+
+    let other: Value = app
+        .get("/api/v1/queue", Some(&l.other_worker.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(other["items"].as_array().unwrap().is_empty());
+
+    // Overdue cases are counted.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::cases::Entity::update_many()
+        .col_expr(
+            entity::cases::Column::DeadlineAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(
+            entity::cases::Column::Id.eq(later["id"].as_str().unwrap().parse::<Uuid>().unwrap()),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let queue: Value = app
+        .get("/api/v1/queue", Some(&l.worker.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["counts"]["overdue"], 1);
+    assert_eq!(queue["items"][0]["id"], later["id"], "overdue first");
+    assert_eq!(queue["items"][0]["overdue"], true);
+
+    // The inspector's queue: rectified cases they filed.
+    let case = ok(act(app, &l.worker.access_token, &urgent, "accept", json!({})).await).await;
+    after_photo(&l, &case).await;
+    ok(act(app, &l.worker.access_token, &case, "rectify", json!({})).await).await;
+    let mine: Value = app
+        .get("/api/v1/queue", Some(&l.inspector.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["counts"]["to_verify"], 1);
+    assert_eq!(mine["items"][0]["id"], urgent["id"]);
+}
+
+#[tokio::test]
+async fn a_new_case_near_a_recently_closed_one_is_linked_as_a_recurrence() {
+    let l = setup().await;
+    let app = &l.app;
+    let here = json!({"category": "parking", "location": {"lat": 30.25, "lon": 120.16}});
+    let first = app
+        .file_report(&l.inspector.access_token, here.clone())
+        .await;
+    let first = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &first,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let first = ok(act(app, &l.worker.access_token, &first, "accept", json!({})).await).await;
+    after_photo(&l, &first).await;
+    let first = ok(act(app, &l.worker.access_token, &first, "rectify", json!({})).await).await;
+    ok(act(app, &l.inspector.access_token, &first, "verify", json!({})).await).await;
+
+    // 20 m away, same category: a recurrence. 60 m away or another category: not.
+    let again = app
+        .file_report(
+            &l.inspector.access_token,
+            json!({"category": "parking", "location": {"lat": 30.25018, "lon": 120.16}}),
+        )
+        .await;
+    assert_eq!(again["recurrence_of"], first["id"]);
+    let far = app
+        .file_report(
+            &l.inspector.access_token,
+            json!({"category": "parking", "location": {"lat": 30.25055, "lon": 120.16}}),
+        )
+        .await;
+    assert!(far["recurrence_of"].is_null());
+    let other = app
+        .file_report(
+            &l.inspector.access_token,
+            json!({"category": "littering_dumping", "location": {"lat": 30.25, "lon": 120.16}}),
+        )
+        .await;
+    assert!(other["recurrence_of"].is_null());
+
+    let original: Value = app
+        .get(
+            &format!("/api/v1/reports/{}", first["id"].as_str().unwrap()),
+            Some(&l.supervisor.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(original["recurrences"], json!([again["id"]]));
+}

@@ -11,6 +11,7 @@ pub mod health;
 pub mod me;
 pub mod pagination;
 pub mod photos;
+pub mod queue;
 pub mod reports;
 pub mod shopfronts;
 pub mod users;
@@ -57,6 +58,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(areas::routes)
             .configure(assignment_rules::routes)
             .configure(shopfronts::routes)
+            .configure(queue::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

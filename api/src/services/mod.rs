@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 pub mod imports;
 pub mod photos;
+pub mod queue;
 pub mod registry;
 pub mod reports;
 pub mod sessions;

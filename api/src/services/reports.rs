@@ -78,6 +78,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         Target::Triage => (None, None),
     };
     let assigned = decision.target != Target::Triage;
+    let recurrence_of = recent_closed_case_near(state, new.point, &category.code).await?;
 
     let at = now();
     let txn = crate::services::begin_write(&state.db).await?;
@@ -121,6 +122,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         recurrence_count: Set(0),
         rectified_by: Set(None),
         duplicate_of: Set(None),
+        recurrence_of: Set(recurrence_of),
     }
     .insert(&txn)
     .await;
@@ -170,6 +172,53 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     txn.commit().await?;
     tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
     Ok(Filed::Created(case))
+}
+
+/// A new case recurs (反弹) a case of the same category closed within this many days ...
+pub const RECURRENCE_DAYS: i64 = 90;
+/// ... and this many metres.
+pub const RECURRENCE_RADIUS_M: f64 = 30.0;
+
+/// The nearest case of `category` closed (not as a duplicate) in the last 90 days within
+/// 30 m of `point`.
+async fn recent_closed_case_near(
+    state: &AppState,
+    point: GeoPoint,
+    category: &str,
+) -> Result<Option<Uuid>, ApiError> {
+    let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(RECURRENCE_RADIUS_M);
+    let candidates = cases::Entity::find()
+        .filter(cases::Column::CategoryCode.eq(category))
+        .filter(cases::Column::Status.eq(CaseStatus::Closed.as_str()))
+        .filter(cases::Column::DuplicateOf.is_null())
+        .filter(cases::Column::ClosedAt.gte(now() - Duration::days(RECURRENCE_DAYS)))
+        .filter(cases::Column::Lat.between(min_lat, max_lat))
+        .filter(cases::Column::Lon.between(min_lon, max_lon))
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    Ok(candidates
+        .into_iter()
+        .filter_map(|c| {
+            GeoPoint::new(c.lat, c.lon)
+                .ok()
+                .map(|at| (c.id, at.distance_m(point)))
+        })
+        .filter(|(_, distance)| *distance <= RECURRENCE_RADIUS_M)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(id, _)| id))
+}
+
+/// Cases filed as recurrences of `case_id`.
+pub async fn recurrences_of(
+    state: &AppState,
+    case_id: Uuid,
+) -> Result<Vec<cases::Model>, ApiError> {
+    Ok(cases::Entity::find()
+        .filter(cases::Column::RecurrenceOf.eq(case_id))
+        .order_by_asc(cases::Column::Id)
+        .all(&state.db)
+        .await?)
 }
 
 fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<String> {

@@ -164,6 +164,11 @@ pub struct CaseJson {
     pub recurrence_count: i32,
     /// When closed as a duplicate: the original case.
     pub duplicate_of: Option<Uuid>,
+    /// A recently closed case nearby that this one recurs (反弹).
+    pub recurrence_of: Option<Uuid>,
+    /// On single-case reads: later cases that recur this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrences: Option<Vec<Uuid>>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,6 +221,8 @@ impl CaseJson {
             rework_count: case.rework_count,
             recurrence_count: case.recurrence_count,
             duplicate_of: case.duplicate_of,
+            recurrence_of: case.recurrence_of,
+            recurrences: None,
             photos: details.photos.into_iter().map(PhotoJson::from).collect(),
             events: None,
         }

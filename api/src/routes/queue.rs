@@ -1,0 +1,53 @@
+//! `GET /api/v1/queue`: what the signed-in user has to do now.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::CurrentUser;
+use crate::domain::Crs;
+use crate::error::ApiError;
+use crate::routes::reports::json::CaseJson;
+use crate::services::{queue, reports};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(my_queue);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueResponse {
+    /// Overdue first, then by deadline (at most 200).
+    pub items: Vec<CaseJson>,
+    /// Per part of the queue (`to_accept`, `in_progress` for departments and shops;
+    /// `to_verify` for inspectors; `triage`, `disputed` for supervisors) and `overdue`.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// The signed-in user's work queue, with counts. Poll it with `If-None-Match`: an unchanged
+/// queue answers 304.
+#[utoipa::path(tag = "reports", responses((status = 200, body = QueueResponse)), security(("bearer" = [])))]
+#[get("/queue")]
+async fn my_queue(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<QueueResponse>, ApiError> {
+    let found = queue::for_user(&state, &user).await?;
+    let details = reports::details_for(&state.db, &found.cases).await?;
+    Ok(web::Json(QueueResponse {
+        items: found
+            .cases
+            .into_iter()
+            .zip(details)
+            .map(|(c, d)| CaseJson::new(c, d, Crs::Wgs84))
+            .collect(),
+        counts: found
+            .counts
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    }))
+}
