@@ -9,7 +9,11 @@ pub struct Model {
     pub name_en: String,
     /// Falls to a shop when it happens inside the shop's frontage zone (门前三包).
     pub frontage: bool,
+    /// The limit, counted in `deadline_unit`: hours for `calendar_hours` and
+    /// `working_hours`, days for `working_days`.
     pub deadline_hours: i32,
+    /// calendar_hours, working_hours or working_days.
+    pub deadline_unit: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,6 +3,7 @@
 
 pub mod areas;
 pub mod assignment_rules;
+pub mod calendar_days;
 pub mod case_counters;
 pub mod case_events;
 pub mod cases;

@@ -9,6 +9,7 @@ mod m20261122_000002_create_areas_and_categories;
 mod m20261122_000003_create_cases_and_photos;
 mod m20261122_000004_grow_registry;
 mod m20261122_000005_add_case_workflow;
+mod m20261122_000006_create_working_calendar;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_cases_and_photos::Migration),
             Box::new(m20261122_000004_grow_registry::Migration),
             Box::new(m20261122_000005_add_case_workflow::Migration),
+            Box::new(m20261122_000006_create_working_calendar::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Parsed types that cannot hold invalid values ("parse, don't validate").
 
+pub mod calendar;
 pub mod case;
 mod credit_code;
 pub mod geo;

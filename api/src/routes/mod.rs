@@ -4,6 +4,7 @@
 pub mod areas;
 pub mod assignment_rules;
 pub mod auth;
+pub mod calendar;
 pub mod categories;
 pub mod departments;
 pub mod docs;
@@ -59,6 +60,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(assignment_rules::routes)
             .configure(shopfronts::routes)
             .configure(queue::routes)
+            .configure(calendar::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -7,6 +7,7 @@ use sea_orm::{
 
 use entity::categories;
 
+use crate::domain::calendar::DeadlineUnit;
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::now;
 use crate::state::AppState;
@@ -17,6 +18,7 @@ pub struct NewCategory {
     pub name_en: String,
     pub frontage: bool,
     pub deadline_hours: i32,
+    pub deadline_unit: DeadlineUnit,
 }
 
 #[derive(Default)]
@@ -25,6 +27,7 @@ pub struct CategoryChange {
     pub name_en: Option<String>,
     pub frontage: Option<bool>,
     pub deadline_hours: Option<i32>,
+    pub deadline_unit: Option<DeadlineUnit>,
     pub active: Option<bool>,
 }
 
@@ -66,6 +69,7 @@ pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Mo
         name_en: Set(new.name_en),
         frontage: Set(new.frontage),
         deadline_hours: Set(new.deadline_hours),
+        deadline_unit: Set(new.deadline_unit.as_str().to_owned()),
         active: Set(true),
         created_at: Set(at),
         updated_at: Set(at),
@@ -91,6 +95,9 @@ pub async fn update(
     }
     if let Some(v) = change.deadline_hours {
         active.deadline_hours = Set(v);
+    }
+    if let Some(v) = change.deadline_unit {
+        active.deadline_unit = Set(v.as_str().to_owned());
     }
     if let Some(v) = change.active {
         active.active = Set(v);

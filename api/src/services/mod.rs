@@ -3,6 +3,7 @@
 
 pub mod assignment;
 pub mod bootstrap;
+pub mod calendar;
 pub mod categories;
 pub mod demo;
 pub mod events;

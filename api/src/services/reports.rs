@@ -15,6 +15,7 @@ use entity::{case_counters, case_events, cases, categories, departments, photos,
 
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
+use crate::domain::calendar::{DeadlineUnit, amount_for};
 use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
@@ -81,8 +82,15 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     let recurrence_of = recent_closed_case_near(state, new.point, &category.code).await?;
 
     let at = now();
+    let city = state.settings.timezone;
+    let calendar =
+        crate::services::calendar::from_day(&state.db, at.with_timezone(&city).date_naive())
+            .await?;
+    let unit = DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
+    let amount = amount_for(new.severity, i64::from(category.deadline_hours));
+    let deadline = calendar.deadline(at, amount, unit, city);
     let txn = crate::services::begin_write(&state.db).await?;
-    let year = at.with_timezone(&state.settings.timezone).year();
+    let year = at.with_timezone(&city).year();
     let sequence = next_case_sequence(&txn, year).await?;
     let inserted = cases::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -111,9 +119,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         assignee_shopfront_id: Set(shopfront),
         assignment_reason: Set(Some(decision.reason.clone())),
         area_id: Set(decision.area_id),
-        deadline_at: Set(Some(
-            at + Duration::hours(i64::from(category.deadline_hours)),
-        )),
+        deadline_at: Set(Some(deadline)),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),

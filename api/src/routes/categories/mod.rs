@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{CurrentUser, policy};
+use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
@@ -25,7 +26,10 @@ pub struct CategoryJson {
     pub name_en: String,
     /// Falls to the shop when inside its frontage zone (门前三包).
     pub frontage: bool,
+    /// The limit, in `deadline_unit`s (hours, or days for `working_days`).
     pub deadline_hours: i32,
+    /// `calendar_hours`, `working_hours` or `working_days` (on the working calendar).
+    pub deadline_unit: String,
     pub active: bool,
 }
 
@@ -37,6 +41,7 @@ impl From<entity::categories::Model> for CategoryJson {
             name_en: c.name_en,
             frontage: c.frontage,
             deadline_hours: c.deadline_hours,
+            deadline_unit: c.deadline_unit,
             active: c.active,
         }
     }
@@ -51,6 +56,9 @@ pub struct CreateCategoryRequest {
     #[serde(default)]
     pub frontage: bool,
     pub deadline_hours: i32,
+    /// Default `calendar_hours`.
+    #[serde(default)]
+    pub deadline_unit: Option<DeadlineUnit>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,6 +68,7 @@ pub struct UpdateCategoryRequest {
     pub name_en: Option<String>,
     pub frontage: Option<bool>,
     pub deadline_hours: Option<i32>,
+    pub deadline_unit: Option<DeadlineUnit>,
     pub active: Option<bool>,
 }
 
@@ -151,6 +160,7 @@ async fn create_category(
             name_en,
             frontage: body.frontage,
             deadline_hours,
+            deadline_unit: body.deadline_unit.unwrap_or(DeadlineUnit::CalendarHours),
         },
     )
     .await?;
@@ -185,6 +195,7 @@ async fn update_category(
         deadline_hours: body
             .deadline_hours
             .and_then(|v| errors.check("deadline_hours", parse_deadline_hours(v))),
+        deadline_unit: body.deadline_unit,
         active: body.active,
     };
     errors.finish()?;

@@ -1,0 +1,74 @@
+//! The city's working calendar: days that differ from their weekday.
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use entity::calendar_days;
+
+use crate::domain::calendar::{DayKind, WorkingCalendar};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn set_day(
+    state: &AppState,
+    day: NaiveDate,
+    kind: DayKind,
+    name: String,
+) -> Result<calendar_days::Model, ApiError> {
+    let row = calendar_days::ActiveModel {
+        day: Set(day),
+        kind: Set(kind.as_str().to_owned()),
+        name: Set(name),
+    };
+    calendar_days::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(calendar_days::Column::Day)
+                .update_columns([calendar_days::Column::Kind, calendar_days::Column::Name])
+                .to_owned(),
+        )
+        .exec(&state.db)
+        .await?;
+    calendar_days::Entity::find_by_id(day)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn clear_day(state: &AppState, day: NaiveDate) -> Result<(), ApiError> {
+    let deleted = calendar_days::Entity::delete_by_id(day)
+        .exec(&state.db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
+}
+
+pub async fn days_between(
+    state: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<calendar_days::Model>, ApiError> {
+    Ok(calendar_days::Entity::find()
+        .filter(calendar_days::Column::Day.between(from, to))
+        .order_by_asc(calendar_days::Column::Day)
+        .all(&state.db)
+        .await?)
+}
+
+/// The calendar from `from` on (a deadline never looks back).
+pub async fn from_day(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+) -> Result<WorkingCalendar, ApiError> {
+    let rows = calendar_days::Entity::find()
+        .filter(calendar_days::Column::Day.gte(from))
+        .all(db)
+        .await?;
+    Ok(WorkingCalendar::new(rows.into_iter().filter_map(|r| {
+        DayKind::parse(&r.kind).map(|k| (r.day, k))
+    })))
+}
