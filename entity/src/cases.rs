@@ -47,6 +47,12 @@ pub struct Model {
     pub duplicate_of: Option<Uuid>,
     /// A recently closed case of the same category close by, that this one recurs (反弹).
     pub recurrence_of: Option<Uuid>,
+    /// `extension` or `suspension` while one waits for a supervisor.
+    pub pending_request: Option<String>,
+    /// The deadline an extension request asks for.
+    pub requested_until: Option<DateTimeUtc>,
+    /// Set while the case is suspended (缓办): the deadline clock is paused.
+    pub suspended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,10 +26,40 @@ impl MigrationTrait for Migration {
                     .add_column(string(Categories::DeadlineUnit).default("calendar_hours"))
                     .to_owned(),
             )
-            .await
+            .await?;
+        // A pending extension or suspension request on a case, and the suspension clock.
+        for column in [
+            string_null(Cases::PendingRequest).to_owned(),
+            timestamp_with_time_zone_null(Cases::RequestedUntil).to_owned(),
+            timestamp_with_time_zone_null(Cases::SuspendedAt).to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Cases::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            Cases::PendingRequest,
+            Cases::RequestedUntil,
+            Cases::SuspendedAt,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Cases::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()
@@ -50,6 +80,14 @@ enum CalendarDays {
     Day,
     Kind,
     Name,
+}
+
+#[derive(DeriveIden)]
+enum Cases {
+    Table,
+    PendingRequest,
+    RequestedUntil,
+    SuspendedAt,
 }
 
 #[derive(DeriveIden)]

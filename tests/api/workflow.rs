@@ -695,3 +695,200 @@ async fn a_new_case_near_a_recently_closed_one_is_linked_as_a_recurrence() {
         .unwrap();
     assert_eq!(original["recurrences"], json!([again["id"]]));
 }
+
+#[tokio::test]
+async fn extensions_move_the_deadline_and_suspension_pauses_the_clock() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app.file_report(&l.inspector.access_token, json!({})).await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let deadline: chrono::DateTime<chrono::Utc> =
+        case["deadline_at"].as_str().unwrap().parse().unwrap();
+
+    // An extension: asked by the assignee, granted by a supervisor.
+    let until = (deadline + chrono::Duration::hours(48)).to_rfc3339();
+    assert_error(
+        act(
+            app,
+            &l.worker.access_token,
+            &case,
+            "request-extension",
+            json!({"until": until}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let earlier = (deadline - chrono::Duration::hours(1)).to_rfc3339();
+    assert_error(
+        act(
+            app,
+            &l.worker.access_token,
+            &case,
+            "request-extension",
+            json!({"until": earlier, "note": "x"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let case = ok(act(
+        app,
+        &l.worker.access_token,
+        &case,
+        "request-extension",
+        json!({"until": until, "note": "需要采购材料"}),
+    )
+    .await)
+    .await;
+    assert_eq!(case["pending_request"], "extension");
+    assert_error(
+        act(
+            app,
+            &l.worker.access_token,
+            &case,
+            "request-suspension",
+            json!({"note": "x"}),
+        )
+        .await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    let queue: Value = app
+        .get("/api/v1/queue", Some(&l.supervisor.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["counts"]["extension_requests"], 1);
+    assert_error(
+        act(
+            app,
+            &l.worker.access_token,
+            &case,
+            "decide-extension",
+            json!({"grant": true}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "decide-extension",
+        json!({"grant": true}),
+    )
+    .await)
+    .await;
+    let extended: chrono::DateTime<chrono::Utc> =
+        case["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(extended, deadline + chrono::Duration::hours(48));
+    assert!(case["pending_request"].is_null());
+
+    // A suspension (缓办): while it lasts the case is never overdue; resuming moves the deadline by the pause.
+    let case = ok(act(
+        app,
+        &l.worker.access_token,
+        &case,
+        "request-suspension",
+        json!({"note": "等待产权认定"}),
+    )
+    .await)
+    .await;
+    let case = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "decide-suspension",
+        json!({"grant": true, "note": "同意缓办"}),
+    )
+    .await)
+    .await;
+    assert!(case["suspended_at"].is_string());
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let id: Uuid = case["id"].as_str().unwrap().parse().unwrap();
+    let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+    entity::cases::Entity::update_many()
+        .col_expr(
+            entity::cases::Column::SuspendedAt,
+            Expr::value(two_hours_ago),
+        )
+        .col_expr(
+            entity::cases::Column::DeadlineAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(entity::cases::Column::Id.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let paused: Value = app
+        .get(
+            &format!("/api/v1/reports/{id}"),
+            Some(&l.worker.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paused["overdue"], false, "a suspended case is not overdue");
+    let resumed = ok(act(app, &l.worker.access_token, &paused, "resume", json!({})).await).await;
+    assert!(resumed["suspended_at"].is_null());
+    let new_deadline: chrono::DateTime<chrono::Utc> =
+        resumed["deadline_at"].as_str().unwrap().parse().unwrap();
+    // Was 1 h ago, paused for 2 h: now about 1 h ahead.
+    let ahead = new_deadline - chrono::Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(55) && ahead < chrono::Duration::minutes(65),
+        "{ahead}"
+    );
+    assert_eq!(resumed["overdue"], false);
+    assert_error(
+        act(app, &l.worker.access_token, &resumed, "resume", json!({})).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+
+    let history: Value = app
+        .get(
+            &format!("/api/v1/reports/{id}/events"),
+            Some(&l.supervisor.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "file",
+            "assign",
+            "request-extension",
+            "decide-extension",
+            "request-suspension",
+            "decide-suspension",
+            "resume"
+        ]
+    );
+    assert_eq!(history["chain_intact"], true);
+}

@@ -111,8 +111,18 @@ pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Resul
     let supervisor = user.role == Role::Supervisor;
     let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
     let allowed = match action {
-        Action::Assign | Action::Cancel | Action::Reopen | Action::Duplicate => supervisor,
-        Action::Accept | Action::Dispute | Action::Rectify => is_assignee(user, case),
+        Action::Assign
+        | Action::Cancel
+        | Action::Reopen
+        | Action::Duplicate
+        | Action::DecideExtension
+        | Action::DecideSuspension => supervisor,
+        Action::Accept
+        | Action::Dispute
+        | Action::Rectify
+        | Action::RequestExtension
+        | Action::RequestSuspension => is_assignee(user, case),
+        Action::Resume => supervisor || is_assignee(user, case),
         Action::Verify | Action::Reject => {
             (supervisor || filer) && case.rectified_by != Some(user.id)
         }

@@ -7,6 +7,9 @@
 //!    │             dispute ▶ disputed ─assign▶ assigned        reopen (recurrence + 1) ▶ assigned
 //!    └─cancel▶ cancelled            (duplicate: any open status ▶ closed)
 //! ```
+//!
+//! Extension and suspension (缓办) requests, their decisions and `resume` move or pause
+//! the deadline of an assigned or in-progress case without changing its status.
 
 use crate::domain::CaseStatus;
 use crate::domain::case::string_enum;
@@ -22,6 +25,11 @@ string_enum!(
         Cancel => "cancel",
         Reopen => "reopen",
         Duplicate => "duplicate",
+        RequestExtension => "request-extension",
+        DecideExtension => "decide-extension",
+        RequestSuspension => "request-suspension",
+        DecideSuspension => "decide-suspension",
+        Resume => "resume",
     }
 );
 
@@ -39,6 +47,15 @@ impl Action {
             (Action::Cancel, Reported | Assigned | Disputed) => Some(Cancelled),
             (Action::Reopen, Closed) => Some(Assigned),
             (Action::Duplicate, status) if status.is_open() => Some(Closed),
+            // Requests about the clock leave the status as it is.
+            (
+                Action::RequestExtension
+                | Action::DecideExtension
+                | Action::RequestSuspension
+                | Action::DecideSuspension
+                | Action::Resume,
+                status @ (Assigned | InProgress),
+            ) => Some(status),
             _ => None,
         }
     }
@@ -83,6 +100,26 @@ mod tests {
                     (Disputed, Closed),
                     (Rectified, Closed),
                 ],
+            ),
+            (
+                Action::RequestExtension,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
+            ),
+            (
+                Action::DecideExtension,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
+            ),
+            (
+                Action::RequestSuspension,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
+            ),
+            (
+                Action::DecideSuspension,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
+            ),
+            (
+                Action::Resume,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
             ),
         ];
         for (action, allowed) in expected {

@@ -23,7 +23,8 @@ pub struct QueueResponse {
     /// Overdue first, then by deadline (at most 200).
     pub items: Vec<CaseJson>,
     /// Per part of the queue (`to_accept`, `in_progress` for departments and shops;
-    /// `to_verify` for inspectors; `triage`, `disputed` for supervisors) and `overdue`.
+    /// `to_verify` for inspectors; `triage`, `disputed`, `extension_requests`,
+    /// `suspension_requests` for supervisors) and `overdue`.
     pub counts: BTreeMap<String, u64>,
 }
 

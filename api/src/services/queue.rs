@@ -52,6 +52,14 @@ pub async fn for_user(state: &AppState, user: &CurrentUser) -> Result<Queue, Api
                 "disputed",
                 Condition::all().add(cases::Column::Status.eq(CaseStatus::Disputed.as_str())),
             ),
+            (
+                "extension_requests",
+                Condition::all().add(cases::Column::PendingRequest.eq("extension")),
+            ),
+            (
+                "suspension_requests",
+                Condition::all().add(cases::Column::PendingRequest.eq("suspension")),
+            ),
         ],
     };
     let mut any = Condition::any();
@@ -69,6 +77,7 @@ pub async fn for_user(state: &AppState, user: &CurrentUser) -> Result<Queue, Api
     let overdue = cases::Entity::find()
         .filter(mine.clone())
         .filter(cases::Column::DeadlineAt.lt(now()))
+        .filter(cases::Column::SuspendedAt.is_null())
         .count(&state.db)
         .await?;
     counts.push(("overdue", overdue));

@@ -129,6 +129,9 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         rectified_by: Set(None),
         duplicate_of: Set(None),
         recurrence_of: Set(recurrence_of),
+        pending_request: Set(None),
+        requested_until: Set(None),
+        suspended_at: Set(None),
     }
     .insert(&txn)
     .await;
@@ -394,6 +397,7 @@ pub async fn list(
     }
     let overdue = Condition::all()
         .add(cases::Column::DeadlineAt.lt(at))
+        .add(cases::Column::SuspendedAt.is_null())
         .add(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)));
     match filter.overdue {
         Some(true) => condition = condition.add(overdue),

@@ -24,6 +24,14 @@ pub struct ActionInput {
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
     pub duplicate_of: Option<Uuid>,
+    /// For `request-extension`: the deadline asked for.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// For `decide-extension` and `decide-suspension`.
+    pub grant: Option<bool>,
+}
+
+fn not_now(en: &'static str, zh: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidTransition).with_message(Msg::fixed(en, zh))
 }
 
 pub async fn act(
@@ -46,7 +54,13 @@ pub async fn act(
     }
     if matches!(
         action,
-        Action::Dispute | Action::Reject | Action::Cancel | Action::Reopen | Action::Duplicate
+        Action::Dispute
+            | Action::Reject
+            | Action::Cancel
+            | Action::Reopen
+            | Action::Duplicate
+            | Action::RequestExtension
+            | Action::RequestSuspension
     ) && input.note.as_deref().is_none_or(str::is_empty)
     {
         return Err(ApiError::invalid_field(
@@ -213,6 +227,97 @@ pub async fn act(
                 Some(n) if !n.is_empty() => format!("{reason}: {n}"),
                 _ => reason,
             });
+        }
+        Action::RequestExtension | Action::RequestSuspension => {
+            if case.pending_request.is_some() {
+                return Err(not_now(
+                    "A request already waits for a supervisor.",
+                    "已有申请等待督查人员处理。",
+                ));
+            }
+            if action == Action::RequestExtension {
+                let until = input
+                    .until
+                    .filter(|u| *u > at && case.deadline_at.is_none_or(|d| *u > d))
+                    .ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "until",
+                            Msg::fixed(
+                                "a time after the current deadline is required",
+                                "须为晚于当前期限的时间",
+                            ),
+                        )
+                    })?;
+                update = update
+                    .col_expr(cases::Column::PendingRequest, Expr::value("extension"))
+                    .col_expr(cases::Column::RequestedUntil, Expr::value(until));
+                note = Some(format!(
+                    "until {}: {}",
+                    until.to_rfc3339(),
+                    note.unwrap_or_default()
+                ));
+            } else {
+                if case.suspended_at.is_some() {
+                    return Err(not_now(
+                        "The case is suspended already.",
+                        "案件已在缓办中。",
+                    ));
+                }
+                update = update.col_expr(cases::Column::PendingRequest, Expr::value("suspension"));
+            }
+        }
+        Action::DecideExtension | Action::DecideSuspension => {
+            let wanted = if action == Action::DecideExtension {
+                "extension"
+            } else {
+                "suspension"
+            };
+            if case.pending_request.as_deref() != Some(wanted) {
+                return Err(not_now(
+                    "No such request waits on this case.",
+                    "该案件没有待处理的此类申请。",
+                ));
+            }
+            let grant = input.grant.ok_or_else(|| {
+                ApiError::invalid_field(
+                    "grant",
+                    Msg::fixed("true or false is required", "须为 true 或 false"),
+                )
+            })?;
+            update = update
+                .col_expr(
+                    cases::Column::PendingRequest,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    cases::Column::RequestedUntil,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                );
+            if grant {
+                update = if action == Action::DecideExtension {
+                    update.col_expr(cases::Column::DeadlineAt, Expr::value(case.requested_until))
+                } else {
+                    update.col_expr(cases::Column::SuspendedAt, Expr::value(at))
+                };
+            }
+            let verdict = if grant { "granted" } else { "refused" };
+            note = Some(match note {
+                Some(n) if !n.is_empty() => format!("{verdict}: {n}"),
+                _ => verdict.to_owned(),
+            });
+        }
+        Action::Resume => {
+            let Some(since) = case.suspended_at else {
+                return Err(not_now("The case is not suspended.", "案件未在缓办中。"));
+            };
+            // The clock stood still while suspended: the deadline moves by that long.
+            let deadline = case.deadline_at.map(|d| d + (at - since));
+            update = update
+                .col_expr(
+                    cases::Column::SuspendedAt,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                )
+                .col_expr(cases::Column::DeadlineAt, Expr::value(deadline));
         }
         Action::Accept | Action::Dispute | Action::Cancel => {}
     }

@@ -169,6 +169,12 @@ pub struct CaseJson {
     /// On single-case reads: later cases that recur this one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrences: Option<Vec<Uuid>>,
+    /// `extension` or `suspension` while a request waits for a supervisor.
+    pub pending_request: Option<String>,
+    /// The deadline a pending extension asks for.
+    pub requested_until: Option<DateTime<Utc>>,
+    /// Set while suspended (缓办): the deadline clock is paused.
+    pub suspended_at: Option<DateTime<Utc>>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,7 +201,9 @@ impl CaseJson {
         Self {
             id: case.id,
             case_no: case.case_no,
-            overdue: open && case.deadline_at.is_some_and(|d| d < now),
+            overdue: open
+                && case.suspended_at.is_none()
+                && case.deadline_at.is_some_and(|d| d < now),
             status: case.status,
             category: case.category_code,
             description: case.description,
@@ -223,6 +231,9 @@ impl CaseJson {
             duplicate_of: case.duplicate_of,
             recurrence_of: case.recurrence_of,
             recurrences: None,
+            pending_request: case.pending_request,
+            requested_until: case.requested_until,
+            suspended_at: case.suspended_at,
             photos: details.photos.into_iter().map(PhotoJson::from).collect(),
             events: None,
         }

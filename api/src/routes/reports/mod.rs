@@ -562,6 +562,10 @@ pub struct ActionRequest {
     pub shopfront_id: Option<Uuid>,
     /// For `duplicate`: the original case.
     pub duplicate_of: Option<Uuid>,
+    /// For `request-extension`: the deadline asked for (RFC 3339).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// For `decide-extension` and `decide-suspension`.
+    pub grant: Option<bool>,
 }
 
 fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, ApiError> {
@@ -625,6 +629,8 @@ async fn act_on_report(
         department_id: body.department_id,
         shopfront_id: body.shopfront_id,
         duplicate_of: body.duplicate_of,
+        until: body.until,
+        grant: body.grant,
     };
     let case = crate::services::workflow::act(&state, &user, id, action, input).await?;
     Ok(web::Json(case_json(&state, case, Crs::Wgs84).await?))
