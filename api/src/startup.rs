@@ -143,6 +143,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = serve(listener, prepared.state.clone())?;
         spawn_orphan_sweep(prepared.state.clone());
+        crate::services::notify::spawn_workers(prepared.state.clone());
         Ok(Self {
             port,
             server,

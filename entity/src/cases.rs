@@ -53,6 +53,8 @@ pub struct Model {
     pub requested_until: Option<DateTimeUtc>,
     /// Set while the case is suspended (缓办): the deadline clock is paused.
     pub suspended_at: Option<DateTimeUtc>,
+    /// When the overdue notice was queued (once per deadline).
+    pub overdue_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,5 +15,7 @@ pub mod refresh_tokens;
 pub mod registry_versions;
 pub mod shopfronts;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 pub use sea_orm;

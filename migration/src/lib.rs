@@ -10,6 +10,7 @@ mod m20261122_000003_create_cases_and_photos;
 mod m20261122_000004_grow_registry;
 mod m20261122_000005_add_case_workflow;
 mod m20261122_000006_create_working_calendar;
+mod m20261122_000007_create_webhooks;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_grow_registry::Migration),
             Box::new(m20261122_000005_add_case_workflow::Migration),
             Box::new(m20261122_000006_create_working_calendar::Migration),
+            Box::new(m20261122_000007_create_webhooks::Migration),
         ]
     }
 }

@@ -15,4 +15,5 @@ mod reports;
 mod storage;
 mod users;
 mod visibility;
+mod webhooks;
 mod workflow;

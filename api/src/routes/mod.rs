@@ -16,6 +16,7 @@ pub mod queue;
 pub mod reports;
 pub mod shopfronts;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::web;
 use futures_util::StreamExt;
@@ -61,6 +62,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(shopfronts::routes)
             .configure(queue::routes)
             .configure(calendar::routes)
+            .configure(webhooks::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -132,6 +132,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         pending_request: Set(None),
         requested_until: Set(None),
         suspended_at: Set(None),
+        overdue_notified_at: Set(None),
     }
     .insert(&txn)
     .await;
@@ -177,6 +178,8 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
             },
         )
         .await?;
+        crate::services::notify::enqueue(&txn, &case, crate::services::notify::Notice::Assigned)
+            .await?;
     }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");

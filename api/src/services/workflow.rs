@@ -12,6 +12,7 @@ use crate::auth::CurrentUser;
 use crate::auth::policy;
 use crate::domain::{Action, AssigneeKind, CaseStatus, PhotoKind};
 use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::notify::{self, Notice};
 use crate::services::{events, now, reports};
 use crate::state::AppState;
 
@@ -295,7 +296,12 @@ pub async fn act(
                 );
             if grant {
                 update = if action == Action::DecideExtension {
-                    update.col_expr(cases::Column::DeadlineAt, Expr::value(case.requested_until))
+                    update
+                        .col_expr(cases::Column::DeadlineAt, Expr::value(case.requested_until))
+                        .col_expr(
+                            cases::Column::OverdueNotifiedAt,
+                            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                        )
                 } else {
                     update.col_expr(cases::Column::SuspendedAt, Expr::value(at))
                 };
@@ -317,7 +323,11 @@ pub async fn act(
                     cases::Column::SuspendedAt,
                     Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
                 )
-                .col_expr(cases::Column::DeadlineAt, Expr::value(deadline));
+                .col_expr(cases::Column::DeadlineAt, Expr::value(deadline))
+                .col_expr(
+                    cases::Column::OverdueNotifiedAt,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                );
         }
         Action::Accept | Action::Dispute | Action::Cancel => {}
     }
@@ -348,6 +358,16 @@ pub async fn act(
         .one(&txn)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let notice = match action {
+        Action::Assign => Some(Notice::Assigned),
+        Action::Rectify => Some(Notice::Rectified),
+        Action::Verify | Action::Duplicate => Some(Notice::Closed),
+        Action::Reopen => Some(Notice::Reopened),
+        _ => None,
+    };
+    if let Some(notice) = notice {
+        notify::enqueue(&txn, &updated, notice).await?;
+    }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), "case action");
     Ok(updated)

@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// One notice to one webhook, written with the case change and sent until delivered.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub event: String,
+    pub case_id: Uuid,
+    #[sea_orm(column_type = "Text")]
+    pub payload: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    /// A sender's claim: nobody else sends it before this time.
+    pub locked_until: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,222 @@
+//! Outbound webhooks: signed, retried, sent once even with two instances; the overdue
+//! sweep notifies once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A webhook receiver on loopback that fails the first `failures` requests with 500.
+async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let failed = Arc::new(Mutex::new(0usize));
+    let log = received.clone();
+    let server = HttpServer::new(move || {
+        let log = log.clone();
+        let failed = failed.clone();
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let log = log.clone();
+            let failed = failed.clone();
+            async move {
+                let mut count = failed.lock().unwrap();
+                if *count < failures {
+                    *count += 1;
+                    return HttpResponse::InternalServerError().finish();
+                }
+                log.lock().unwrap().push(Received {
+                    headers: req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                        .collect(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                HttpResponse::Ok().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}/hook", server.addrs()[0]);
+    tokio::spawn(server.run());
+    (address, received)
+}
+
+async fn wait_for(
+    received: &Arc<Mutex<Vec<Received>>>,
+    count: usize,
+    seconds: u64,
+) -> Vec<Received> {
+    for _ in 0..seconds * 10 {
+        if received.lock().unwrap().len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    received.lock().unwrap().clone()
+}
+
+async fn webhook(app: &TestApp, url: &str, format: &str, events: Value) -> String {
+    let admin = app.admin().await;
+    let response = app
+        .post_json("/api/v1/webhooks", Some(&admin.access_token), &json!({"url": url, "events": events, "format": format, "secret": "a-shared-webhook-secret"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["secret"].as_str().unwrap().to_owned()
+}
+
+async fn assigned_case(app: &TestApp) -> Value {
+    let inspector = app.login_as("inspector").await;
+    let supervisor = app.login_as("supervisor").await;
+    let department = app.create_department().await;
+    let case = app.file_report(&inspector.access_token, json!({})).await;
+    let response = app
+        .post_json(
+            &format!("/api/v1/reports/{}/assign", case["id"].as_str().unwrap()),
+            Some(&supervisor.access_token),
+            &json!({"version": case["version"], "department_id": department}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_assignment_is_announced_with_a_valid_signature() {
+    let app = spawn_app().await;
+    let (url, received) = receiver(0).await;
+    let secret = webhook(&app, &url, "json", json!(["assigned"])).await;
+    let case = assigned_case(&app).await;
+    let got = wait_for(&received, 1, 15).await;
+    assert_eq!(got.len(), 1, "one notice");
+    let notice = &got[0];
+    assert_eq!(notice.header("x-xuncha-event"), "assigned");
+    let body: Value = serde_json::from_str(&notice.body).unwrap();
+    assert_eq!(body["event"], "assigned");
+    assert_eq!(body["case"]["case_no"], case["case_no"]);
+    let timestamp = notice.header("x-xuncha-timestamp");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{}", notice.body).as_bytes());
+    assert_eq!(
+        notice.header("x-xuncha-signature"),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+}
+
+#[tokio::test]
+async fn a_dingtalk_robot_gets_a_markdown_message_and_failures_are_retried() {
+    let app = spawn_app().await;
+    let (url, received) = receiver(1).await;
+    webhook(&app, &url, "dingtalk", json!(["assigned"])).await;
+    let case = assigned_case(&app).await;
+    // The first attempt fails; the retry comes after the 10 s backoff.
+    let got = wait_for(&received, 1, 30).await;
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["msgtype"], "markdown");
+    assert!(
+        body["markdown"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(case["case_no"].as_str().unwrap())
+    );
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let deliveries = entity::webhook_deliveries::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].attempts, 2);
+    assert!(deliveries[0].delivered_at.is_some());
+    assert_eq!(
+        entity::webhooks::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn two_instances_send_each_notice_once() {
+    let app = spawn_app().await;
+    let _second = app.second_instance().await;
+    let (url, received) = receiver(0).await;
+    webhook(&app, &url, "json", json!(["assigned"])).await;
+    for _ in 0..4 {
+        assigned_case(&app).await;
+    }
+    wait_for(&received, 4, 15).await;
+    tokio::time::sleep(Duration::from_secs(5)).await; // time for any duplicate to arrive
+    let got = received.lock().unwrap().clone();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("x-xuncha-delivery")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (4, 4));
+}
+
+#[tokio::test]
+async fn the_overdue_sweep_notifies_once() {
+    let app = spawn_app().await;
+    let (url, _received) = receiver(0).await;
+    webhook(&app, &url, "wecom", json!(["overdue"])).await;
+    let case = assigned_case(&app).await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::cases::Entity::update_many()
+        .col_expr(
+            entity::cases::Column::DeadlineAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(5)),
+        )
+        .filter(
+            entity::cases::Column::Id.eq(case["id"]
+                .as_str()
+                .unwrap()
+                .parse::<uuid::Uuid>()
+                .unwrap()),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let first = xuncha::services::notify::sweep_overdue(&app.state)
+        .await
+        .unwrap();
+    let second = xuncha::services::notify::sweep_overdue(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((first, second), (1, 0));
+    let overdue = entity::webhook_deliveries::Entity::find()
+        .filter(entity::webhook_deliveries::Column::Event.eq("overdue"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(overdue.len(), 1);
+    let body: Value = serde_json::from_str(&overdue[0].payload).unwrap();
+    assert!(
+        body["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("超期")
+    );
+}
