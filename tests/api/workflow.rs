@@ -892,3 +892,38 @@ async fn extensions_move_the_deadline_and_suspension_pauses_the_clock() {
     );
     assert_eq!(history["chain_intact"], true);
 }
+
+#[tokio::test]
+async fn an_assignment_or_a_reopening_restarts_the_clock() {
+    let l = setup().await;
+    let app = &l.app;
+    let case = app
+        .file_report(&l.inspector.access_token, json!({"category": "parking"}))
+        .await; // 4 calendar hours
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let id: Uuid = case["id"].as_str().unwrap().parse().unwrap();
+    entity::cases::Entity::update_many()
+        .col_expr(
+            entity::cases::Column::DeadlineAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(3)),
+        )
+        .filter(entity::cases::Column::Id.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let before = chrono::Utc::now();
+    let assigned = ok(act(
+        app,
+        &l.supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": l.department}),
+    )
+    .await)
+    .await;
+    let deadline: chrono::DateTime<chrono::Utc> =
+        assigned["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert!(deadline >= before + chrono::Duration::hours(4) - chrono::Duration::seconds(1));
+    assert!(deadline <= chrono::Utc::now() + chrono::Duration::hours(4));
+    assert_eq!(assigned["overdue"], false);
+}

@@ -31,6 +31,28 @@ pub struct ActionInput {
     pub grant: Option<bool>,
 }
 
+/// The deadline of a case dispatched now, by its category's limit and the calendar.
+async fn fresh_deadline(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    case: &cases::Model,
+) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    use crate::domain::Severity;
+    use crate::domain::calendar::{DeadlineUnit, amount_for};
+    let category = entity::categories::Entity::find_by_id(case.category_code.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("case without its category"))?;
+    let city = state.settings.timezone;
+    let at = now();
+    let calendar =
+        crate::services::calendar::from_day(db, at.with_timezone(&city).date_naive()).await?;
+    let unit = DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
+    let severity = Severity::parse(&case.severity).unwrap_or(Severity::Normal);
+    let amount = amount_for(severity, i64::from(category.deadline_hours));
+    Ok(calendar.deadline(at, amount, unit, city))
+}
+
 fn not_now(en: &'static str, zh: &'static str) -> ApiError {
     ApiError::new(ErrorCode::InvalidTransition).with_message(Msg::fixed(en, zh))
 }
@@ -168,6 +190,14 @@ pub async fn act(
         Action::Reopen => {
             update = update
                 .col_expr(
+                    cases::Column::DeadlineAt,
+                    Expr::value(fresh_deadline(state, &txn, &case).await?),
+                )
+                .col_expr(
+                    cases::Column::OverdueNotifiedAt,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                )
+                .col_expr(
                     cases::Column::RecurrenceCount,
                     Expr::col(cases::Column::RecurrenceCount).add(1),
                 )
@@ -213,7 +243,16 @@ pub async fn act(
                 )
             })?;
             let reason = format!("assigned by hand by {} → {name}", user.username);
+            // A (re)assignment is a new dispatch: the new assignee gets the full limit.
             update = update
+                .col_expr(
+                    cases::Column::DeadlineAt,
+                    Expr::value(fresh_deadline(state, &txn, &case).await?),
+                )
+                .col_expr(
+                    cases::Column::OverdueNotifiedAt,
+                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+                )
                 .col_expr(cases::Column::AssigneeKind, Expr::value(kind.as_str()))
                 .col_expr(
                     cases::Column::AssigneeDepartmentId,
