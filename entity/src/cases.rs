@@ -55,6 +55,10 @@ pub struct Model {
     pub suspended_at: Option<DateTimeUtc>,
     /// When the overdue notice was queued (once per deadline).
     pub overdue_notified_at: Option<DateTimeUtc>,
+    /// The inspection campaign, site and visit whose deduction filed this case.
+    pub campaign_id: Option<Uuid>,
+    pub site_id: Option<Uuid>,
+    pub visit_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

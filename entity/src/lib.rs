@@ -4,17 +4,24 @@
 pub mod areas;
 pub mod assignment_rules;
 pub mod calendar_days;
+pub mod campaign_sites;
+pub mod campaigns;
 pub mod case_counters;
 pub mod case_events;
 pub mod cases;
 pub mod categories;
+pub mod checklist_items;
+pub mod checklists;
 pub mod departments;
+pub mod inspection_sites;
 pub mod login_throttles;
 pub mod photos;
 pub mod refresh_tokens;
 pub mod registry_versions;
 pub mod shopfronts;
 pub mod users;
+pub mod visit_scores;
+pub mod visits;
 pub mod webhook_deliveries;
 pub mod webhooks;
 

@@ -1,13 +1,14 @@
 use sea_orm::entity::prelude::*;
 
-/// A photo of a case. The row exists only once its three objects (original, preview,
-/// thumbnail) are stored.
+/// A photo of a case or of an inspection visit (exactly one of the two). The row exists
+/// only once its three objects (original, preview, thumbnail) are stored.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "photos")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub case_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub visit_id: Option<Uuid>,
     /// before, after or verification.
     pub kind: String,
     pub sha256: String,

@@ -11,6 +11,7 @@ mod m20261122_000004_grow_registry;
 mod m20261122_000005_add_case_workflow;
 mod m20261122_000006_create_working_calendar;
 mod m20261122_000007_create_webhooks;
+mod m20261123_000008_create_inspections;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_add_case_workflow::Migration),
             Box::new(m20261122_000006_create_working_calendar::Migration),
             Box::new(m20261122_000007_create_webhooks::Migration),
+            Box::new(m20261123_000008_create_inspections::Migration),
         ]
     }
 }

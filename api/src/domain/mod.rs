@@ -5,6 +5,7 @@ pub mod case;
 mod credit_code;
 pub mod geo;
 pub mod geometry;
+pub mod inspection;
 mod password;
 pub mod registry;
 mod role;

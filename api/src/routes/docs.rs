@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-in, tokens and the signed-in user"),
         (name = "users", description = "User administration"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "inspections", description = "Unannounced inspections (明察暗访): sites, checklists, campaigns with a verifiable draw, visits, review, exports and statistics"),
     )
 )]
 pub struct ApiDoc;

@@ -5,7 +5,9 @@ pub mod areas;
 pub mod assignment_rules;
 pub mod auth;
 pub mod calendar;
+pub mod campaigns;
 pub mod categories;
+pub mod checklists;
 pub mod departments;
 pub mod docs;
 pub mod health;
@@ -15,6 +17,7 @@ pub mod photos;
 pub mod queue;
 pub mod reports;
 pub mod shopfronts;
+pub mod sites;
 pub mod users;
 pub mod webhooks;
 
@@ -63,6 +66,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(queue::routes)
             .configure(calendar::routes)
             .configure(webhooks::routes)
+            .configure(sites::routes)
+            .configure(checklists::routes)
+            .configure(campaigns::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::services::photos as service;
 use crate::state::AppState;
-use crate::storage::{ObjectKey, PhotoSize};
+use crate::storage::PhotoSize;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_photo);
@@ -58,7 +58,7 @@ async fn get_photo(
     };
     let (stream, length) = state
         .store
-        .get_stream(&ObjectKey::photo(photo.case_id, photo.id, size))
+        .get_stream(&crate::services::photos::object_key(&photo, size))
         .await?;
     let mut response = HttpResponse::Ok();
     response

@@ -1,5 +1,5 @@
 //! Reading the files a city already has: areas as a GeoJSON FeatureCollection, shopfronts
-//! as CSV or XLSX (English or Chinese headers). Every problem is reported by row or
+//! and inspection sites as CSV or XLSX (English or Chinese headers). Every problem is reported by row or
 //! feature, and nothing is imported unless every row is right.
 
 use std::collections::{HashMap, HashSet};
@@ -9,8 +9,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::geometry::Area;
+use crate::domain::inspection::SiteType;
 use crate::domain::{AreaLevel, CreditCode, Crs, GeoPoint};
 use crate::error::{Msg, RowProblem};
+use crate::services::inspections::sites::SiteInput;
 use crate::services::registry::{
     DEFAULT_FRONTAGE_RADIUS_M, FrontageZone, ImportedArea, ShopfrontInput,
 };
@@ -194,29 +196,34 @@ fn read_table(bytes: &[u8], format: TableFormat) -> Result<Vec<Vec<String>>, Msg
     }
 }
 
-/// Parses a shopfront table; `departments` maps department codes to ids.
-pub fn shopfront_rows(
+/// The header and data rows of a table whose columns go by English or Chinese names,
+/// with every required column present. Positions are keyed by the English name.
+type Columns = HashMap<&'static str, usize>;
+
+fn open_table(
     bytes: &[u8],
-    departments: &HashMap<String, Uuid>,
-) -> Result<Vec<ShopfrontInput>, Vec<RowProblem>> {
+    columns: &[(&'static str, &'static str)],
+    required: &[&'static str],
+) -> Result<(Columns, Vec<Vec<String>>), Vec<RowProblem>> {
     const MAX_ROWS: usize = 200_000;
-    let table =
+    let mut table =
         read_table(bytes, TableFormat::sniff(bytes)).map_err(|m| vec![problem(0, "file", m)])?;
-    let Some((header, rows)) = table.split_first() else {
+    if table.is_empty() {
         return Err(vec![problem(
             0,
             "file",
             Msg::fixed("the file is empty", "文件为空"),
         )]);
-    };
-    if rows.len() > MAX_ROWS {
+    }
+    let header = table.remove(0);
+    if table.len() > MAX_ROWS {
         return Err(vec![problem(
             0,
             "file",
             Msg::fixed("at most 200000 rows per import", "每次最多导入 200000 行"),
         )]);
     }
-    let position: HashMap<&str, usize> = COLUMNS
+    let position: Columns = columns
         .iter()
         .filter_map(|(en, zh)| {
             header
@@ -225,8 +232,9 @@ pub fn shopfront_rows(
                 .map(|i| (*en, i))
         })
         .collect();
-    let missing: Vec<&str> = ["name", "credit_code", "address", "lat", "lon"]
-        .into_iter()
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
         .filter(|c| !position.contains_key(c))
         .collect();
     if !missing.is_empty() {
@@ -240,6 +248,50 @@ pub fn shopfront_rows(
             ),
         )]);
     }
+    Ok((position, table))
+}
+
+/// A cell by column name; empty when the column or the cell is absent.
+fn cell<'a>(position: &Columns, cells: &'a [String], column: &str) -> &'a str {
+    position
+        .get(column)
+        .and_then(|&i| cells.get(i))
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// `lat`, `lon` and `crs` cells as a WGS-84 point.
+fn location(lat: &str, lon: &str, crs: &str) -> Result<GeoPoint, (&'static str, Msg)> {
+    let crs = match crs {
+        "" | "wgs84" => Crs::Wgs84,
+        "gcj02" => Crs::Gcj02,
+        "bd09" => Crs::Bd09,
+        _ => {
+            return Err((
+                "crs",
+                Msg::fixed("one of wgs84, gcj02, bd09", "须为 wgs84、gcj02 或 bd09"),
+            ));
+        }
+    };
+    match (lat.parse::<f64>(), lon.parse::<f64>()) {
+        (Ok(lat), Ok(lon)) => GeoPoint::from_crs(lat, lon, crs).map_err(|m| ("lat", m)),
+        _ => Err((
+            "lat",
+            Msg::fixed("lat and lon must be numbers", "纬度和经度须为数字"),
+        )),
+    }
+}
+
+/// Parses a shopfront table; `departments` maps department codes to ids.
+pub fn shopfront_rows(
+    bytes: &[u8],
+    departments: &HashMap<String, Uuid>,
+) -> Result<Vec<ShopfrontInput>, Vec<RowProblem>> {
+    let (position, rows) = open_table(
+        bytes,
+        &COLUMNS,
+        &["name", "credit_code", "address", "lat", "lon"],
+    )?;
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     let mut codes = HashSet::new();
@@ -248,13 +300,7 @@ pub fn shopfront_rows(
         if cells.iter().all(String::is_empty) {
             continue;
         }
-        let cell = |column: &str| {
-            position
-                .get(column)
-                .and_then(|&i| cells.get(i))
-                .map(String::as_str)
-                .unwrap_or("")
-        };
+        let cell = |column: &str| cell(&position, cells, column);
         let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
         let name = cell("name");
         if name.is_empty() || name.chars().count() > 100 {
@@ -277,32 +323,10 @@ pub fn shopfront_rows(
                 None
             }
         };
-        let crs = match cell("crs") {
-            "" | "wgs84" => Some(Crs::Wgs84),
-            "gcj02" => Some(Crs::Gcj02),
-            "bd09" => Some(Crs::Bd09),
-            _ => {
-                fail(
-                    "crs",
-                    Msg::fixed("one of wgs84, gcj02, bd09", "须为 wgs84、gcj02 或 bd09"),
-                );
-                None
-            }
-        };
+        let location = location(cell("lat"), cell("lon"), cell("crs"))
+            .map_err(|(field, m)| fail(field, m))
+            .ok();
         let number = |raw: &str| raw.parse::<f64>().ok();
-        let location = match (number(cell("lat")), number(cell("lon")), crs) {
-            (Some(lat), Some(lon), Some(crs)) => GeoPoint::from_crs(lat, lon, crs)
-                .map_err(|m| fail("lat", m))
-                .ok(),
-            (None, _, _) | (_, None, _) => {
-                fail(
-                    "lat",
-                    Msg::fixed("lat and lon must be numbers", "纬度和经度须为数字"),
-                );
-                None
-            }
-            _ => None,
-        };
         let raw_zone = cell("zone");
         let zone = if raw_zone.is_empty() {
             match cell("radius_m") {
@@ -371,6 +395,129 @@ pub fn shopfront_rows(
                 location,
                 zone,
                 department_id,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The columns of a site table, by their English and Chinese names.
+const SITE_COLUMNS: [(&str, &str); 9] = [
+    ("code", "编码"),
+    ("name", "名称"),
+    ("site_type", "类型"),
+    ("area_code", "区域编码"),
+    ("lat", "纬度"),
+    ("lon", "经度"),
+    ("crs", "坐标系"),
+    ("address", "地址"),
+    ("shopfront_credit_code", "门店统一社会信用代码"),
+];
+
+/// Parses an inspection-site table; `areas` maps area codes to ids, `shopfronts` credit
+/// codes to ids.
+pub fn site_rows(
+    bytes: &[u8],
+    areas: &HashMap<String, Uuid>,
+    shopfronts: &HashMap<String, Uuid>,
+) -> Result<Vec<SiteInput>, Vec<RowProblem>> {
+    let (position, rows) = open_table(
+        bytes,
+        &SITE_COLUMNS,
+        &["code", "name", "site_type", "area_code", "lat", "lon"],
+    )?;
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    let mut codes = HashSet::new();
+    for (index, cells) in rows.iter().enumerate() {
+        let row = index + 2; // the header is row 1
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        let cell = |column: &str| cell(&position, cells, column);
+        let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
+        let code = cell("code");
+        if code.is_empty() || code.chars().count() > 40 {
+            fail(
+                "code",
+                Msg::fixed("1-40 characters required", "须为 1-40 个字符"),
+            );
+        } else if !codes.insert(code.to_owned()) {
+            fail(
+                "code",
+                Msg::fixed("appears twice in the file", "在文件中重复出现"),
+            );
+        }
+        let name = cell("name");
+        if name.is_empty() || name.chars().count() > 100 {
+            fail(
+                "name",
+                Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
+            );
+        }
+        let site_type = SiteType::parse_any(cell("site_type"));
+        if site_type.is_none() {
+            fail(
+                "site_type",
+                Msg::fixed(
+                    "not a site type (code or Chinese name)",
+                    "不是有效的点位类型（编码或中文名）",
+                ),
+            );
+        }
+        let area_id = areas.get(cell("area_code")).copied();
+        if area_id.is_none() {
+            let code = cell("area_code");
+            fail(
+                "area_code",
+                Msg::new(
+                    format!("no area with code {code}"),
+                    format!("不存在编码为 {code} 的区域"),
+                ),
+            );
+        }
+        let location = location(cell("lat"), cell("lon"), cell("crs"))
+            .map_err(|(field, m)| fail(field, m))
+            .ok();
+        let address = cell("address");
+        if address.chars().count() > 200 {
+            fail(
+                "address",
+                Msg::fixed("at most 200 characters", "最多 200 个字符"),
+            );
+        }
+        let shopfront_id = match cell("shopfront_credit_code") {
+            "" => Some(None),
+            credit => match shopfronts.get(credit) {
+                Some(id) => Some(Some(*id)),
+                None => {
+                    fail(
+                        "shopfront_credit_code",
+                        Msg::new(
+                            format!("no shopfront with credit code {credit}"),
+                            format!("不存在统一社会信用代码为 {credit} 的门店"),
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        if let (Some(site_type), Some(area_id), Some(location), Some(shopfront_id)) =
+            (site_type, area_id, location, shopfront_id)
+        {
+            parsed.push(SiteInput {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                site_type,
+                area_id,
+                location,
+                address: address.to_owned(),
+                shopfront_id,
+                active: true,
             });
         }
     }

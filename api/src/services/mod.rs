@@ -9,6 +9,7 @@ pub mod demo;
 pub mod events;
 pub mod health;
 pub mod imports;
+pub mod inspections;
 pub mod notify;
 pub mod photos;
 pub mod queue;

@@ -14,7 +14,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::{cases, photos};
+use entity::{cases, photos, visits};
 
 use crate::auth::CurrentUser;
 use crate::auth::policy;
@@ -36,8 +36,61 @@ pub const FLAG_OLD: &str = "taken_long_before_filing";
 pub const FLAG_SAME: &str = "same_photo_on_other_case";
 pub const FLAG_SIMILAR: &str = "similar_photo_on_other_case";
 
-/// Adds photos of one kind to a case. Returns every photo of the request in order, and
-/// whether any was new (the same bytes posted again are the photo already stored).
+/// What a photo belongs to: a case, or an inspection visit (located at its site).
+pub enum Owner {
+    Case(Box<cases::Model>),
+    Visit {
+        visit: visits::Model,
+        site: GeoPoint,
+    },
+}
+
+impl Owner {
+    fn id(&self) -> Uuid {
+        match self {
+            Owner::Case(case) => case.id,
+            Owner::Visit { visit, .. } => visit.id,
+        }
+    }
+
+    fn column(&self) -> photos::Column {
+        match self {
+            Owner::Case(_) => photos::Column::CaseId,
+            Owner::Visit { .. } => photos::Column::VisitId,
+        }
+    }
+
+    /// Where the photo should have been taken.
+    fn point(&self) -> Option<GeoPoint> {
+        match self {
+            Owner::Case(case) => GeoPoint::new(case.lat, case.lon).ok(),
+            Owner::Visit { site, .. } => Some(*site),
+        }
+    }
+
+    /// A photo taken long before this is flagged.
+    fn reference_time(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Owner::Case(case) => case.created_at,
+            Owner::Visit { visit, .. } => visit.visited_at,
+        }
+    }
+
+    /// Photos owned by someone else (a NULL owner column is someone else's too).
+    fn elsewhere(&self) -> Condition {
+        Condition::any()
+            .add(self.column().ne(self.id()))
+            .add(self.column().is_null())
+    }
+}
+
+/// The storage key of one size of a stored photo.
+pub fn object_key(photo: &photos::Model, size: PhotoSize) -> ObjectKey {
+    let owner = photo.case_id.or(photo.visit_id).unwrap_or_default();
+    ObjectKey::photo(owner, photo.id, size)
+}
+
+/// Adds photos of one kind to a case the user may see and add them to.
 pub async fn add(
     state: &AppState,
     user: &CurrentUser,
@@ -47,14 +100,26 @@ pub async fn add(
 ) -> Result<(Vec<photos::Model>, bool), ApiError> {
     let case = reports::visible_case(state, user, case_id).await?;
     policy::may_add_photo(user, &case, kind)?;
+    add_to(state, user, Owner::Case(Box::new(case)), kind, uploads).await
+}
 
+/// Adds photos to an owner the caller has checked the user may add to. Returns every
+/// photo of the request in order, and whether any was new (the same bytes posted again
+/// are the photo already stored).
+pub async fn add_to(
+    state: &AppState,
+    user: &CurrentUser,
+    owner: Owner,
+    kind: PhotoKind,
+    uploads: Vec<Bytes>,
+) -> Result<(Vec<photos::Model>, bool), ApiError> {
     // Identify first (cheap): only bytes the case does not have yet are processed.
     let digests: Vec<String> = uploads
         .iter()
         .map(|b| hex::encode(Sha256::digest(b)))
         .collect();
     let stored: HashMap<String, photos::Model> = photos::Entity::find()
-        .filter(photos::Column::CaseId.eq(case.id))
+        .filter(owner.column().eq(owner.id()))
         .filter(photos::Column::Sha256.is_in(digests.clone()))
         .all(&state.db)
         .await?
@@ -67,7 +132,7 @@ pub async fn add(
             fresh.push((digest.clone(), bytes.clone()));
         }
     }
-    let existing_of_kind = count_of_kind(state, case.id, kind).await?;
+    let existing_of_kind = count_of_kind(&state.db, &owner, kind).await?;
     if existing_of_kind + fresh.len() as u64 > MAX_PER_KIND {
         return Err(ApiError::new(ErrorCode::PhotoLimitReached));
     }
@@ -84,14 +149,14 @@ pub async fn add(
     let at = now();
     let mut rows = Vec::with_capacity(processed.len());
     for ((_, original), photo) in fresh.iter().zip(&processed) {
-        let flags = flags_for(state, &case, photo).await?;
-        rows.push(row_for(&case, kind, user.id, original, photo, flags, at));
+        let flags = flags_for(state, &owner, photo).await?;
+        rows.push(row_for(&owner, kind, user.id, original, photo, flags, at));
     }
 
     let mut uploaded: Vec<ObjectKey> = Vec::new();
     let stored_all = store_objects(state, &rows, &fresh, &processed, &mut uploaded).await;
     let committed = match stored_all {
-        Ok(()) => insert_rows(state, &case, kind, &rows, at).await,
+        Ok(()) => insert_rows(state, &owner, kind, &rows, at).await,
         Err(err) => Err(err.into()),
     };
     if let Err(err) = committed {
@@ -127,11 +192,15 @@ fn in_file(err: ApiError, index: usize) -> ApiError {
     }
 }
 
-async fn count_of_kind(state: &AppState, case_id: Uuid, kind: PhotoKind) -> Result<u64, ApiError> {
+async fn count_of_kind(
+    db: &impl sea_orm::ConnectionTrait,
+    owner: &Owner,
+    kind: PhotoKind,
+) -> Result<u64, ApiError> {
     Ok(photos::Entity::find()
-        .filter(photos::Column::CaseId.eq(case_id))
+        .filter(owner.column().eq(owner.id()))
         .filter(photos::Column::Kind.eq(kind.as_str()))
-        .count(&state.db)
+        .count(db)
         .await?)
 }
 
@@ -167,11 +236,11 @@ async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, ApiEr
 
 async fn flags_for(
     state: &AppState,
-    case: &cases::Model,
+    owner: &Owner,
     photo: &ProcessedPhoto,
 ) -> Result<Vec<&'static str>, ApiError> {
     let mut flags = Vec::new();
-    if let (Some((lat, lon)), Ok(at)) = (photo.exif.gps, GeoPoint::new(case.lat, case.lon))
+    if let (Some((lat, lon)), Some(at)) = (photo.exif.gps, owner.point())
         && GeoPoint::new(lat, lon).is_ok_and(|taken| taken.distance_m(at) > FAR_FROM_CASE_M)
     {
         flags.push(FLAG_GPS_FAR);
@@ -179,30 +248,31 @@ async fn flags_for(
     if photo
         .exif
         .taken_at
-        .is_some_and(|taken| taken < case.created_at - TAKEN_BEFORE_FILING)
+        .is_some_and(|taken| taken < owner.reference_time() - TAKEN_BEFORE_FILING)
     {
         flags.push(FLAG_OLD);
     }
     let same_elsewhere = photos::Entity::find()
         .filter(photos::Column::Sha256.eq(&photo.sha256))
-        .filter(photos::Column::CaseId.ne(case.id))
+        .filter(owner.elsewhere())
         .one(&state.db)
         .await?
         .is_some();
     if same_elsewhere {
         flags.push(FLAG_SAME);
-    } else if similar_elsewhere(state, case.id, photo.phash).await? {
+    } else if similar_elsewhere(state, owner, photo.phash).await? {
         flags.push(FLAG_SIMILAR);
     }
     Ok(flags)
 }
 
-/// A photo on another case whose perceptual hash is within `SIMILAR_MAX_DISTANCE` bits.
-/// Such a photo shares at least one 16-bit band, so the bands find every candidate.
-async fn similar_elsewhere(state: &AppState, case_id: Uuid, phash: u64) -> Result<bool, ApiError> {
+/// A photo of another case or visit whose perceptual hash is within
+/// `SIMILAR_MAX_DISTANCE` bits. Such a photo shares at least one 16-bit band, so the
+/// bands find every candidate.
+async fn similar_elsewhere(state: &AppState, owner: &Owner, phash: u64) -> Result<bool, ApiError> {
     let [b0, b1, b2, b3] = photo::phash_bands(phash);
     let candidates = photos::Entity::find()
-        .filter(photos::Column::CaseId.ne(case_id))
+        .filter(owner.elsewhere())
         .filter(
             Condition::any()
                 .add(photos::Column::PhashB0.eq(b0))
@@ -220,7 +290,7 @@ async fn similar_elsewhere(state: &AppState, case_id: Uuid, phash: u64) -> Resul
 }
 
 fn row_for(
-    case: &cases::Model,
+    owner: &Owner,
     kind: PhotoKind,
     uploaded_by: Uuid,
     original: &Bytes,
@@ -231,7 +301,8 @@ fn row_for(
     let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
     photos::Model {
         id: Uuid::now_v7(),
-        case_id: case.id,
+        case_id: matches!(owner, Owner::Case(_)).then(|| owner.id()),
+        visit_id: matches!(owner, Owner::Visit { .. }).then(|| owner.id()),
         kind: kind.as_str().to_owned(),
         sha256: photo.sha256.clone(),
         content_type: photo.format.content_type().to_owned(),
@@ -278,7 +349,7 @@ async fn store_objects(
             ),
         ];
         for (size, bytes, content_type) in objects {
-            let key = ObjectKey::photo(row.case_id, row.id, size);
+            let key = object_key(row, size);
             state.store.put(&key, bytes, content_type).await?;
             uploaded.push(key);
         }
@@ -287,10 +358,10 @@ async fn store_objects(
 }
 
 /// Writes the rows once their objects exist, re-checking the per-kind limit inside the
-/// transaction, and touches the case so phones syncing by `updated_since` see the photos.
+/// transaction, and touches the owner so phones syncing by `updated_since` see the photos.
 async fn insert_rows(
     state: &AppState,
-    case: &cases::Model,
+    owner: &Owner,
     kind: PhotoKind,
     rows: &[photos::Model],
     at: chrono::DateTime<chrono::Utc>,
@@ -299,16 +370,23 @@ async fn insert_rows(
         return Ok(());
     }
     let txn = crate::services::begin_write(&state.db).await?;
-    cases::Entity::update_many()
-        .col_expr(cases::Column::UpdatedAt, Expr::value(at))
-        .filter(cases::Column::Id.eq(case.id))
-        .exec(&txn)
-        .await?;
-    let count = photos::Entity::find()
-        .filter(photos::Column::CaseId.eq(case.id))
-        .filter(photos::Column::Kind.eq(kind.as_str()))
-        .count(&txn)
-        .await?;
+    match owner {
+        Owner::Case(case) => {
+            cases::Entity::update_many()
+                .col_expr(cases::Column::UpdatedAt, Expr::value(at))
+                .filter(cases::Column::Id.eq(case.id))
+                .exec(&txn)
+                .await?;
+        }
+        Owner::Visit { visit, .. } => {
+            visits::Entity::update_many()
+                .col_expr(visits::Column::UpdatedAt, Expr::value(at))
+                .filter(visits::Column::Id.eq(visit.id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let count = count_of_kind(&txn, owner, kind).await?;
     if count + rows.len() as u64 > MAX_PER_KIND {
         txn.rollback().await?;
         return Err(ApiError::new(ErrorCode::PhotoLimitReached));
@@ -316,6 +394,7 @@ async fn insert_rows(
     let models = rows.iter().cloned().map(|row| photos::ActiveModel {
         id: Set(row.id),
         case_id: Set(row.case_id),
+        visit_id: Set(row.visit_id),
         kind: Set(row.kind),
         sha256: Set(row.sha256),
         content_type: Set(row.content_type),
@@ -341,7 +420,7 @@ async fn insert_rows(
     Ok(())
 }
 
-/// A photo the user may see (through its case), or 404.
+/// A photo the user may see (through its case or visit), or 404.
 pub async fn visible_photo(
     state: &AppState,
     user: &CurrentUser,
@@ -351,7 +430,15 @@ pub async fn visible_photo(
         .one(&state.db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    reports::visible_case(state, user, photo.case_id).await?;
+    match (photo.case_id, photo.visit_id) {
+        (Some(case_id), _) => {
+            reports::visible_case(state, user, case_id).await?;
+        }
+        (None, Some(visit_id)) => {
+            crate::services::inspections::visits::visible_visit(state, user, visit_id).await?;
+        }
+        (None, None) => return Err(ApiError::not_found()),
+    }
     Ok(photo)
 }
 

@@ -710,6 +710,18 @@ pub async fn delete_shopfront(state: &AppState, id: Uuid) -> Result<(), ApiError
 
 /// Creates or updates (by credit code) every shopfront of an import in one transaction;
 /// `dry_run` writes nothing. Returns (created, updated).
+/// Every shopfront's credit code and id (imports name shops by credit code).
+pub async fn shopfront_credit_codes(
+    state: &AppState,
+) -> Result<std::collections::HashMap<String, Uuid>, ApiError> {
+    Ok(shopfronts::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.credit_code.map(|c| (c, s.id)))
+        .collect())
+}
+
 pub async fn import_shopfronts(
     state: &AppState,
     rows: Vec<ShopfrontInput>,

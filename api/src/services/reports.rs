@@ -57,7 +57,45 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     if let Some(existing) = find_by_client_id(&state.db, new.client_id).await? {
         return retry_outcome(existing, &request_hash);
     }
-    let category = categories::Entity::find_by_id(new.category.clone())
+    let category = active_category(state, &new.category).await?;
+    let decision = state
+        .registry
+        .current(&state.db)
+        .await?
+        .locate(new.point, &category.code);
+    let placement = Placement::from_decision(decision);
+    let draft = CaseDraft {
+        client_id: Some(new.client_id),
+        request_hash: Some(request_hash.clone()),
+        description: new.description,
+        point: new.point,
+        accuracy_m: new.accuracy_m,
+        address: new.address,
+        observed_at: new.observed_at,
+        severity: new.severity,
+        source: CaseSource::Patrol,
+        reporter: Some((user.id, user.role)),
+        placement,
+        inspection: None,
+    };
+    let prepared = prepare(state, &category, &draft).await?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    let Some(case) = insert_case(&txn, state, &category, draft, prepared).await? else {
+        // A concurrent retry with the same client_id won the race.
+        txn.rollback().await?;
+        let existing = find_by_client_id(&state.db, new.client_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("client_id conflict without a case"))?;
+        return retry_outcome(existing, &request_hash);
+    };
+    txn.commit().await?;
+    tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
+    Ok(Filed::Created(case))
+}
+
+/// An active category, or 422 on `category`.
+pub async fn active_category(state: &AppState, code: &str) -> Result<categories::Model, ApiError> {
+    categories::Entity::find_by_id(code.to_owned())
         .one(&state.db)
         .await?
         .filter(|c| c.active)
@@ -66,46 +104,124 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
                 "category",
                 Msg::fixed("no such active category", "类别不存在或已停用"),
             )
-        })?;
+        })
+}
 
-    let decision = state
-        .registry
-        .current(&state.db)
-        .await?
-        .locate(new.point, &category.code);
-    let (department, shopfront) = match decision.target {
-        Target::Department(id) => (Some(id), None),
-        Target::Shopfront(id) => (None, Some(id)),
-        Target::Triage => (None, None),
-    };
-    let assigned = decision.target != Target::Triage;
-    let recurrence_of = recent_closed_case_near(state, new.point, &category.code).await?;
+/// Who a new case goes to, and why. No assignee means the supervisors' triage queue.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub department: Option<Uuid>,
+    pub shopfront: Option<Uuid>,
+    pub reason: String,
+    pub area_id: Option<Uuid>,
+}
 
+impl Placement {
+    pub fn from_decision(decision: crate::services::assignment::Decision) -> Self {
+        let (department, shopfront) = match decision.target {
+            Target::Department(id) => (Some(id), None),
+            Target::Shopfront(id) => (None, Some(id)),
+            Target::Triage => (None, None),
+        };
+        Self {
+            department,
+            shopfront,
+            reason: decision.reason,
+            area_id: decision.area_id,
+        }
+    }
+
+    fn assigned(&self) -> bool {
+        self.department.is_some() || self.shopfront.is_some()
+    }
+}
+
+/// The campaign, site and visit whose deduction files a case.
+#[derive(Clone, Copy, Debug)]
+pub struct InspectionLink {
+    pub campaign_id: Uuid,
+    pub site_id: Uuid,
+    pub visit_id: Uuid,
+}
+
+/// Everything about a new case but its number, deadline and recurrence.
+#[derive(Clone, Debug)]
+pub struct CaseDraft {
+    pub client_id: Option<Uuid>,
+    pub request_hash: Option<String>,
+    pub description: String,
+    pub point: GeoPoint,
+    pub accuracy_m: Option<f64>,
+    pub address: String,
+    pub observed_at: DateTime<Utc>,
+    pub severity: Severity,
+    pub source: CaseSource,
+    /// Who filed it; `None` for the public (Open311).
+    pub reporter: Option<(Uuid, crate::domain::Role)>,
+    pub placement: Placement,
+    pub inspection: Option<InspectionLink>,
+}
+
+/// What is read before the write transaction: the deadline and a recurred case.
+pub struct Prepared {
+    at: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    recurrence_of: Option<Uuid>,
+}
+
+pub async fn prepare(
+    state: &AppState,
+    category: &categories::Model,
+    draft: &CaseDraft,
+) -> Result<Prepared, ApiError> {
+    let recurrence_of = recent_closed_case_near(state, draft.point, &category.code).await?;
     let at = now();
     let city = state.settings.timezone;
     let calendar =
         crate::services::calendar::from_day(&state.db, at.with_timezone(&city).date_naive())
             .await?;
     let unit = DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
-    let amount = amount_for(new.severity, i64::from(category.deadline_hours));
-    let deadline = calendar.deadline(at, amount, unit, city);
-    let txn = crate::services::begin_write(&state.db).await?;
-    let year = at.with_timezone(&city).year();
-    let sequence = next_case_sequence(&txn, year).await?;
+    let amount = amount_for(draft.severity, i64::from(category.deadline_hours));
+    Ok(Prepared {
+        at,
+        deadline: calendar.deadline(at, amount, unit, city),
+        recurrence_of,
+    })
+}
+
+/// Inserts a case with its `file` event (and `assign` event and notice when it has an
+/// assignee) inside the caller's write transaction. `None` when the `client_id` is taken
+/// (a concurrent retry won): the caller rolls back and answers with that case.
+pub async fn insert_case(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: Prepared,
+) -> Result<Option<cases::Model>, ApiError> {
+    let Prepared {
+        at,
+        deadline,
+        recurrence_of,
+    } = prepared;
+    let year = at.with_timezone(&state.settings.timezone).year();
+    let sequence = next_case_sequence(txn, year).await?;
+    let placement = draft.placement;
+    let assigned = placement.assigned();
     let inserted = cases::ActiveModel {
         id: Set(Uuid::now_v7()),
         case_no: Set(case_no(year, sequence)),
-        client_id: Set(Some(new.client_id)),
-        request_hash: Set(Some(request_hash.clone())),
+        client_id: Set(draft.client_id),
+        request_hash: Set(draft.request_hash),
         category_code: Set(category.code.clone()),
-        description: Set(new.description),
-        lat: Set(new.point.lat()),
-        lon: Set(new.point.lon()),
-        accuracy_m: Set(new.accuracy_m),
-        address: Set(new.address),
-        observed_at: Set(new.observed_at),
-        severity: Set(new.severity.as_str().to_owned()),
-        source: Set(CaseSource::Patrol.as_str().to_owned()),
+        description: Set(draft.description),
+        lat: Set(draft.point.lat()),
+        lon: Set(draft.point.lon()),
+        accuracy_m: Set(draft.accuracy_m),
+        address: Set(draft.address),
+        observed_at: Set(draft.observed_at),
+        severity: Set(draft.severity.as_str().to_owned()),
+        source: Set(draft.source.as_str().to_owned()),
         status: Set(if assigned {
             CaseStatus::Assigned
         } else {
@@ -113,12 +229,12 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         }
         .as_str()
         .to_owned()),
-        reporter_id: Set(Some(user.id)),
-        assignee_kind: Set(assignee_kind(department, shopfront)),
-        assignee_department_id: Set(department),
-        assignee_shopfront_id: Set(shopfront),
-        assignment_reason: Set(Some(decision.reason.clone())),
-        area_id: Set(decision.area_id),
+        reporter_id: Set(draft.reporter.map(|(id, _)| id)),
+        assignee_kind: Set(assignee_kind(placement.department, placement.shopfront)),
+        assignee_department_id: Set(placement.department),
+        assignee_shopfront_id: Set(placement.shopfront),
+        assignment_reason: Set(Some(placement.reason.clone())),
+        area_id: Set(placement.area_id),
         deadline_at: Set(Some(deadline)),
         version: Set(1),
         created_at: Set(at),
@@ -133,29 +249,27 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         requested_until: Set(None),
         suspended_at: Set(None),
         overdue_notified_at: Set(None),
+        campaign_id: Set(draft.inspection.map(|i| i.campaign_id)),
+        site_id: Set(draft.inspection.map(|i| i.site_id)),
+        visit_id: Set(draft.inspection.map(|i| i.visit_id)),
     }
-    .insert(&txn)
+    .insert(txn)
     .await;
     let case = match inserted {
         Ok(case) => case,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            // A concurrent retry with the same client_id won the race.
-            txn.rollback().await?;
-            let existing = find_by_client_id(&state.db, new.client_id)
-                .await?
-                .ok_or_else(|| ApiError::internal("client_id conflict without a case"))?;
-            return retry_outcome(existing, &request_hash);
+            return Ok(None);
         }
         Err(err) => return Err(err.into()),
     };
     events::append(
-        &txn,
+        txn,
         events::NewEvent {
             case_id: case.id,
             action: "file",
             from_status: None,
             to_status: CaseStatus::Reported,
-            actor: Some((user.id, user.role)),
+            actor: draft.reporter,
             note: None,
             photo_ids: Vec::new(),
             at,
@@ -165,25 +279,23 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     if assigned {
         // Automatic assignment is its own step in the history, by no person.
         events::append(
-            &txn,
+            txn,
             events::NewEvent {
                 case_id: case.id,
                 action: "assign",
                 from_status: Some(CaseStatus::Reported),
                 to_status: CaseStatus::Assigned,
                 actor: None,
-                note: Some(decision.reason),
+                note: Some(placement.reason),
                 photo_ids: Vec::new(),
                 at,
             },
         )
         .await?;
-        crate::services::notify::enqueue(&txn, &case, crate::services::notify::Notice::Assigned)
+        crate::services::notify::enqueue(txn, &case, crate::services::notify::Notice::Assigned)
             .await?;
     }
-    txn.commit().await?;
-    tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
-    Ok(Filed::Created(case))
+    Ok(Some(case))
 }
 
 /// A new case recurs (反弹) a case of the same category closed within this many days ...
@@ -525,7 +637,7 @@ pub async fn details_for(
         .map(|case| {
             let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut all_photos)
                 .into_iter()
-                .partition(|p| p.case_id == case.id);
+                .partition(|p| p.case_id == Some(case.id));
             all_photos = rest;
             let assignee_name = case
                 .assignee_shopfront_id

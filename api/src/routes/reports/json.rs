@@ -175,6 +175,10 @@ pub struct CaseJson {
     pub requested_until: Option<DateTime<Utc>>,
     /// Set while suspended (缓办): the deadline clock is paused.
     pub suspended_at: Option<DateTime<Utc>>,
+    /// For source `inspection`: the campaign, site and visit whose deduction filed it.
+    pub campaign_id: Option<Uuid>,
+    pub site_id: Option<Uuid>,
+    pub visit_id: Option<Uuid>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,6 +238,9 @@ impl CaseJson {
             pending_request: case.pending_request,
             requested_until: case.requested_until,
             suspended_at: case.suspended_at,
+            campaign_id: case.campaign_id,
+            site_id: case.site_id,
+            visit_id: case.visit_id,
             photos: details.photos.into_iter().map(PhotoJson::from).collect(),
             events: None,
         }

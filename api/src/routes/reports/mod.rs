@@ -688,9 +688,56 @@ async fn upload_photos(
     user: CurrentUser,
     id: web::Path<Uuid>,
     query: web::Query<PhotoUploadQuery>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let mut kind_field: Option<String> = None;
+    let PhotoForm {
+        files,
+        kind: kind_field,
+    } = read_photo_form(form).await?;
+    let kind_raw = match (query.kind.as_deref(), kind_field.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid_field(
+                "kind",
+                Msg::fixed("query and form disagree", "查询参数与表单不一致"),
+            ));
+        }
+        (Some(k), _) | (None, Some(k)) => k.to_owned(),
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "kind",
+                Msg::fixed("required", "必填"),
+            ));
+        }
+    };
+    let kind = PhotoKind::parse(&kind_raw).ok_or_else(|| {
+        ApiError::invalid_field(
+            "kind",
+            Msg::fixed(
+                "one of before, after, verification",
+                "须为 before、after 或 verification",
+            ),
+        )
+    })?;
+    let (photos, created) = photo_service::add(&state, &user, *id, kind, files).await?;
+    let body = PhotoUploadResponse {
+        items: photos.into_iter().map(PhotoJson::from).collect(),
+    };
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}
+
+/// The files (and the `kind` field) of a photo upload form, with the per-file and
+/// per-request limits applied while reading.
+pub struct PhotoForm {
+    pub files: Vec<bytes::Bytes>,
+    pub kind: Option<String>,
+}
+
+pub async fn read_photo_form(mut form: Multipart) -> Result<PhotoForm, ApiError> {
+    let mut kind: Option<String> = None;
     let mut files = Vec::new();
     while let Some(field) = form.next().await {
         let mut field = field.map_err(multipart_error)?;
@@ -720,48 +767,16 @@ async fn upload_photos(
             }
             files.push(data.freeze());
         } else if name == "kind" {
-            kind_field = Some(String::from_utf8_lossy(&data).trim().to_owned());
+            kind = Some(String::from_utf8_lossy(&data).trim().to_owned());
         }
     }
-    let kind_raw = match (query.kind.as_deref(), kind_field.as_deref()) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid_field(
-                "kind",
-                Msg::fixed("query and form disagree", "查询参数与表单不一致"),
-            ));
-        }
-        (Some(k), _) | (None, Some(k)) => k.to_owned(),
-        (None, None) => {
-            return Err(ApiError::invalid_field(
-                "kind",
-                Msg::fixed("required", "必填"),
-            ));
-        }
-    };
-    let kind = PhotoKind::parse(&kind_raw).ok_or_else(|| {
-        ApiError::invalid_field(
-            "kind",
-            Msg::fixed(
-                "one of before, after, verification",
-                "须为 before、after 或 verification",
-            ),
-        )
-    })?;
     if files.is_empty() {
         return Err(ApiError::invalid_field(
             "files",
             Msg::fixed("send at least one file", "请至少上传一个文件"),
         ));
     }
-    let (photos, created) = photo_service::add(&state, &user, *id, kind, files).await?;
-    let body = PhotoUploadResponse {
-        items: photos.into_iter().map(PhotoJson::from).collect(),
-    };
-    Ok(if created {
-        HttpResponse::Created().json(body)
-    } else {
-        HttpResponse::Ok().json(body)
-    })
+    Ok(PhotoForm { files, kind })
 }
 
 fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// A site drawn for a campaign, in draw order within its stratum.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "campaign_sites")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub campaign_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub site_id: Uuid,
+    pub scope_area_id: Uuid,
+    pub draw_order: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
