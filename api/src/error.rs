@@ -580,10 +580,21 @@ pub async fn shape_errors(
     let replacement = match ours {
         Some(_) if lang == Lang::En => return Ok(response.map_into_left_body()),
         Some(api) => api.render(lang),
-        None if is_json(&response) => return Ok(response.map_into_left_body()),
+        // A handler's own document (Open311 answers its errors in the spec's JSON or XML).
+        None if is_json(&response) || is_xml(&response) => {
+            return Ok(response.map_into_left_body());
+        }
         None => ApiError::for_status(status).render(lang),
     };
     Ok(response.into_response(replacement).map_into_right_body())
+}
+
+fn is_xml<B>(response: &actix_web::dev::ServiceResponse<B>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/xml"))
 }
 
 fn is_json<B>(response: &actix_web::dev::ServiceResponse<B>) -> bool {

@@ -221,6 +221,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                         .finish()
                 }),
             )
+            .configure(routes::open311::routes)
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::not_found())
             }))

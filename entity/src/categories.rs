@@ -15,6 +15,9 @@ pub struct Model {
     /// calendar_hours, working_hours or working_days.
     pub deadline_unit: String,
     pub active: bool,
+    /// JSON array of the extra questions the category asks (Open311 attributes).
+    #[sea_orm(column_type = "Text")]
+    pub attributes: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 //! SeaORM entities, one module per table. Behaviour beyond the table's shape lives in the
 //! `api` crate's domain and services, never here.
 
+pub mod api_keys;
 pub mod areas;
 pub mod assignment_rules;
 pub mod calendar_days;
@@ -16,6 +17,7 @@ pub mod departments;
 pub mod inspection_sites;
 pub mod login_throttles;
 pub mod photos;
+pub mod public_requests;
 pub mod refresh_tokens;
 pub mod registry_versions;
 pub mod shopfronts;

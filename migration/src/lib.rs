@@ -12,6 +12,7 @@ mod m20261122_000005_add_case_workflow;
 mod m20261122_000006_create_working_calendar;
 mod m20261122_000007_create_webhooks;
 mod m20261123_000008_create_inspections;
+mod m20261123_000009_create_open311;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_working_calendar::Migration),
             Box::new(m20261122_000007_create_webhooks::Migration),
             Box::new(m20261123_000008_create_inspections::Migration),
+            Box::new(m20261123_000009_create_open311::Migration),
         ]
     }
 }

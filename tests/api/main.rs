@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod images;
 mod inspections;
+mod open311;
 mod operations;
 mod photos;
 mod registry;

@@ -7,6 +7,7 @@ pub mod geo;
 pub mod geometry;
 pub mod inspection;
 mod password;
+pub mod question;
 pub mod registry;
 mod role;
 mod username;

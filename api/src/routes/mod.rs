@@ -1,6 +1,7 @@
 //! HTTP routes: thin handlers that extract, parse into domain types, call one service and
 //! map the result. Request and response shapes live in a `json.rs` beside them.
 
+pub mod api_keys;
 pub mod areas;
 pub mod assignment_rules;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod departments;
 pub mod docs;
 pub mod health;
 pub mod me;
+pub mod open311;
 pub mod pagination;
 pub mod photos;
 pub mod queue;
@@ -69,6 +71,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(sites::routes)
             .configure(checklists::routes)
             .configure(campaigns::routes)
+            .configure(api_keys::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

@@ -8,6 +8,7 @@ use sea_orm::{
 use entity::categories;
 
 use crate::domain::calendar::DeadlineUnit;
+use crate::domain::question::Question;
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::now;
 use crate::state::AppState;
@@ -19,6 +20,7 @@ pub struct NewCategory {
     pub frontage: bool,
     pub deadline_hours: i32,
     pub deadline_unit: DeadlineUnit,
+    pub attributes: Vec<Question>,
 }
 
 #[derive(Default)]
@@ -29,6 +31,7 @@ pub struct CategoryChange {
     pub deadline_hours: Option<i32>,
     pub deadline_unit: Option<DeadlineUnit>,
     pub active: Option<bool>,
+    pub attributes: Option<Vec<Question>>,
 }
 
 pub async fn list(
@@ -71,6 +74,7 @@ pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Mo
         deadline_hours: Set(new.deadline_hours),
         deadline_unit: Set(new.deadline_unit.as_str().to_owned()),
         active: Set(true),
+        attributes: Set(questions_json(&new.attributes)),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -102,6 +106,18 @@ pub async fn update(
     if let Some(v) = change.active {
         active.active = Set(v);
     }
+    if let Some(v) = change.attributes {
+        active.attributes = Set(questions_json(&v));
+    }
     active.updated_at = Set(now());
     Ok(active.update(&state.db).await?)
+}
+
+fn questions_json(questions: &[Question]) -> String {
+    serde_json::to_string(questions).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The questions a category asks (none when the stored JSON is unreadable).
+pub fn questions_of(category: &categories::Model) -> Vec<Question> {
+    serde_json::from_str(&category.attributes).unwrap_or_default()
 }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod imports;
 pub mod inspections;
 pub mod notify;
+pub mod open311;
 pub mod photos;
 pub mod queue;
 pub mod registry;

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::{CurrentUser, policy};
 use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
+use crate::domain::question::{Question, parse_questions};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
 use crate::state::AppState;
@@ -31,10 +32,13 @@ pub struct CategoryJson {
     /// `calendar_hours`, `working_hours` or `working_days` (on the working calendar).
     pub deadline_unit: String,
     pub active: bool,
+    /// Extra questions asked when filing (Open311 attributes).
+    pub attributes: Vec<Question>,
 }
 
 impl From<entity::categories::Model> for CategoryJson {
     fn from(c: entity::categories::Model) -> Self {
+        let attributes = service::questions_of(&c);
         Self {
             code: c.code,
             name_zh: c.name_zh,
@@ -42,6 +46,7 @@ impl From<entity::categories::Model> for CategoryJson {
             frontage: c.frontage,
             deadline_hours: c.deadline_hours,
             deadline_unit: c.deadline_unit,
+            attributes,
             active: c.active,
         }
     }
@@ -59,6 +64,9 @@ pub struct CreateCategoryRequest {
     /// Default `calendar_hours`.
     #[serde(default)]
     pub deadline_unit: Option<DeadlineUnit>,
+    /// Extra questions asked when filing (Open311 attributes).
+    #[serde(default)]
+    pub attributes: Vec<Question>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,6 +78,7 @@ pub struct UpdateCategoryRequest {
     pub deadline_hours: Option<i32>,
     pub deadline_unit: Option<DeadlineUnit>,
     pub active: Option<bool>,
+    pub attributes: Option<Vec<Question>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -147,8 +156,9 @@ async fn create_category(
     let name_zh = errors.check("name_zh", parse_name(&body.name_zh));
     let name_en = errors.check("name_en", parse_name(&body.name_en));
     let deadline_hours = errors.check("deadline_hours", parse_deadline_hours(body.deadline_hours));
-    let (Some(code), Some(name_zh), Some(name_en), Some(deadline_hours)) =
-        (code, name_zh, name_en, deadline_hours)
+    let attributes = errors.check("attributes", parse_questions(body.attributes.clone()));
+    let (Some(code), Some(name_zh), Some(name_en), Some(deadline_hours), Some(attributes)) =
+        (code, name_zh, name_en, deadline_hours, attributes)
     else {
         return Err(ApiError::invalid(errors));
     };
@@ -161,6 +171,7 @@ async fn create_category(
             frontage: body.frontage,
             deadline_hours,
             deadline_unit: body.deadline_unit.unwrap_or(DeadlineUnit::CalendarHours),
+            attributes,
         },
     )
     .await?;
@@ -197,6 +208,9 @@ async fn update_category(
             .and_then(|v| errors.check("deadline_hours", parse_deadline_hours(v))),
         deadline_unit: body.deadline_unit,
         active: body.active,
+        attributes: body
+            .attributes
+            .and_then(|v| errors.check("attributes", parse_questions(v))),
     };
     errors.finish()?;
     Ok(web::Json(

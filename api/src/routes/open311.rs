@@ -1,0 +1,666 @@
+//! Open311 GeoReport v2 at `/open311/v2/`, in XML (the spec's required format) and JSON:
+//! discovery, services, service definitions, requests (list, one, and filing with an
+//! `api_key`). Errors are the spec's `errors` document with the spec's status codes, not
+//! this API's usual JSON shape, so existing civic apps work unchanged. See
+//! `docs/open311.md`.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use crate::domain::GeoPoint;
+use crate::domain::question::{Datatype, check_answers};
+use crate::error::ApiError;
+use crate::services::categories::{self as category_service, questions_of};
+use crate::services::open311::{
+    self as service, FileError, PublicRequest, RequestFilter, Whereabouts,
+};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/open311/v2")
+            .route("/discovery", web::get().to(discovery_json))
+            .route("/discovery.{format:(json|xml)}", web::get().to(discovery))
+            .route("/services.{format:(json|xml)}", web::get().to(services))
+            .route(
+                "/services/{code}.{format:(json|xml)}",
+                web::get().to(service_definition),
+            )
+            .service(
+                web::resource("/requests.{format:(json|xml)}")
+                    .route(web::get().to(requests))
+                    .route(web::post().to(post_request)),
+            )
+            .route("/requests/{id}.{format:(json|xml)}", web::get().to(request)),
+    );
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+impl Format {
+    fn of(raw: &str) -> Self {
+        if raw == "xml" {
+            Format::Xml
+        } else {
+            Format::Json
+        }
+    }
+}
+
+/// One response document, rendered as JSON or XML. Lists name their items for XML.
+enum Node {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Null,
+    List(&'static str, Vec<Node>),
+    Record(Vec<(&'static str, Node)>),
+}
+
+fn text(s: impl Into<String>) -> Node {
+    Node::Text(s.into())
+}
+
+fn opt_text(s: Option<String>) -> Node {
+    s.map_or(Node::Null, Node::Text)
+}
+
+impl Node {
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Text(s) => Value::String(s.clone()),
+            // Whole numbers (codes, order) as integers, as the spec's examples write them.
+            Node::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => serde_json::json!(*n as i64),
+            Node::Number(n) => serde_json::json!(n),
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Null => Value::Null,
+            Node::List(_, items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Node::Record(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn write_xml(&self, name: &str, out: &mut String) {
+        match self {
+            Node::Null => {
+                out.push_str(&format!("<{name}/>"));
+            }
+            Node::Text(s) => out.push_str(&format!("<{name}>{}</{name}>", escape(s))),
+            Node::Number(n) => out.push_str(&format!("<{name}>{n}</{name}>")),
+            Node::Bool(b) => out.push_str(&format!("<{name}>{b}</{name}>")),
+            Node::List(item, items) => {
+                out.push_str(&format!("<{name}>"));
+                for node in items {
+                    node.write_xml(item, out);
+                }
+                out.push_str(&format!("</{name}>"));
+            }
+            Node::Record(fields) => {
+                out.push_str(&format!("<{name}>"));
+                for (key, node) in fields {
+                    node.write_xml(key, out);
+                }
+                out.push_str(&format!("</{name}>"));
+            }
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn respond(format: Format, status: StatusCode, root: &str, node: &Node) -> HttpResponse {
+    match format {
+        Format::Json => HttpResponse::build(status)
+            .content_type("application/json; charset=utf-8")
+            .body(node.to_json().to_string()),
+        Format::Xml => {
+            let mut body = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
+            node.write_xml(root, &mut body);
+            HttpResponse::build(status)
+                .content_type("text/xml; charset=utf-8")
+                .body(body)
+        }
+    }
+}
+
+/// The spec's error document: `[{code, description}]` / `<errors><error>…`.
+fn error(format: Format, status: StatusCode, description: &str) -> HttpResponse {
+    let node = Node::List(
+        "error",
+        vec![Node::Record(vec![
+            ("code", Node::Number(f64::from(status.as_u16()))),
+            ("description", text(description)),
+        ])],
+    );
+    respond(format, status, "errors", &node)
+}
+
+/// A failure of ours (database, storage) in the spec's error format, with its status.
+fn failure(format: Format, err: ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    error(format, err.status_code(), &err.message.en)
+}
+
+fn bad(format: Format, description: &str) -> HttpResponse {
+    error(format, StatusCode::BAD_REQUEST, description)
+}
+
+/// The parameters of a query string or form body, in order, repeated keys kept.
+fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, String> {
+    serde_urlencoded::from_bytes(raw).map_err(|e| format!("unreadable parameters: {e}"))
+}
+
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `attribute[code]=v` and `attribute[code][]=v` (multi-value lists).
+    fn attributes(&self) -> HashMap<String, Vec<String>> {
+        let mut answers: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, value) in &self.0 {
+            if let Some(rest) = key.strip_prefix("attribute[")
+                && let Some(code) = rest.strip_suffix("][]").or_else(|| rest.strip_suffix(']'))
+            {
+                answers
+                    .entry(code.to_owned())
+                    .or_default()
+                    .push(value.clone());
+            }
+        }
+        answers
+    }
+}
+
+fn w3c(t: DateTime<Utc>, state: &AppState) -> String {
+    t.with_timezone(&state.settings.timezone)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/open311/v2", info.scheme(), info.host())
+}
+
+async fn discovery_json(req: HttpRequest) -> HttpResponse {
+    discovery_document(&req, Format::Json)
+}
+
+async fn discovery(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    discovery_document(&req, Format::of(&path))
+}
+
+/// When this endpoint last changed in a way clients should notice.
+const CHANGESET: &str = "2026-11-23T00:00:00Z";
+
+fn discovery_document(req: &HttpRequest, format: Format) -> HttpResponse {
+    let node = Node::Record(vec![
+        ("changeset", text(CHANGESET)),
+        (
+            "contact",
+            text(
+                "The city's campaign office (创卫办) runs this service; ask its system administrator.",
+            ),
+        ),
+        (
+            "key_service",
+            text("API keys are issued by the system administrator (POST /api/v1/api-keys)."),
+        ),
+        (
+            "endpoints",
+            Node::List(
+                "endpoint",
+                vec![Node::Record(vec![
+                    (
+                        "specification",
+                        text("http://wiki.open311.org/GeoReport_v2"),
+                    ),
+                    ("url", text(base_url(req))),
+                    ("changeset", text(CHANGESET)),
+                    ("type", text("production")),
+                    (
+                        "formats",
+                        Node::List("format", vec![text("text/xml"), text("application/json")]),
+                    ),
+                ])],
+            ),
+        ),
+    ]);
+    respond(format, StatusCode::OK, "discovery", &node)
+}
+
+async fn services(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let format = Format::of(&path);
+    let categories = match category_service::list(&state, false).await {
+        Ok(c) => c,
+        Err(err) => return failure(format, err),
+    };
+    let items = categories
+        .into_iter()
+        .map(|c| {
+            let metadata = !questions_of(&c).is_empty();
+            Node::Record(vec![
+                ("service_code", text(c.code)),
+                ("service_name", text(c.name_zh)),
+                ("description", text(c.name_en)),
+                ("metadata", Node::Bool(metadata)),
+                ("type", text("realtime")),
+                ("keywords", text("")),
+                (
+                    "group",
+                    text(if c.frontage {
+                        "门前三包 frontage"
+                    } else {
+                        ""
+                    }),
+                ),
+            ])
+        })
+        .collect();
+    respond(
+        format,
+        StatusCode::OK,
+        "services",
+        &Node::List("service", items),
+    )
+}
+
+async fn service_definition(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (code, format) = path.into_inner();
+    let format = Format::of(&format);
+    let category = match category_service::get(&state, &code).await {
+        Ok(c) if c.active => c,
+        Ok(_)
+        | Err(ApiError {
+            code: crate::error::ErrorCode::NotFound,
+            ..
+        }) => {
+            return error(format, StatusCode::NOT_FOUND, "service_code was not found");
+        }
+        Err(err) => return failure(format, err),
+    };
+    let mut questions = questions_of(&category);
+    questions.sort_by_key(|q| q.order);
+    let attributes = questions
+        .into_iter()
+        .map(|q| {
+            let is_list = matches!(
+                q.datatype,
+                Datatype::Singlevaluelist | Datatype::Multivaluelist
+            );
+            Node::Record(vec![
+                ("variable", Node::Bool(true)),
+                ("code", text(q.code)),
+                ("datatype", text(q.datatype.as_str())),
+                ("required", Node::Bool(q.required)),
+                ("datatype_description", text(q.datatype_description)),
+                ("order", Node::Number(f64::from(q.order))),
+                ("description", text(q.description)),
+                (
+                    "values",
+                    Node::List(
+                        "value",
+                        if is_list {
+                            q.values
+                                .into_iter()
+                                .map(|v| {
+                                    Node::Record(vec![("key", text(v.key)), ("name", text(v.name))])
+                                })
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
+                    ),
+                ),
+            ])
+        })
+        .collect();
+    let node = Node::Record(vec![
+        ("service_code", text(category.code)),
+        ("attributes", Node::List("attribute", attributes)),
+    ]);
+    respond(format, StatusCode::OK, "service_definition", &node)
+}
+
+fn request_node(shown: service::Shown, state: &AppState) -> Node {
+    let c = shown.case;
+    let open = crate::domain::CaseStatus::parse(&c.status).is_some_and(|s| s.is_open());
+    Node::Record(vec![
+        ("service_request_id", text(c.case_no)),
+        ("status", text(if open { "open" } else { "closed" })),
+        ("status_notes", text(service::status_notes(&c.status))),
+        ("service_name", text(shown.category_name)),
+        ("service_code", text(c.category_code)),
+        ("description", text(c.description)),
+        ("agency_responsible", opt_text(shown.agency)),
+        ("service_notice", text("")),
+        ("requested_datetime", text(w3c(c.created_at, state))),
+        ("updated_datetime", text(w3c(c.updated_at, state))),
+        (
+            "expected_datetime",
+            opt_text(c.deadline_at.map(|d| w3c(d, state))),
+        ),
+        ("address", text(c.address)),
+        ("address_id", text("")),
+        ("zipcode", text("")),
+        ("lat", Node::Number(c.lat)),
+        ("long", Node::Number(c.lon)),
+        ("media_url", opt_text(shown.media_url)),
+    ])
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn requests(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let format = Format::of(&path);
+    let params = match pairs(req.query_string().as_bytes()) {
+        Ok(p) => Params(p),
+        Err(e) => return bad(format, &e),
+    };
+    let mut times = [None, None];
+    for (slot, name) in times.iter_mut().zip(["start_date", "end_date"]) {
+        if let Some(raw) = params.get(name) {
+            match parse_time(raw) {
+                Some(t) => *slot = Some(t),
+                None => {
+                    return bad(
+                        format,
+                        &format!("{name} must be a date-time like 2026-11-01T00:00:00+08:00"),
+                    );
+                }
+            }
+        }
+    }
+    let end = times[1].unwrap_or_else(Utc::now);
+    let start = times[0].unwrap_or(end - Duration::days(90));
+    if start > end {
+        return bad(format, "start_date is after end_date");
+    }
+    if end - start > Duration::days(90) {
+        return bad(
+            format,
+            "start_date and end_date may not span more than 90 days",
+        );
+    }
+    let open = match params.get("status") {
+        None => None,
+        Some(raw) => {
+            let wanted: Vec<&str> = raw.split(',').map(str::trim).collect();
+            if wanted.iter().any(|s| *s != "open" && *s != "closed") {
+                return bad(format, "status must be open, closed or both");
+            }
+            match (wanted.contains(&"open"), wanted.contains(&"closed")) {
+                (true, false) => Some(true),
+                (false, true) => Some(false),
+                _ => None,
+            }
+        }
+    };
+    let case_nos = params.get("service_request_id").map(|raw| {
+        raw.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .take(1000)
+            .collect::<Vec<_>>()
+    });
+    let filter = RequestFilter {
+        case_nos,
+        service_codes: params.get("service_code").map(|raw| {
+            raw.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        }),
+        start,
+        end,
+        open,
+    };
+    match service::list(&state, filter).await {
+        Ok(rows) => {
+            let items = rows.into_iter().map(|s| request_node(s, &state)).collect();
+            respond(
+                format,
+                StatusCode::OK,
+                "service_requests",
+                &Node::List("request", items),
+            )
+        }
+        Err(err) => failure(format, err),
+    }
+}
+
+async fn request(state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (id, format) = path.into_inner();
+    let format = Format::of(&format);
+    match service::get(&state, &id).await {
+        Ok(Some(shown)) => respond(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            &Node::List("request", vec![request_node(shown, &state)]),
+        ),
+        Ok(None) => error(
+            format,
+            StatusCode::NOT_FOUND,
+            "service_request_id was not found",
+        ),
+        Err(err) => failure(format, err),
+    }
+}
+
+/// Most text a client may send in one field.
+fn clipped(params: &Params, key: &str, max: usize) -> Result<String, String> {
+    let value = params.get(key).unwrap_or("");
+    if value.chars().count() > max {
+        Err(format!("{key} is longer than {max} characters"))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+async fn post_request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let format = Format::of(&path);
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !body.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return bad(
+            format,
+            "send the request as application/x-www-form-urlencoded",
+        );
+    }
+    // Parameters from the body, and from the query string (some clients put api_key there).
+    let mut all = match pairs(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(format, &e),
+    };
+    match pairs(req.query_string().as_bytes()) {
+        Ok(p) => all.extend(p),
+        Err(e) => return bad(format, &e),
+    }
+    let params = Params(all);
+
+    let key = match params.get("api_key") {
+        None => return error(format, StatusCode::FORBIDDEN, "api_key was not provided"),
+        Some(raw) => match service::authenticate(&state, raw).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return error(format, StatusCode::FORBIDDEN, "api_key is not valid"),
+            Err(err) => return failure(format, err),
+        },
+    };
+    let Some(code) = params.get("service_code") else {
+        return bad(format, "service_code was not provided");
+    };
+    let category = match category_service::get(&state, code).await {
+        Ok(c) if c.active => c,
+        Ok(_)
+        | Err(ApiError {
+            code: crate::error::ErrorCode::NotFound,
+            ..
+        }) => {
+            return error(format, StatusCode::NOT_FOUND, "service_code was not found");
+        }
+        Err(err) => return failure(format, err),
+    };
+    let whereabouts = match (
+        params.get("lat"),
+        params.get("long"),
+        params.get("address_string"),
+    ) {
+        (Some(lat), Some(lon), _) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
+            (Ok(lat), Ok(lon)) => match GeoPoint::new(lat, lon) {
+                Ok(point) => Whereabouts::Point(point),
+                Err(_) => return bad(format, "lat and long are out of range"),
+            },
+            _ => return bad(format, "lat and long must be numbers"),
+        },
+        (None, None, Some(_)) => Whereabouts::Address,
+        (Some(_), None, _) | (None, Some(_), _) => return bad(format, "lat and long go together"),
+        (None, None, None) => {
+            return bad(
+                format,
+                "a location is required: lat and long, or address_string",
+            );
+        }
+    };
+    let answers = match check_answers(&questions_of(&category), &params.attributes()) {
+        Ok(a) => a,
+        Err((code, why)) => return bad(format, &format!("attribute[{code}] {}", why.en)),
+    };
+    let media_url = match params.get("media_url") {
+        None => None,
+        Some(url)
+            if (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() <= 2000
+                && !url.chars().any(char::is_whitespace) =>
+        {
+            Some(url.to_owned())
+        }
+        Some(_) => {
+            return bad(
+                format,
+                "media_url must be an http(s) URL of at most 2000 characters",
+            );
+        }
+    };
+    let fields = (|| -> Result<_, String> {
+        Ok((
+            clipped(&params, "description", 4000)?,
+            clipped(&params, "address_string", 300)?,
+            clipped(&params, "first_name", 100)?,
+            clipped(&params, "last_name", 100)?,
+            clipped(&params, "email", 200)?,
+            clipped(&params, "phone", 40)?,
+            clipped(&params, "device_id", 100)?,
+            clipped(&params, "account_id", 100)?,
+            clipped(&params, "jurisdiction_id", 100)?,
+        ))
+    })();
+    let (
+        description,
+        address_string,
+        first_name,
+        last_name,
+        email,
+        phone,
+        device_id,
+        account_id,
+        jurisdiction_id,
+    ) = match fields {
+        Ok(f) => f,
+        Err(e) => return bad(format, &e),
+    };
+    let account = (!account_id.is_empty()).then(|| account_id.clone());
+    let filed = service::file(
+        &state,
+        &key,
+        PublicRequest {
+            category,
+            whereabouts,
+            address_string,
+            description,
+            media_url,
+            first_name,
+            last_name,
+            email,
+            phone,
+            device_id,
+            account_id,
+            jurisdiction_id: (!jurisdiction_id.is_empty()).then_some(jurisdiction_id),
+            answers,
+        },
+    )
+    .await;
+    match filed {
+        Ok(case) => {
+            let node = Node::List(
+                "request",
+                vec![Node::Record(vec![
+                    ("service_request_id", text(case.case_no)),
+                    (
+                        "service_notice",
+                        text("已受理，等待分派 Received; the campaign office will triage it."),
+                    ),
+                    ("account_id", opt_text(account)),
+                ])],
+            );
+            respond(format, StatusCode::OK, "service_requests", &node)
+        }
+        Err(FileError::CannotLocate) => bad(
+            format,
+            "address_string alone cannot be placed here; send lat and long",
+        ),
+        Err(FileError::Other(err)) => failure(format, err),
+    }
+}
