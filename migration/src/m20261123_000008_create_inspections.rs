@@ -283,10 +283,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        rebuild_photos(manager).await
+        rebuild_photos(manager, true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Photos first: visit photos have no case to go back to, and `photos` must stop
+        // referring to `visits` before that table goes.
+        rebuild_photos(manager, false).await?;
         manager
             .drop_index(
                 Index::drop()
@@ -318,24 +321,30 @@ impl MigrationTrait for Migration {
                 .drop_table(Table::drop().table(table).to_owned())
                 .await?;
         }
-        // Visit photos have no case to go back to.
-        manager
-            .get_connection()
-            .execute_unprepared("DELETE FROM photos WHERE case_id IS NULL")
-            .await?;
         Ok(())
     }
 }
 
-/// Copies `photos` into a table where a photo belongs to a case or to a visit.
-async fn rebuild_photos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+/// Copies `photos` into a table where a photo belongs to a case or to a visit
+/// (`with_visits`), or back into the case-only table of before (dropping visit photos).
+async fn rebuild_photos(manager: &SchemaManager<'_>, with_visits: bool) -> Result<(), DbErr> {
+    let mut table = Table::create();
+    table.table(PhotosNext::Table).col(pk_uuid(Photos::Id));
+    if with_visits {
+        table
+            .col(uuid_null(Photos::CaseId))
+            .col(uuid_null(Photos::VisitId))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(PhotosNext::Table, Photos::VisitId)
+                    .to(Visits::Table, Visits::Id),
+            );
+    } else {
+        table.col(uuid(Photos::CaseId));
+    }
     manager
         .create_table(
-            Table::create()
-                .table(PhotosNext::Table)
-                .col(pk_uuid(Photos::Id))
-                .col(uuid_null(Photos::CaseId))
-                .col(uuid_null(Photos::VisitId))
+            table
                 .col(string(Photos::Kind))
                 .col(string(Photos::Sha256))
                 .col(string(Photos::ContentType))
@@ -360,11 +369,6 @@ async fn rebuild_photos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(PhotosNext::Table, Photos::VisitId)
-                        .to(Visits::Table, Visits::Id),
-                )
-                .foreign_key(
-                    ForeignKey::create()
                         .from(PhotosNext::Table, Photos::UploadedBy)
                         .to(Users::Table, Users::Id),
                 )
@@ -377,7 +381,7 @@ async fn rebuild_photos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .get_connection()
         .execute_unprepared(&format!(
-            "INSERT INTO photos_next ({columns}) SELECT {columns} FROM photos"
+            "INSERT INTO photos_next ({columns}) SELECT {columns} FROM photos WHERE case_id IS NOT NULL"
         ))
         .await?;
     manager
@@ -390,10 +394,11 @@ async fn rebuild_photos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .to_owned(),
         )
         .await?;
-    for (name, first, second) in [
-        ("ux_photos_case_sha256", Photos::CaseId, Photos::Sha256),
-        ("ux_photos_visit_sha256", Photos::VisitId, Photos::Sha256),
-    ] {
+    let mut unique = vec![("ux_photos_case_sha256", Photos::CaseId, Photos::Sha256)];
+    if with_visits {
+        unique.push(("ux_photos_visit_sha256", Photos::VisitId, Photos::Sha256));
+    }
+    for (name, first, second) in unique {
         manager
             .create_index(
                 Index::create()

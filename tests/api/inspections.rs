@@ -405,6 +405,33 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             404
         );
     }
+    // The case the visit filed: the shop works it; an inspector off the campaign does not
+    // even see it, the campaign's own inspector does.
+    let filed = visit["scores"][1]["case_id"].as_str().unwrap();
+    let case_path = format!("/api/v1/reports/{filed}");
+    assert_eq!(
+        app.get(&case_path, Some(&shop.access_token)).await.status(),
+        200
+    );
+    assert_eq!(
+        app.get(&case_path, Some(&city.inspector.access_token))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get(&case_path, Some(&other_inspector.access_token))
+            .await
+            .status(),
+        404
+    );
+    let listed = get_ok(
+        &app,
+        "/api/v1/reports?limit=200",
+        &other_inspector.access_token,
+    )
+    .await;
+    assert!(!listed.to_string().contains(filed), "nor in lists");
     let dx_user = app.login_scoped("department", Some(city.dx), None).await;
     assert_eq!(
         app.get(&paths[2], Some(&dx_user.access_token))
@@ -422,6 +449,13 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
         &json!({}),
     )
     .await;
+    assert_eq!(
+        app.get(&case_path, Some(&other_inspector.access_token))
+            .await
+            .status(),
+        200,
+        "no secret once closed"
+    );
     for session in [&other_inspector, &department, &shop] {
         let draw = get_ok(&app, &paths[1], &session.access_token).await;
         assert_eq!(draw["seed"].as_str().unwrap().len(), 64);

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod images;
 mod inspections;
+mod migrations;
 mod open311;
 mod operations;
 mod photos;

@@ -6,9 +6,10 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use entity::{cases, shopfronts};
+use entity::{campaigns, cases, shopfronts};
 
 use crate::auth::CurrentUser;
+use crate::domain::inspection::{CampaignMode, CampaignStatus};
 use crate::domain::{Action, CaseStatus, PhotoKind, Role};
 use crate::error::{ApiError, ErrorCode, Msg};
 
@@ -25,8 +26,11 @@ pub fn may_file_reports(user: &CurrentUser) -> Result<(), ApiError> {
 /// The cases a user may see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaseScope {
-    /// Admins, supervisors and inspectors (the campaign office and its patrols).
+    /// Admins and supervisors (the campaign office).
     All,
+    /// An inspector: every case, except those an open unannounced campaign filed that
+    /// the inspector did not file (they would give the round away).
+    Inspector(Uuid),
     /// A department: cases assigned to it and to the shopfronts it oversees.
     Department(Uuid),
     /// A shopfront: its own cases only.
@@ -37,7 +41,8 @@ pub enum CaseScope {
 
 pub fn case_scope(user: &CurrentUser) -> CaseScope {
     match user.role {
-        Role::Admin | Role::Supervisor | Role::Inspector => CaseScope::All,
+        Role::Admin | Role::Supervisor => CaseScope::All,
+        Role::Inspector => CaseScope::Inspector(user.id),
         Role::Department => user
             .department_id
             .map_or(CaseScope::Nothing, CaseScope::Department),
@@ -51,6 +56,19 @@ pub fn case_scope(user: &CurrentUser) -> CaseScope {
 pub fn case_condition(scope: CaseScope) -> Condition {
     match scope {
         CaseScope::All => Condition::all(),
+        CaseScope::Inspector(inspector) => Condition::any()
+            .add(cases::Column::CampaignId.is_null())
+            .add(cases::Column::ReporterId.eq(inspector))
+            .add(
+                cases::Column::CampaignId.not_in_subquery(
+                    Query::select()
+                        .column(campaigns::Column::Id)
+                        .from(campaigns::Entity)
+                        .and_where(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+                        .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced.as_str()))
+                        .to_owned(),
+                ),
+            ),
         CaseScope::Department(department) => Condition::any()
             .add(cases::Column::AssigneeDepartmentId.eq(department))
             .add(

@@ -113,6 +113,11 @@ pub struct CampaignRequest {
     pub inspector_ids: Vec<Uuid>,
 }
 
+/// Days this system can mean (and every database can store).
+fn plausible_day(day: NaiveDate) -> bool {
+    (2000..=2100).contains(&chrono::Datelike::year(&day))
+}
+
 fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
     let mut errors = FieldErrors::default();
     let name = errors.check("name", parse_label(&body.name, 100));
@@ -125,6 +130,14 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
             }),
         ),
     };
+    for (field, day) in [("starts_on", body.starts_on), ("ends_on", body.ends_on)] {
+        if !plausible_day(day) {
+            errors.add(
+                field,
+                Msg::fixed("a day from 2000 to 2100", "须为 2000 至 2100 年间的日期"),
+            );
+        }
+    }
     if body.ends_on < body.starts_on {
         errors.add("ends_on", Msg::fixed("before starts_on", "早于开始日期"));
     }
@@ -354,9 +367,10 @@ async fn get_draw(
         .strata()
         .into_iter()
         .map(|s| {
+            let candidates: std::collections::HashSet<&Uuid> = s.candidates.iter().collect();
             let mut mine: Vec<&entity::campaign_sites::Model> = drawn
                 .iter()
-                .filter(|d| d.scope_area_id == s.area_id && s.candidates.contains(&d.site_id))
+                .filter(|d| d.scope_area_id == s.area_id && candidates.contains(&d.site_id))
                 .collect();
             mine.sort_by_key(|d| d.draw_order);
             DrawnStratumJson {
@@ -644,6 +658,15 @@ async fn campaign_summary(
     id: web::Path<Uuid>,
     query: web::Query<SummaryQuery>,
 ) -> Result<web::Json<Summary>, ApiError> {
+    if query.compare_to == Some(*id) {
+        return Err(ApiError::invalid_field(
+            "compare_to",
+            Msg::fixed(
+                "compare with another campaign",
+                "请选择另一次检查活动进行对比",
+            ),
+        ));
+    }
     Ok(web::Json(
         summary::summary(&state, &user, *id, query.compare_to).await?,
     ))
@@ -761,6 +784,14 @@ async fn get_stats(
     summary::supervisors_only(&user)?;
     let q = query.into_inner();
     let mut errors = FieldErrors::default();
+    for (field, day) in [("from", q.from), ("to", q.to)] {
+        if !plausible_day(day) {
+            errors.add(
+                field,
+                Msg::fixed("a day from 2000 to 2100", "须为 2000 至 2100 年间的日期"),
+            );
+        }
+    }
     if q.to < q.from {
         errors.add("to", Msg::fixed("before from", "早于开始日期"));
     } else if (q.to - q.from).num_days() > 3 * 366 {

@@ -379,6 +379,7 @@ async fn insert_rows(
                 .await?;
         }
         Owner::Visit { visit, .. } => {
+            crate::services::inspections::campaigns::hold_open(&txn, visit.campaign_id).await?;
             visits::Entity::update_many()
                 .col_expr(visits::Column::UpdatedAt, Expr::value(at))
                 .filter(visits::Column::Id.eq(visit.id))

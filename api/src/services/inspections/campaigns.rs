@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -263,16 +264,43 @@ pub async fn close(
     id: Uuid,
 ) -> Result<CampaignView, ApiError> {
     user.require(&[Role::Supervisor])?;
-    let view = visible(state, user, id).await?;
-    if !view.is_open() {
+    visible(state, user, id).await?;
+    // Conditional, so that of two closes one wins, and a visit holding the row (see
+    // `hold_open`) commits before the close does.
+    let changed = campaigns::Entity::update_many()
+        .col_expr(
+            campaigns::Column::Status,
+            Expr::value(CampaignStatus::Closed.as_str()),
+        )
+        .col_expr(campaigns::Column::ClosedAt, Expr::value(Some(now())))
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+        .exec(&state.db)
+        .await?;
+    if changed.rows_affected == 0 {
         return Err(closed_error());
     }
-    let mut active: campaigns::ActiveModel = view.campaign.into();
-    active.status = Set(CampaignStatus::Closed.as_str().to_owned());
-    active.closed_at = Set(Some(now()));
-    let closed = active.update(&state.db).await?;
     tracing::info!(campaign_id = %id, "campaign closed, seed revealed");
-    CampaignView::of(closed, user).ok_or_else(|| ApiError::internal("unreadable campaign"))
+    visible(state, user, id).await
+}
+
+/// Inside a write transaction: confirms the campaign is still open and holds its row
+/// until commit (a row lock on PostgreSQL; SQLite's write lock covers it), so nothing is
+/// recorded in a campaign after it closes.
+pub async fn hold_open(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<(), ApiError> {
+    let held = campaigns::Entity::update_many()
+        .col_expr(
+            campaigns::Column::Status,
+            Expr::col(campaigns::Column::Status).into(),
+        )
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+        .exec(txn)
+        .await?;
+    if held.rows_affected == 0 {
+        return Err(closed_error());
+    }
+    Ok(())
 }
 
 pub fn closed_error() -> ApiError {

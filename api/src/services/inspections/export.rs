@@ -255,6 +255,16 @@ pub async fn cases_table(state: &AppState, campaign_id: Uuid) -> Result<Table, A
     })
 }
 
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a
+/// leading apostrophe: names and descriptions come from users.
+fn defused(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// RFC 4180 CSV with a UTF-8 byte-order mark, so that Excel shows the Chinese right.
 pub fn to_csv(table: &Table) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
@@ -264,7 +274,7 @@ pub fn to_csv(table: &Table) -> Result<Vec<u8>, ApiError> {
     for row in &table.rows {
         writer
             .write_record(row.iter().map(|cell| match cell {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => defused(s),
                 Cell::Number(n) => n.to_string(),
                 Cell::Empty => String::new(),
             }))

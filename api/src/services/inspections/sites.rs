@@ -184,10 +184,11 @@ async fn list_filtered_in_memory(
 /// A site no campaign has drawn may be removed; a drawn one is kept as evidence (set it
 /// inactive instead).
 pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    get(&state.db, id).await?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    get(&txn, id).await?;
     let drawn = campaign_sites::Entity::find()
         .filter(campaign_sites::Column::SiteId.eq(id))
-        .count(&state.db)
+        .count(&txn)
         .await?;
     if drawn > 0 {
         return Err(ApiError::new(ErrorCode::Conflict).with_message(Msg::fixed(
@@ -196,8 +197,9 @@ pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
         )));
     }
     inspection_sites::Entity::delete_by_id(id)
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -224,6 +226,11 @@ pub async fn import(
     for row in rows {
         match existing.get(&row.code) {
             Some(old) => {
+                // An import does not wake a site the office switched off.
+                let row = SiteInput {
+                    active: old.active,
+                    ..row
+                };
                 model(old.id, row, old.created_at).update(&txn).await?;
                 updated += 1;
             }

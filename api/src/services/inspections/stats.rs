@@ -7,6 +7,8 @@
 //! - rework rate (返工率) = of the cases closed in the period, those rejected at least
 //!   once ÷ closed × 100;
 //! - mean time to close: hours from filing to closing, over the cases closed in the period.
+//!
+//! Cases closed as duplicates are left out. "Suspended" is read as the case stands now.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,6 +63,10 @@ pub struct Figures {
 
 impl Figures {
     fn count(&mut self, case: &cases::Model, start: DateTime<Utc>, end: DateTime<Utc>) {
+        // A duplicate was closed by pointing at another case, not by fixing anything.
+        if case.duplicate_of.is_some() {
+            return;
+        }
         let within = |t: DateTime<Utc>| start <= t && t < end;
         let status = CaseStatus::parse(&case.status);
         if within(case.created_at) {
@@ -120,7 +126,7 @@ pub struct Stats {
 pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, ApiError> {
     let city = state.settings.timezone;
     let start = start_of(query.from, city);
-    let end = start_of(query.to + chrono::Duration::days(1), city);
+    let end = start_of(query.to.succ_opt().unwrap_or(query.to), city);
     let mut select = cases::Entity::find().filter(
         Condition::any()
             .add(

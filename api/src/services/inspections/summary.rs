@@ -130,16 +130,15 @@ fn mean(values: &[f64]) -> Option<f64> {
 /// Competition ranking of `values` (higher is better), on the rounded figure the
 /// bulletin prints, so two sites shown with the same rate share a rank.
 fn ranks(values: &[Option<f64>]) -> Vec<Option<u32>> {
+    let mut shown: Vec<f64> = values.iter().flatten().map(|v| round2(*v)).collect();
+    shown.sort_by(|a, b| b.total_cmp(a));
     values
         .iter()
         .map(|v| {
             v.map(|mine| {
                 let mine = round2(mine);
-                1 + values
-                    .iter()
-                    .flatten()
-                    .filter(|other| round2(**other) > mine)
-                    .count() as u32
+                // Those shown higher, found by binary search in the descending list.
+                1 + shown.partition_point(|other| *other > mine) as u32
             })
         })
         .collect()

@@ -114,10 +114,21 @@ pub async fn record(
     let (_, items) = super::checklists::get(&state.db, view.campaign.checklist_id).await?;
     let scores = match_scores(&items, &input.scores)?;
     let visited_at = input.visited_at.unwrap_or_else(now);
-    if visited_at > now() + chrono::Duration::minutes(5) {
+    let campaign_start = view
+        .campaign
+        .starts_on
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(state.settings.timezone).earliest())
+        .map(|t| t.with_timezone(&Utc));
+    if visited_at > now() + chrono::Duration::minutes(5)
+        || campaign_start.is_some_and(|start| visited_at < start)
+    {
         return Err(ApiError::invalid_field(
             "visited_at",
-            Msg::fixed("cannot be in the future", "不能晚于当前时间"),
+            Msg::fixed(
+                "must lie between the campaign's first day and now",
+                "须在检查活动开始日与当前时间之间",
+            ),
         ));
     }
 
@@ -167,6 +178,7 @@ pub async fn record(
     let total: f64 = scores.iter().map(|(_, s)| s.score).sum();
     let max: f64 = items.iter().map(|i| i.max_points).sum();
     let txn = crate::services::begin_write(&state.db).await?;
+    campaigns::hold_open(&txn, campaign_id).await?;
     let inserted = visits::ActiveModel {
         id: Set(visit_id),
         client_id: Set(input.client_id),
