@@ -291,7 +291,7 @@ pub async fn hold_open(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<(
     let held = campaigns::Entity::update_many()
         .col_expr(
             campaigns::Column::Status,
-            Expr::col(campaigns::Column::Status).into(),
+            Expr::col(campaigns::Column::Status),
         )
         .filter(campaigns::Column::Id.eq(id))
         .filter(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
