@@ -7,6 +7,8 @@ pub mod conditional;
 pub mod config;
 pub mod domain;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod photo;
 pub mod routes;
 pub mod services;

@@ -1,4 +1,5 @@
-//! The `xuncha` binary: `serve` (the default), `migrate`, `seed-demo`.
+//! The `xuncha` binary: `serve` (the default), `migrate`, `seed-demo`, `sweep-objects`,
+//! `generate-city`.
 
 use clap::{Parser, Subcommand};
 use xuncha::config::Settings;
@@ -24,6 +25,27 @@ enum Command {
     SeedDemo,
     /// Delete photo objects that no database row points to (older than an hour).
     SweepObjects,
+    /// Fill an empty database with a generated city for load tests (see docs/benchmarks.md).
+    GenerateCity {
+        #[arg(long, default_value_t = 2_000)]
+        areas: usize,
+        #[arg(long, default_value_t = 100_000)]
+        shopfronts: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// One case in this many gets a before photo with real objects.
+        #[arg(long, default_value_t = 50)]
+        photo_every: usize,
+        /// Inspectors `load.inspector.0..N` for the load tool.
+        #[arg(long, default_value_t = 50)]
+        inspectors: usize,
+        /// The password of every load-test user.
+        #[arg(long, default_value = "load-test-password-1")]
+        password: String,
+        /// Seed of the generator, for a reproducible city.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
 }
 
 #[tokio::main]
@@ -67,6 +89,40 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("deleted {deleted} orphaned photo objects");
+        }
+        Command::GenerateCity {
+            areas,
+            shopfronts,
+            cases,
+            photo_every,
+            inspectors,
+            password,
+            seed,
+        } => {
+            let prepared = startup::prepare(settings).await?;
+            let started = std::time::Instant::now();
+            let made = xuncha::services::generate::generate(
+                &prepared.state,
+                xuncha::services::generate::Plan {
+                    areas,
+                    shopfronts,
+                    cases,
+                    photo_every,
+                    inspectors,
+                    password,
+                    seed,
+                },
+            )
+            .await?;
+            println!(
+                "generated {} areas, {} shopfronts, {} cases, {} events, {} photos in {:.0?}",
+                made.areas,
+                made.shopfronts,
+                made.cases,
+                made.events,
+                made.photos,
+                started.elapsed()
+            );
         }
         Command::SeedDemo => {
             let prepared = startup::prepare(settings).await?;

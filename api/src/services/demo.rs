@@ -11,6 +11,7 @@ use entity::{areas, departments, shopfronts, users};
 use crate::domain::geometry::Area;
 use crate::domain::{AreaLevel, CreditCode, DepartmentKind, GeoPoint, NewPassword, Role, Username};
 use crate::error::FieldErrors;
+use crate::services::users::RoleScope;
 use crate::services::{now, registry, users as user_service};
 use crate::state::AppState;
 
@@ -61,8 +62,50 @@ pub struct DemoUser {
     pub password: String,
 }
 
+/// Creates the user, or gives an existing one `password`.
+pub async fn ensure_user(
+    state: &AppState,
+    username: &str,
+    display_name: &str,
+    scope: RoleScope,
+    password: &str,
+) -> anyhow::Result<()> {
+    let new_password =
+        NewPassword::parse(password).map_err(|m| anyhow::anyhow!("password refused: {}", m.en))?;
+    let existing = users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .one(&state.db)
+        .await?;
+    match existing {
+        Some(user) => user_service::reset_password(state, user.id, new_password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => {
+            let mut errors = FieldErrors::default();
+            let scope = RoleScope::parse(
+                scope.role,
+                scope.department_id,
+                scope.shopfront_id,
+                &mut errors,
+            )
+            .ok_or_else(|| anyhow::anyhow!("user {username} has a bad scope"))?;
+            user_service::create(
+                state,
+                user_service::NewUser {
+                    username: Username::parse(username).map_err(|m| anyhow::anyhow!("{}", m.en))?,
+                    password: new_password,
+                    display_name: display_name.to_owned(),
+                    scope,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
-    let db = &state.db;
     let department_ids = ensure_departments(state).await?;
     ensure_areas(state, &department_ids).await?;
     let first_shop = ensure_shopfronts(state, &department_ids).await?;
@@ -102,38 +145,18 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
     let mut created = Vec::new();
     for (username, display_name, role, department_id, shopfront_id) in plan {
         let password = crate::auth::refresh::generate()[..16].to_owned();
-        let new_password = NewPassword::parse(&password)
-            .map_err(|m| anyhow::anyhow!("generated password refused: {}", m.en))?;
-        let existing = users::Entity::find()
-            .filter(users::Column::Username.eq(username))
-            .one(db)
-            .await?;
-        match existing {
-            Some(user) => {
-                user_service::reset_password(state, user.id, new_password)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            None => {
-                let mut errors = FieldErrors::default();
-                let scope =
-                    user_service::RoleScope::parse(role, department_id, shopfront_id, &mut errors)
-                        .ok_or_else(|| anyhow::anyhow!("demo user {username} has a bad scope"))?;
-                let username_parsed =
-                    Username::parse(username).map_err(|m| anyhow::anyhow!("{}", m.en))?;
-                user_service::create(
-                    state,
-                    user_service::NewUser {
-                        username: username_parsed,
-                        password: new_password,
-                        display_name: display_name.to_owned(),
-                        scope,
-                    },
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-        }
+        ensure_user(
+            state,
+            username,
+            display_name,
+            RoleScope {
+                role,
+                department_id,
+                shopfront_id,
+            },
+            &password,
+        )
+        .await?;
         created.push(DemoUser {
             username,
             role,

@@ -42,7 +42,8 @@ struct Hashed<'a> {
     created_at: String,
 }
 
-fn hash_of(event: &case_events::Model) -> String {
+/// The hash an event must carry (used by the chain check and the data generator).
+pub fn hash_of(event: &case_events::Model) -> String {
     let hashed = Hashed {
         prev_hash: event.prev_hash.as_deref(),
         case_id: event.case_id,

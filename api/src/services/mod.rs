@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod categories;
 pub mod demo;
 pub mod events;
+pub mod generate;
 pub mod health;
 pub mod imports;
 pub mod inspections;
