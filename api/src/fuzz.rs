@@ -119,6 +119,18 @@ fn arbitrary_json(depth: u32) -> impl Strategy<Value = serde_json::Value> {
 
 #[test]
 fn a_real_xlsx_with_garbage_cells_is_answered_row_by_row() {
+    let bytes = site_workbook(|sheet| {
+        let _ = sheet.write_number(1, 4, f64::MAX);
+        let _ = sheet.write_string(1, 5, "NaN");
+        let _ = sheet.write_boolean(1, 0, true);
+    });
+    let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    assert!(problems.iter().any(|p| p.row == 2), "{problems:?}");
+}
+
+fn site_workbook(extra: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
     for (c, header) in ["code", "name", "site_type", "area_code", "lat", "lon"]
@@ -127,12 +139,73 @@ fn a_real_xlsx_with_garbage_cells_is_answered_row_by_row() {
     {
         let _ = sheet.write_string(0, c as u16, *header);
     }
-    let _ = sheet.write_number(1, 4, f64::MAX);
-    let _ = sheet.write_string(1, 5, "NaN");
-    let _ = sheet.write_boolean(1, 0, true);
-    let bytes = workbook.save_to_buffer().unwrap_or_default();
+    for (c, value) in ["S1", "菜场", "market", "A1", "30.25", "120.16"]
+        .iter()
+        .enumerate()
+    {
+        let _ = sheet.write_string(1, c as u16, *value);
+    }
+    extra(sheet);
+    workbook.save_to_buffer().unwrap_or_default()
+}
+
+/// Found while writing these targets (by reading calamine, not by the fuzzer): one cell
+/// at XFD1048576 made calamine's `worksheet_range` allocate a dense grid of 17 billion
+/// cells, and the process aborted.
+#[test]
+fn a_cell_in_the_last_corner_of_a_sheet_costs_nothing() {
+    let bytes = site_workbook(|sheet| {
+        let _ = sheet.write_string(1_048_575, 16_383, "corner");
+    });
     let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
         .err()
         .unwrap_or_default();
-    assert!(problems.iter().any(|p| p.row == 2), "{problems:?}");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].problem.en.contains("200,000 rows"),
+        "{problems:?}"
+    );
+    // Far to the right only: the columns past 64 are not read at all.
+    let bytes = site_workbook(|sheet| {
+        let _ = sheet.write_string(1, 16_383, "far right");
+    });
+    let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    assert!(
+        !problems.is_empty() && problems.iter().all(|p| p.row == 2),
+        "{problems:?}"
+    );
+}
+
+/// A ZIP bomb is refused from the sizes the archive declares, before anything inflates.
+#[test]
+fn an_xlsx_declaring_gigabytes_is_refused_unread() {
+    let mut bytes = site_workbook(|_| {});
+    let central = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .unwrap_or_default();
+    // The uncompressed size of the first entry in the central directory.
+    bytes[central + 24..central + 28].copy_from_slice(&0xF000_0000u32.to_le_bytes());
+    let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    assert!(problems[0].problem.en.contains("256 MiB"), "{problems:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn mutated_workbooks_get_an_answer(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16), cut in any::<prop::sample::Index>()) {
+        let mut bytes = site_workbook(|_| {});
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let _ = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new());
+        let keep = cut.index(bytes.len()).max(4);
+        let _ = imports::shopfront_rows(&bytes[..keep], &HashMap::new());
+    }
 }

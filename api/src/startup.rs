@@ -211,6 +211,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .configure(routes::health::routes)
             .configure(routes::api_v1)
             .split_for_parts();
+        let mut openapi = openapi;
+        utoipa::Modify::modify(&routes::docs::StandardErrors, &mut openapi);
         app.app_data(web::Data::new(openapi))
             .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api/v1/openapi.json")))
             .route(

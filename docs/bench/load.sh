@@ -3,8 +3,9 @@
 #   docs/bench/load.sh postgres   # or: sqlite
 # Builds release binaries, generates a city (2,000 areas, 100,000 shopfronts, 1,000,000
 # cases) in a fresh database, starts the server, runs the phone mixes and the list reads
-# with xuncha-load, and (PostgreSQL) the pgbench anchor at the same concurrency.
-# Environment: CASES (default 1000000), PHONES (16), SECONDS (60).
+# with xuncha-load, and (PostgreSQL) the pgbench anchor at the same concurrency, then
+# prints API filings per second (the filing mix) ÷ pgbench transactions per second.
+# Environment: CASES (default 1000000), PHONES (16), SECONDS_PER_RUN (60), SKIP_BUILD.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend=${1:-postgres}
@@ -13,7 +14,7 @@ phones=${PHONES:-16}
 seconds=${SECONDS_PER_RUN:-60}
 work=$(mktemp -d /tmp/xuncha-load.XXXX)
 port=18080
-cargo build --release --quiet --bin xuncha --bin xuncha-load
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin xuncha --bin xuncha-load
 export XUNCHA_DATA_DIR=$work XUNCHA_BIND=127.0.0.1:$port XUNCHA_LOG_FORMAT=json \
   XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
   XUNCHA_ADMIN_PASSWORD=load-admin-password-1
@@ -23,6 +24,7 @@ if [ "$backend" = postgres ]; then
   export XUNCHA_DATABASE_URL=postgres://postgres@127.0.0.1:5432/xuncha_load
 fi
 echo "== machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "== data folder: $work"
 echo "== generate ($backend, $cases cases)"
 /usr/bin/time -f "generate: %e s, max RSS %M KiB" target/release/xuncha generate-city --cases "$cases"
 target/release/xuncha > "$work/server.log" 2>&1 &
@@ -31,12 +33,21 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
 rss() { awk '/VmRSS/{print $2" KiB"}' "/proc/$server/status"; }
 echo "== server RSS at start: $(rss)"
-for mix in inspector department reads; do
+for mix in inspector department reads filing; do
   echo "== mix $mix, $phones phones, ${seconds}s"
-  target/release/xuncha-load --url "http://127.0.0.1:$port" --mix "$mix" --concurrency "$phones" --duration "$seconds"
+  target/release/xuncha-load --url "http://127.0.0.1:$port" --mix "$mix" --concurrency "$phones" \
+    --duration "$seconds" | tee "$work/mix-$mix.txt"
 done
+# The list queries' own latency, without 16 phones queueing for 2 cores: two phones,
+# one asking a department's queue, one a filtered page and a bbox page.
+echo "== mix reads, 2 phones, ${seconds}s"
+target/release/xuncha-load --url "http://127.0.0.1:$port" --mix reads --concurrency 2 --duration "$seconds"
 echo "== server RSS after the runs: $(rss)"
 if [ "$backend" = postgres ]; then
   echo "== pgbench anchor: a case row and an event row per transaction, $phones clients, ${seconds}s"
-  pgbench -h 127.0.0.1 -U postgres -n -c "$phones" -j 2 -T "$seconds" -f docs/bench/pgbench-filing.sql xuncha_load | grep -E "tps|latency"
+  pgbench -h 127.0.0.1 -U postgres -n -c "$phones" -j 2 -T "$seconds" -f docs/bench/pgbench-filing.sql \
+    xuncha_load | tee "$work/pgbench.txt" | grep -E "tps|latency"
+  api=$(awk '$1 == "file" {print $3}' "$work/mix-filing.txt")
+  tps=$(awk '/^tps/ {print $3; exit}' "$work/pgbench.txt")
+  echo "== ratio: API filings/s $api ÷ pgbench tps $tps = $(python3 -c "print(round($api / $tps, 2))")"
 fi

@@ -13,6 +13,7 @@ mod m20261122_000006_create_working_calendar;
 mod m20261122_000007_create_webhooks;
 mod m20261123_000008_create_inspections;
 mod m20261123_000009_create_open311;
+mod m20261123_000010_add_queue_indexes;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_webhooks::Migration),
             Box::new(m20261123_000008_create_inspections::Migration),
             Box::new(m20261123_000009_create_open311::Migration),
+            Box::new(m20261123_000010_add_queue_indexes::Migration),
         ]
     }
 }

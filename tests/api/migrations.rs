@@ -39,7 +39,7 @@ async fn the_photos_rebuild_keeps_every_case_photo_down_and_up() {
         .unwrap();
     assert_eq!(photo_rows(&app.db).await, 2);
 
-    Migrator::down(&app.db, Some(2)).await.unwrap();
+    Migrator::down(&app.db, Some(3)).await.unwrap();
     assert_eq!(photo_rows(&app.db).await, 2, "down keeps case photos");
     Migrator::up(&app.db, None).await.unwrap();
     assert_eq!(photo_rows(&app.db).await, 2, "up keeps them too");

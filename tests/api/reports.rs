@@ -475,6 +475,54 @@ async fn lists_filter_and_page_with_a_cursor() {
             .await;
         assert_error(response, 422, "validation_failed").await;
     }
+    // Several statuses are asked a status at a time and merged: paging through them must
+    // give what one query over all statuses gives, in the same order, each case once.
+    let supervisor = app.login_as("supervisor").await;
+    let department = app.create_department().await;
+    for case in filed.iter().take(2) {
+        let response = app
+            .post_json(
+                &format!("/api/v1/reports/{}/assign", case["id"].as_str().unwrap()),
+                Some(&supervisor.access_token),
+                &json!({"version": case["version"], "department_id": department}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for sort in ["deadline", "created"] {
+        let all: Value = app
+            .get(
+                &format!("/api/v1/reports?sort={sort}&limit=200"),
+                Some(token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut merged = Vec::new();
+        let mut path = format!("/api/v1/reports?status=assigned,reported&sort={sort}&limit=2");
+        loop {
+            let page: Value = app.get(&path, Some(token)).await.json().await.unwrap();
+            merged.extend(ids(&page));
+            match page["next_cursor"].as_str() {
+                Some(cursor) => {
+                    path = format!(
+                        "/api/v1/reports?status=assigned,reported&sort={sort}&limit=2&cursor={cursor}"
+                    )
+                }
+                None => break,
+            }
+        }
+        assert_eq!(merged, ids(&all), "sort={sort}");
+    }
 }
 
 fn urlencode(raw: &str) -> String {

@@ -220,3 +220,76 @@ async fn the_overdue_sweep_notifies_once() {
             .contains("超期")
     );
 }
+
+#[tokio::test]
+async fn the_same_filings_sent_to_two_instances_at_once_make_one_case_and_one_notice_each() {
+    let app = spawn_app().await;
+    let second = app.second_instance().await;
+    let admin = app.admin().await;
+    let department = app.create_department().await;
+    // An area whose local authority takes every filing, so each is assigned at once.
+    let area = app
+        .post_json("/api/v1/areas", Some(&admin.access_token), &json!({"code": "D1", "name": "上城区", "level": "district",
+            "local_authority_id": department,
+            "boundary": {"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.3], [120.1, 30.2]]]}}))
+        .await;
+    assert_eq!(area.status(), 201);
+    let (url, received) = receiver(0).await;
+    webhook(&app, &url, "json", json!(["assigned"])).await;
+    let inspector = app.login_as("inspector").await;
+    let bodies: Vec<Value> = (0..12)
+        .map(|_| crate::helpers::report_body(json!({})))
+        .collect();
+    let mut sends = Vec::new();
+    for body in &bodies {
+        for base in [app.address.clone(), second.clone()] {
+            let request = app
+                .client
+                .post(format!("{base}/api/v1/reports"))
+                .bearer_auth(&inspector.access_token)
+                .json(body)
+                .send();
+            sends.push(request);
+        }
+    }
+    let answers = futures_util::future::join_all(sends).await;
+    let mut case_ids = std::collections::HashMap::new();
+    for (i, answer) in answers.into_iter().enumerate() {
+        let answer = answer.unwrap();
+        assert!(
+            answer.status() == 201 || answer.status() == 200,
+            "{}",
+            answer.status()
+        );
+        let case: Value = answer.json().await.unwrap();
+        let client_id = bodies[i / 2]["client_id"].as_str().unwrap().to_owned();
+        let previous = case_ids.insert(client_id, case["id"].clone());
+        if let Some(previous) = previous {
+            assert_eq!(
+                previous, case["id"],
+                "both instances answer with the same case"
+            );
+        }
+    }
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let cases = entity::cases::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(cases.len(), 12, "one case per client_id");
+    let mut numbers: Vec<&str> = cases.iter().map(|c| c.case_no.as_str()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 12, "no case number twice");
+    assert_eq!(
+        entity::webhook_deliveries::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        12
+    );
+    wait_for(&received, 12, 20).await;
+    tokio::time::sleep(Duration::from_secs(4)).await; // time for any duplicate to arrive
+    let got = received.lock().unwrap().clone();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("x-xuncha-delivery")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (12, 12), "each notice sent once");
+}

@@ -584,6 +584,24 @@ async fn each_role_has_its_own_queue_with_counts() {
         queue["counts"],
         json!({"to_accept": 2, "in_progress": 0, "overdue": 0})
     );
+    let first: Value = app
+        .get("/api/v1/queue?limit=1", Some(&l.worker.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["id"], urgent["id"], "the soonest of them");
+    assert_eq!(first["counts"], queue["counts"], "counts stay complete");
+    for bad in ["limit=0", "limit=201", "limit=many"] {
+        let response = app
+            .get(
+                &format!("/api/v1/queue?{bad}"),
+                Some(&l.worker.access_token),
+            )
+            .await;
+        assert!(matches!(response.status().as_u16(), 400 | 422), "{bad}");
+    }
 
     let supervisor: Value = app
         .get("/api/v1/queue", Some(&l.supervisor.access_token))

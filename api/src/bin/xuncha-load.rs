@@ -2,7 +2,8 @@
 //! throughput and latency percentiles per operation.
 //!
 //! - inspector: file a case, add two photos, read the queue, open the case;
-//! - department: read the queue, accept an assigned case, add an after photo, rectify.
+//! - department: read the queue, accept an assigned case, add an after photo, rectify;
+//! - filing: the inspector's filing alone, the figure set against the pgbench anchor.
 //!
 //! Users come from `xuncha generate-city` (`load.inspector.N`, `load.dept.N`). With
 //! `--log`, every acknowledged filing is appended (client_id, case id, case_no) so a crash
@@ -24,6 +25,8 @@ enum Mix {
     Department,
     /// Half the workers of each.
     Both,
+    /// Filings alone (the inspector's first step), to set against the pgbench anchor.
+    Filing,
     /// List reads over a big database: a department's queue (half the workers); a
     /// supervisor's filtered page and a bbox GeoJSON page (the other half).
     Reads,
@@ -138,7 +141,9 @@ impl Phone {
         form
     }
 
-    async fn inspector(&self) {
+    /// Files a case and, unless `filing_only`, goes on as a phone does: two photos, the
+    /// queue, the case.
+    async fn inspector(&self, filing_only: bool) {
         let client_id = Uuid::now_v7();
         let (lat, lon, category) = {
             let mut rng = rand::rng();
@@ -183,6 +188,9 @@ impl Phone {
                 "{client_id},{id},{}",
                 case["case_no"].as_str().unwrap_or_default()
             );
+        }
+        if filing_only {
+            return;
         }
         self.call(
             "photos x2",
@@ -371,11 +379,12 @@ async fn main() -> anyhow::Result<()> {
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
         let inspector = match args.mix {
-            Mix::Inspector => true,
+            Mix::Inspector | Mix::Filing => true,
             Mix::Department => false,
             Mix::Both | Mix::Reads => worker % 2 == 0,
         };
         let reads = args.mix == Mix::Reads;
+        let filing_only = args.mix == Mix::Filing;
         let username = match (reads, inspector) {
             (true, true) => "load.supervisor".to_owned(),
             (false, true) => format!("load.inspector.{}", worker % args.inspectors.max(1)),
@@ -396,7 +405,7 @@ async fn main() -> anyhow::Result<()> {
                 if reads {
                     phone.reads(!inspector).await;
                 } else if inspector {
-                    phone.inspector().await;
+                    phone.inspector(filing_only).await;
                 } else {
                     phone.department().await;
                 }

@@ -33,7 +33,7 @@ pub struct AreaJson {
     /// The department that takes unmatched cases here and below (属地兜底).
     pub local_authority_id: Option<Uuid>,
     /// GeoJSON Polygon or MultiPolygon, WGS-84.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
 }
 

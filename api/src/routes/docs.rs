@@ -12,6 +12,13 @@ use utoipa::{Modify, OpenApi};
         description = "Street inspection: reports, assignment, rectification and unannounced inspections."
     ),
     modifiers(&BearerAuth),
+    components(schemas(
+        ErrorResponse,
+        ErrorDetail,
+        ErrorRow,
+        crate::storage::PhotoSize,
+        crate::domain::Action
+    )),
     tags(
         (name = "auth", description = "Sign-in, tokens and the signed-in user"),
         (name = "users", description = "User administration"),
@@ -21,6 +28,94 @@ use utoipa::{Modify, OpenApi};
     )
 )]
 pub struct ApiDoc;
+
+/// The error document every failure is (documentation only: `ApiError::render` writes it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ErrorResponse {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ErrorDetail {
+    /// Stable, snake_case; see docs/api.md.
+    code: String,
+    /// English, or Chinese for `Accept-Language: zh`.
+    message: String,
+    /// Field → problem, for `validation_failed`.
+    fields: Option<std::collections::BTreeMap<String, String>>,
+    /// Row → problem, for `invalid_import`.
+    rows: Option<Vec<ErrorRow>>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ErrorRow {
+    row: u64,
+    field: String,
+    message: String,
+}
+
+/// Every operation may answer these, in the error document: bad requests and bodies,
+/// sign-in, role, existence, conflicts, limits, and the database or store being down.
+const STANDARD_ERRORS: [(&str, &str); 11] = [
+    ("400", "bad request: unreadable JSON, query or path"),
+    ("401", "not signed in"),
+    ("403", "the role may not do this"),
+    ("404", "no such resource, or not visible to the caller"),
+    ("409", "conflict: version, duplicate or state"),
+    ("413", "body too large"),
+    ("415", "unsupported content type"),
+    ("422", "invalid fields or rows"),
+    ("429", "too many requests"),
+    ("500", "a bug; the request id finds it in the log"),
+    ("503", "database or storage unavailable"),
+];
+
+/// Runs once the routes are collected (`startup`): the derive's modifiers run before.
+pub struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in STANDARD_ERRORS {
+                    let documented = operation.responses.responses.get(status);
+                    let has_body = matches!(documented, Some(RefOr::T(r)) if !r.content.is_empty());
+                    if has_body {
+                        continue;
+                    }
+                    let description = match documented {
+                        Some(RefOr::T(r)) if !r.description.is_empty() => r.description.clone(),
+                        _ => description.to_owned(),
+                    };
+                    let response = ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                                .build(),
+                        )
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .insert(status.to_owned(), RefOr::T(response));
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

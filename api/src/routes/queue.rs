@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::CurrentUser;
 use crate::domain::Crs;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
+use crate::routes::pagination;
 use crate::routes::reports::json::CaseJson;
+use crate::services::queue::QUEUE_LIMIT;
 use crate::services::{queue, reports};
 use crate::state::AppState;
 
@@ -20,7 +22,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueResponse {
-    /// Overdue first, then by deadline (at most 200).
+    /// Overdue first, then by deadline (at most `limit`).
     pub items: Vec<CaseJson>,
     /// Per part of the queue (`to_accept`, `in_progress` for departments and shops;
     /// `to_verify` for inspectors; `triage`, `disputed`, `extension_requests`,
@@ -28,15 +30,25 @@ pub struct QueueResponse {
     pub counts: BTreeMap<String, u64>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// How many cases to list, 1 to 200 (default 200); the counts are always complete.
+    pub limit: Option<u64>,
+}
+
 /// The signed-in user's work queue, with counts. Poll it with `If-None-Match`: an unchanged
 /// queue answers 304.
-#[utoipa::path(tag = "reports", responses((status = 200, body = QueueResponse)), security(("bearer" = [])))]
+#[utoipa::path(tag = "reports", params(QueueQuery), responses((status = 200, body = QueueResponse)), security(("bearer" = [])))]
 #[get("/queue")]
 async fn my_queue(
     state: web::Data<AppState>,
     user: CurrentUser,
+    query: web::Query<QueueQuery>,
 ) -> Result<web::Json<QueueResponse>, ApiError> {
-    let found = queue::for_user(&state, &user).await?;
+    let mut errors = FieldErrors::default();
+    let limit = pagination::parse_limit(Some(query.limit.unwrap_or(QUEUE_LIMIT)), &mut errors);
+    errors.finish()?;
+    let found = queue::for_user(&state, &user, limit).await?;
     let details = reports::details_for(&state.db, &found.cases).await?;
     Ok(web::Json(QueueResponse {
         items: found

@@ -44,7 +44,7 @@ pub struct ShopfrontJson {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     /// The frontage zone as GeoJSON, when drawn; otherwise `zone_radius_m` around the shop.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub zone: Option<serde_json::Value>,
     pub zone_radius_m: Option<f64>,
     /// The overseeing department.
@@ -86,7 +86,7 @@ pub struct ShopfrontRequest {
     #[serde(default)]
     pub crs: Crs,
     /// A GeoJSON Polygon/MultiPolygon ...
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub zone: Option<serde_json::Value>,
     /// ... or a WKT POLYGON ...
     pub zone_wkt: Option<String>,

@@ -75,6 +75,17 @@ pub async fn append(
         .order_by_desc(case_events::Column::Seq)
         .one(db)
         .await?;
+    append_after(db, last, new).await
+}
+
+/// Appends an event after `last`, the case's last event as the caller already knows it
+/// (`None` for a case made in this transaction): a filing writes its events without
+/// reading them back.
+pub async fn append_after(
+    db: &impl ConnectionTrait,
+    last: Option<case_events::Model>,
+    new: NewEvent<'_>,
+) -> Result<case_events::Model, ApiError> {
     let mut event = case_events::Model {
         id: Uuid::now_v7(),
         case_id: new.case_id,

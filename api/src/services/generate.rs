@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -295,12 +296,15 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             let category = &categories[rng.random_range(0..categories.len())];
             let created = at - Duration::seconds(rng.random_range(0..365 * 24 * 3600));
             let deadline = created + Duration::hours(i64::from(category.deadline_hours));
-            let status = match rng.random_range(0..100) {
-                0..10 => CaseStatus::Reported,
-                10..30 => CaseStatus::Assigned,
-                30..45 => CaseStatus::InProgress,
-                45..55 => CaseStatus::Rectified,
-                55..95 => CaseStatus::Closed,
+            // As in a city that keeps up: a month's cases are still moving, older ones
+            // were closed or cancelled long ago.
+            let recent = at - created < Duration::days(30);
+            let status = match (recent, rng.random_range(0..100)) {
+                (true, 0..10) => CaseStatus::Reported,
+                (true, 10..30) => CaseStatus::Assigned,
+                (true, 30..45) => CaseStatus::InProgress,
+                (true, 45..55) => CaseStatus::Rectified,
+                (true, 55..95) | (false, 0..92) => CaseStatus::Closed,
                 _ => CaseStatus::Cancelled,
             };
             let year = created.year();
@@ -481,6 +485,14 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
         .exec(db)
         .await?;
     }
+    // Fresh planner statistics (and, on PostgreSQL, the visibility map that index-only
+    // counts need): without them the first hours of load would plan on empty tables.
+    let refresh = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(refresh).await?;
+    tracing::info!("planner statistics refreshed");
     Ok(Generated {
         areas: area_count,
         shopfronts: plan.shopfronts,

@@ -166,34 +166,89 @@ fn read_table(bytes: &[u8], format: TableFormat) -> Result<Vec<Vec<String>>, Msg
                     )
                 })
         }
-        TableFormat::Xlsx => {
-            use calamine::{Reader, Xlsx};
-            let mut workbook: Xlsx<_> =
-                calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
-                    Msg::new(
-                        format!("not readable as XLSX: {e}"),
-                        format!("XLSX 无法读取：{e}"),
-                    )
-                })?;
-            let range = workbook
-                .worksheet_range_at(0)
-                .ok_or_else(|| Msg::fixed("the workbook has no sheet", "工作簿中没有工作表"))?
-                .map_err(|e| {
-                    Msg::new(
-                        format!("first sheet unreadable: {e}"),
-                        format!("第一个工作表无法读取：{e}"),
-                    )
-                })?;
-            Ok(range
-                .rows()
-                .map(|row| {
-                    row.iter()
-                        .map(|c| c.to_string().trim().to_owned())
-                        .collect()
-                })
-                .collect())
-        }
+        TableFormat::Xlsx => read_xlsx(bytes),
     }
+}
+
+/// An upload of 64 MiB may not expand to more than this: a ZIP bomb is refused before
+/// anything is inflated.
+const MAX_XLSX_EXPANDED: u128 = 256 * 1024 * 1024;
+/// Rows and columns past these are not read: a sheet that puts one cell at XFD1048576 must
+/// not make the reader build a grid of 17 billion cells.
+const MAX_TABLE_ROWS: u32 = 200_001;
+const MAX_TABLE_COLUMNS: u32 = 64;
+
+/// The first sheet as rows of trimmed text, built cell by cell from the sheet's XML.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+    use calamine::{Reader, Xlsx};
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Msg::new(
+            format!("not readable as XLSX: {e}"),
+            format!("XLSX 无法读取：{e}"),
+        )
+    };
+    // The central directory's sizes: `decompressed_size` gives up on entries written
+    // with data descriptors, as most spreadsheet programs write them.
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut expanded: u128 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+        expanded += u128::from(entry.size());
+    }
+    if expanded > MAX_XLSX_EXPANDED {
+        return Err(Msg::fixed(
+            "the XLSX file expands to more than 256 MiB",
+            "XLSX 文件解压后超过 256 MiB",
+        ));
+    }
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let first = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| Msg::fixed("the workbook has no sheet", "工作簿中没有工作表"))?;
+    let sheet_unreadable = |e: calamine::XlsxError| {
+        Msg::new(
+            format!("first sheet unreadable: {e}"),
+            format!("第一个工作表无法读取：{e}"),
+        )
+    };
+    let mut cells = workbook
+        .worksheet_cells_reader(&first)
+        .map_err(sheet_unreadable)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(sheet_unreadable)? {
+        let (row, column) = cell.get_position();
+        if row >= MAX_TABLE_ROWS {
+            return Err(Msg::fixed(
+                "the sheet has more than 200,000 rows",
+                "工作表超过 200,000 行",
+            ));
+        }
+        if column >= MAX_TABLE_COLUMNS {
+            continue;
+        }
+        let text = calamine::Data::from(cell.get_value().clone())
+            .to_string()
+            .trim()
+            .to_owned();
+        if text.is_empty() {
+            continue;
+        }
+        let (row, column) = (row as usize, column as usize);
+        if rows.len() <= row {
+            rows.resize_with(row + 1, Vec::new);
+        }
+        if rows[row].len() <= column {
+            rows[row].resize(column + 1, String::new());
+        }
+        rows[row][column] = text;
+    }
+    // The header is the first row with anything in it, as in a CSV file.
+    let blank_lead = rows.iter().take_while(|r| r.is_empty()).count();
+    rows.drain(..blank_lead);
+    Ok(rows)
 }
 
 /// The header and data rows of a table whose columns go by English or Chinese names,

@@ -2,8 +2,10 @@
 //! first, then by deadline); inspectors the rectified cases waiting for their
 //! verification; supervisors triage and disputes.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
 use entity::cases;
@@ -18,14 +20,20 @@ use crate::state::AppState;
 /// At most this many cases in one queue answer; the counts are always complete.
 pub const QUEUE_LIMIT: u64 = 200;
 
+/// `COUNT(CASE WHEN condition THEN 1 END)`: a count of the rows meeting `condition`.
+fn count_where(condition: Condition) -> Expr {
+    let then_one: Expr = Expr::case(condition, 1).into();
+    then_one.count()
+}
+
 pub struct Queue {
     pub cases: Vec<cases::Model>,
     /// (name, count) per part of the queue, and `overdue`.
     pub counts: Vec<(&'static str, u64)>,
 }
 
-pub async fn for_user(state: &AppState, user: &CurrentUser) -> Result<Queue, ApiError> {
-    let scope = policy::case_condition(policy::case_scope(user));
+/// The user's queue: at most `limit` cases (1 to `QUEUE_LIMIT`), the counts complete.
+pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Result<Queue, ApiError> {
     let parts: Vec<(&'static str, Condition)> = match user.role {
         Role::Department | Role::Shopfront => vec![
             (
@@ -62,46 +70,78 @@ pub async fn for_user(state: &AppState, user: &CurrentUser) -> Result<Queue, Api
             ),
         ],
     };
-    let mut any = Condition::any();
-    let mut counts = Vec::new();
-    for (name, condition) in &parts {
-        let count = cases::Entity::find()
-            .filter(scope.clone())
-            .filter(condition.clone())
-            .count(&state.db)
-            .await?;
-        counts.push((*name, count));
-        any = any.add(condition.clone());
-    }
-    let mine = Condition::all().add(scope).add(any);
-    let overdue = cases::Entity::find()
-        .filter(mine.clone())
-        .filter(cases::Column::DeadlineAt.lt(now()))
-        .filter(cases::Column::SuspendedAt.is_null())
-        .count(&state.db)
-        .await?;
-    counts.push(("overdue", overdue));
-    // Soonest deadline first puts the overdue first; cases without one come last.
-    let mut rows = cases::Entity::find()
-        .filter(mine.clone())
-        .filter(cases::Column::DeadlineAt.is_not_null())
-        .order_by_asc(cases::Column::DeadlineAt)
-        .order_by_asc(cases::Column::Id)
-        .limit(QUEUE_LIMIT)
-        .all(&state.db)
-        .await?;
-    let room = QUEUE_LIMIT.saturating_sub(rows.len() as u64);
-    if room > 0 {
-        rows.extend(
-            cases::Entity::find()
-                .filter(mine)
-                .filter(cases::Column::DeadlineAt.is_null())
+    // Each branch of the scope is asked on its own (an OR across a department's own cases
+    // and its shops' cases defeats the indexes over a million rows): one aggregate gives
+    // every count and the overdue count at once, then each part lists its soonest cases.
+    let branches = policy::case_condition_branches(policy::case_scope(user));
+    let at = now();
+    let mut counts: Vec<(&'static str, u64)> = parts.iter().map(|(name, _)| (*name, 0)).collect();
+    let mut overdue = 0;
+    let mut rows: Vec<cases::Model> = Vec::new();
+    for branch in branches {
+        let mut any = Condition::any();
+        for (_, condition) in &parts {
+            any = any.add(condition.clone());
+        }
+        let mine = Condition::all().add(branch).add(any);
+        let mut aggregate = cases::Entity::find().select_only().filter(mine.clone());
+        for (i, (_, condition)) in parts.iter().enumerate() {
+            aggregate = aggregate.expr_as(count_where(condition.clone()), format!("part{i}"));
+        }
+        let is_overdue = Condition::all()
+            .add(cases::Column::DeadlineAt.lt(at))
+            .add(cases::Column::SuspendedAt.is_null());
+        aggregate = aggregate.expr_as(count_where(is_overdue), "overdue");
+        let statement = aggregate.build(state.db.get_database_backend());
+        let Some(found) = state.db.query_one_raw(statement).await? else {
+            continue;
+        };
+        let count_of = |name: &str| -> Result<u64, ApiError> {
+            Ok(u64::try_from(found.try_get::<i64>("", name)?).unwrap_or(0))
+        };
+        overdue += count_of("overdue")?;
+        for (i, ((_, condition), (_, count))) in parts.iter().zip(counts.iter_mut()).enumerate() {
+            let in_part = count_of(&format!("part{i}"))?;
+            *count += in_part;
+            if in_part == 0 {
+                continue;
+            }
+            let part = Condition::all().add(mine.clone()).add(condition.clone());
+            if in_part <= limit {
+                // All of them: without ORDER BY … LIMIT the planner cannot pick a walk down
+                // the deadline index that filters a million rows to find a handful.
+                rows.extend(cases::Entity::find().filter(part).all(&state.db).await?);
+                continue;
+            }
+            let dated = cases::Entity::find()
+                .filter(part.clone())
+                .filter(cases::Column::DeadlineAt.is_not_null())
+                .order_by_asc(cases::Column::DeadlineAt)
                 .order_by_asc(cases::Column::Id)
-                .limit(room)
+                .limit(limit)
                 .all(&state.db)
-                .await?,
-        );
+                .await?;
+            let room = limit - dated.len() as u64;
+            rows.extend(dated);
+            if room > 0 {
+                rows.extend(
+                    cases::Entity::find()
+                        .filter(part)
+                        .filter(cases::Column::DeadlineAt.is_null())
+                        .order_by_asc(cases::Column::Id)
+                        .limit(room)
+                        .all(&state.db)
+                        .await?,
+                );
+            }
+        }
     }
+    counts.push(("overdue", overdue));
+    // Soonest deadline first puts the overdue first; cases without one come last. Parts
+    // may overlap (a disputed case with an extension request), so each case once.
+    rows.sort_by_key(|c| (c.deadline_at.is_none(), c.deadline_at, c.id));
+    rows.dedup_by_key(|c| c.id);
+    rows.truncate(limit as usize);
     Ok(Queue {
         cases: rows,
         counts,

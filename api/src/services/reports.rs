@@ -205,12 +205,14 @@ pub async fn insert_case(
         recurrence_of,
     } = prepared;
     let year = at.with_timezone(&state.settings.timezone).year();
-    let sequence = next_case_sequence(txn, year).await?;
     let placement = draft.placement;
     let assigned = placement.assigned();
+    let id = Uuid::now_v7();
     let inserted = cases::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        case_no: Set(case_no(year, sequence)),
+        id: Set(id),
+        // Numbered last (below): the per-year counter row is the one lock every filing
+        // shares, so it is taken as late in the transaction as possible.
+        case_no: Set(format!("pending-{id}")),
         client_id: Set(draft.client_id),
         request_hash: Set(draft.request_hash),
         category_code: Set(category.code.clone()),
@@ -255,15 +257,16 @@ pub async fn insert_case(
     }
     .insert(txn)
     .await;
-    let case = match inserted {
+    let mut case = match inserted {
         Ok(case) => case,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Ok(None);
         }
         Err(err) => return Err(err.into()),
     };
-    events::append(
+    let filed = events::append_after(
         txn,
+        None,
         events::NewEvent {
             case_id: case.id,
             action: "file",
@@ -278,8 +281,9 @@ pub async fn insert_case(
     .await?;
     if assigned {
         // Automatic assignment is its own step in the history, by no person.
-        events::append(
+        events::append_after(
             txn,
+            Some(filed),
             events::NewEvent {
                 case_id: case.id,
                 action: "assign",
@@ -292,6 +296,15 @@ pub async fn insert_case(
             },
         )
         .await?;
+    }
+    let sequence = next_case_sequence(txn, year).await?;
+    case.case_no = case_no(year, sequence);
+    cases::Entity::update_many()
+        .col_expr(cases::Column::CaseNo, Expr::value(case.case_no.clone()))
+        .filter(cases::Column::Id.eq(case.id))
+        .exec(txn)
+        .await?;
+    if assigned {
         crate::services::notify::enqueue(txn, &case, crate::services::notify::Notice::Assigned)
             .await?;
     }
@@ -490,10 +503,6 @@ pub async fn list(
 ) -> Result<(Vec<cases::Model>, Option<CaseCursor>), ApiError> {
     let at = now();
     let mut condition = Condition::all().add(policy::case_condition(policy::case_scope(user)));
-    if !filter.statuses.is_empty() {
-        condition =
-            condition.add(cases::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
-    }
     if let Some(category) = &filter.category {
         condition = condition.add(cases::Column::CategoryCode.eq(category));
     }
@@ -563,11 +572,39 @@ pub async fn list(
             query = query.order_by_asc(column).order_by_asc(cases::Column::Id);
         }
     }
-    let mut rows = query
-        .filter(condition)
-        .limit(filter.limit + 1)
-        .all(&state.db)
-        .await?;
+    // Several statuses are asked one by one and the pages merged: each then walks its own
+    // (status, deadline) index in order, where one `status IN (…)` query would make
+    // PostgreSQL walk the deadline index through every closed case to find open ones.
+    let mut statuses: Vec<Option<CaseStatus>> = Vec::new();
+    for status in &filter.statuses {
+        if !statuses.contains(&Some(*status)) {
+            statuses.push(Some(*status));
+        }
+    }
+    if statuses.is_empty() {
+        statuses.push(None);
+    }
+    let mut rows = Vec::new();
+    for status in statuses {
+        let mut part = condition.clone();
+        if let Some(status) = status {
+            part = part.add(cases::Column::Status.eq(status.as_str()));
+        }
+        rows.extend(
+            query
+                .clone()
+                .filter(part)
+                .limit(filter.limit + 1)
+                .all(&state.db)
+                .await?,
+        );
+    }
+    match filter.sort {
+        CaseSort::Created => rows.sort_by_key(|c| std::cmp::Reverse(c.id)),
+        CaseSort::Deadline => rows.sort_by_key(|c| (c.deadline_at, c.id)),
+        CaseSort::Updated => rows.sort_by_key(|c| (c.updated_at, c.id)),
+    }
+    rows.truncate(usize::try_from(filter.limit + 1).unwrap_or(usize::MAX));
     let more = rows.len() as u64 > filter.limit;
     rows.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
     let next = rows.last().filter(|_| more).map(|last| CaseCursor {
