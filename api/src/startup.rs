@@ -120,6 +120,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         jwt,
         settings: Arc::new(settings),
         registry: Default::default(),
+        case_numbers: Default::default(),
     });
     Ok(Prepared {
         state,

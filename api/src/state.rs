@@ -17,4 +17,5 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The spatial index behind automatic assignment.
     pub registry: crate::services::assignment::RegistryCache,
+    pub case_numbers: crate::services::case_numbers::CaseNumbers,
 }

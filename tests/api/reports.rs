@@ -67,6 +67,31 @@ async fn case_numbers_count_up() {
     assert_eq!(number(&b), number(&a) + 1);
 }
 
+/// Numbers given before (a data load, an upgrade) are never given again: the next filing
+/// continues after the year's counter row, on SQLite and on PostgreSQL's sequence alike,
+/// and a later bulk load moves the numbering on past its own numbers.
+#[tokio::test]
+async fn case_numbers_continue_after_earlier_numbers() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let year = chrono::Utc::now()
+        .with_timezone(&app.state.settings.timezone)
+        .format("%Y")
+        .to_string()
+        .parse::<i32>()
+        .unwrap();
+    xuncha::services::case_numbers::continue_after(&app.db, year, 41)
+        .await
+        .unwrap();
+    let first = app.file_report(&inspector.access_token, json!({})).await;
+    assert_eq!(first["case_no"], format!("XC-{year}-000042"));
+    xuncha::services::case_numbers::continue_after(&app.db, year, 500)
+        .await
+        .unwrap();
+    let next = app.file_report(&inspector.access_token, json!({})).await;
+    assert_eq!(next["case_no"], format!("XC-{year}-000501"));
+}
+
 #[tokio::test]
 async fn gcj02_and_bd09_locations_are_stored_as_wgs84() {
     let app = spawn_app().await;

@@ -2,7 +2,8 @@
 //! throughput and latency percentiles per operation.
 //!
 //! - inspector: file a case, add two photos, read the queue, open the case;
-//! - department: read the queue, accept an assigned case, add an after photo, rectify;
+//! - department: read the queue (else the "to accept" list), accept an assigned case, add
+//!   an after photo, rectify;
 //! - filing: the inspector's filing alone, the figure set against the pgbench anchor.
 //!
 //! Users come from `xuncha generate-city` (`load.inspector.N`, `load.dept.N`). With
@@ -259,15 +260,35 @@ impl Phone {
         else {
             return;
         };
-        let pick = queue["items"].as_array().and_then(|items| {
-            let assigned: Vec<&Value> =
-                items.iter().filter(|c| c["status"] == "assigned").collect();
-            if assigned.is_empty() {
-                None
-            } else {
-                Some(assigned[rand::rng().random_range(0..assigned.len())].clone())
-            }
-        });
+        let pick_assigned = |page: &Value| {
+            page["items"].as_array().and_then(|items| {
+                let assigned: Vec<&Value> =
+                    items.iter().filter(|c| c["status"] == "assigned").collect();
+                if assigned.is_empty() {
+                    None
+                } else {
+                    Some(assigned[rand::rng().random_range(0..assigned.len())].clone())
+                }
+            })
+        };
+        // Overdue cases in progress come first in a queue; a phone with none to accept
+        // among them opens its "to accept" list, as the department app does.
+        let mut pick = pick_assigned(&queue);
+        if pick.is_none() {
+            let Some(to_accept) = self
+                .call(
+                    "to-accept list",
+                    self.client.get(format!(
+                        "{}/reports?status=assigned&sort=deadline&limit=20",
+                        self.base
+                    )),
+                )
+                .await
+            else {
+                return;
+            };
+            pick = pick_assigned(&to_accept);
+        }
         let Some(case) = pick else { return };
         let id = case["id"].as_str().unwrap_or_default().to_owned();
         let Some(accepted) = self

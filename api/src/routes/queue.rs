@@ -49,7 +49,7 @@ async fn my_queue(
     let limit = pagination::parse_limit(Some(query.limit.unwrap_or(QUEUE_LIMIT)), &mut errors);
     errors.finish()?;
     let found = queue::for_user(&state, &user, limit).await?;
-    let details = reports::details_for(&state.db, &found.cases).await?;
+    let details = reports::details_for(&state, &found.cases).await?;
     Ok(web::Json(QueueResponse {
         items: found
             .cases

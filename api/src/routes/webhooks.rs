@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{CurrentUser, policy};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::services::assignment::bump_version;
 use crate::services::notify::{Notice, WebhookFormat};
 use crate::services::now;
 use crate::state::AppState;
@@ -136,6 +137,8 @@ async fn create_webhook(
                 )
             })?;
     }
+    // Filings read webhooks from the registry snapshot, so a change bumps its version.
+    let txn = crate::services::begin_write(&state.db).await?;
     let created = entity::webhooks::ActiveModel {
         id: Set(Uuid::now_v7()),
         url: Set(body.url),
@@ -146,8 +149,10 @@ async fn create_webhook(
         active: Set(true),
         created_at: Set(now()),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
     let mut json = WebhookJson::from(created);
     json.secret = Some(secret);
     Ok(HttpResponse::Created().json(json))
@@ -162,11 +167,14 @@ async fn delete_webhook(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let deleted = entity::webhooks::Entity::delete_by_id(*id)
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::not_found());
     }
+    bump_version(&txn).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

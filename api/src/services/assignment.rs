@@ -7,15 +7,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use chrono::{DateTime, NaiveDate, Utc};
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
-use entity::{areas, assignment_rules, categories, departments, registry_versions, shopfronts};
+use entity::{
+    areas, assignment_rules, calendar_days, categories, departments, registry_versions, shopfronts,
+    webhooks,
+};
 
-use crate::domain::GeoPoint;
+use crate::domain::calendar::{DayKind, DeadlineUnit, WorkingCalendar, amount_for};
 use crate::domain::geometry::Area;
+use crate::domain::{GeoPoint, Severity};
 use crate::error::ApiError;
 
 /// Where a case goes, and why (stored with the case, shown to users).
@@ -158,7 +163,11 @@ impl RegistryIndex {
     }
 
     fn department(&self, id: Uuid) -> &str {
-        self.department_names.get(&id).map_or("?", String::as_str)
+        self.department_name(id).unwrap_or("?")
+    }
+
+    pub fn department_name(&self, id: Uuid) -> Option<&str> {
+        self.department_names.get(&id).map(String::as_str)
     }
 
     /// The deepest area containing the point (the smallest, between equals).
@@ -303,15 +312,110 @@ pub fn zone_of(shop: &shopfronts::Model) -> Option<ZoneEntry> {
     })
 }
 
+/// The registry as of one version: the spatial index, and what every filing and case view
+/// reads (categories, the working calendar, webhooks, shop names and their overseeing
+/// departments), so that a request checks one version row instead of reading each table.
+pub struct Registry {
+    pub index: RegistryIndex,
+    categories: HashMap<String, categories::Model>,
+    calendar: Vec<(NaiveDate, DayKind)>,
+    webhooks: Vec<webhooks::Model>,
+    shops: HashMap<Uuid, Shop>,
+}
+
+/// What filings and case views need of a shopfront.
+struct Shop {
+    name: String,
+    department: Option<Uuid>,
+}
+
+impl Registry {
+    fn empty() -> Self {
+        Self {
+            index: RegistryIndex::new(
+                -1,
+                Vec::new(),
+                Vec::new(),
+                HashMap::new(),
+                HashMap::new(),
+                HashMap::new(),
+            ),
+            categories: HashMap::new(),
+            calendar: Vec::new(),
+            webhooks: Vec::new(),
+            shops: HashMap::new(),
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        self.index.version
+    }
+
+    pub fn locate(&self, point: GeoPoint, category: &str) -> Decision {
+        self.index.locate(point, category)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&categories::Model> {
+        self.categories.get(code)
+    }
+
+    /// The deadline of a case of `category` and `severity` dispatched at `at`: the
+    /// category's limit (halved when urgent) on the working calendar of `city`.
+    pub fn deadline(
+        &self,
+        category: &categories::Model,
+        severity: Severity,
+        at: DateTime<Utc>,
+        city: chrono_tz::Tz,
+    ) -> DateTime<Utc> {
+        let today = at.with_timezone(&city).date_naive();
+        // A deadline never looks back: days before today do not matter.
+        let calendar =
+            WorkingCalendar::new(self.calendar.iter().copied().filter(|(d, _)| *d >= today));
+        let unit =
+            DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
+        let amount = amount_for(severity, i64::from(category.deadline_hours));
+        calendar.deadline(at, amount, unit, city)
+    }
+
+    /// The department that oversees `shop`, if any.
+    pub fn shop_department(&self, shop: Uuid) -> Option<Uuid> {
+        self.shops.get(&shop).and_then(|s| s.department)
+    }
+
+    /// The name of whoever a case is assigned to: its shop, else its department.
+    pub fn assignee_name(&self, case: &entity::cases::Model) -> Option<String> {
+        case.assignee_shopfront_id
+            .and_then(|id| self.shops.get(&id).map(|s| s.name.clone()))
+            .or_else(|| {
+                case.assignee_department_id
+                    .and_then(|id| self.index.department_name(id).map(str::to_owned))
+            })
+    }
+
+    /// Active webhooks for a case of `department` (city-wide ones included).
+    pub fn webhooks_for(&self, department: Option<Uuid>) -> impl Iterator<Item = &webhooks::Model> {
+        self.webhooks.iter().filter(move |h| {
+            h.active && (h.department_id.is_none() || h.department_id == department)
+        })
+    }
+}
+
 /// Reads the registry and builds the index. The version is read first, so data newer
 /// than it only causes one extra rebuild, never a stale index under a new version.
-pub async fn load(db: &impl ConnectionTrait) -> Result<RegistryIndex, ApiError> {
+pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, ApiError> {
     let version = current_version(db).await?;
-    let zones = shopfronts::Entity::find()
-        .all(db)
-        .await?
-        .iter()
-        .filter_map(zone_of)
+    let shop_rows = shopfronts::Entity::find().all(db).await?;
+    let zones = shop_rows.iter().filter_map(zone_of).collect();
+    let shops = shop_rows
+        .into_iter()
+        .map(|s| {
+            let shop = Shop {
+                name: s.name,
+                department: s.department_id,
+            };
+            (s.id, shop)
+        })
         .collect();
     let areas = areas::Entity::find()
         .all(db)
@@ -338,11 +442,15 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<RegistryIndex, ApiError> 
         .into_iter()
         .map(|r| ((r.category_code, r.area_id), r.department_id))
         .collect();
-    let frontage = categories::Entity::find()
+    let categories: HashMap<String, categories::Model> = categories::Entity::find()
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.code, c.frontage))
+        .map(|c| (c.code.clone(), c))
+        .collect();
+    let frontage = categories
+        .values()
+        .map(|c| (c.code.clone(), c.frontage))
         .collect();
     let department_names = departments::Entity::find()
         .all(db)
@@ -350,14 +458,20 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<RegistryIndex, ApiError> 
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    Ok(RegistryIndex::new(
-        version,
-        zones,
-        areas,
-        rules,
-        frontage,
-        department_names,
-    ))
+    let calendar = calendar_days::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+        .collect();
+    let webhooks = webhooks::Entity::find().all(db).await?;
+    Ok(Registry {
+        index: RegistryIndex::new(version, zones, areas, rules, frontage, department_names),
+        categories,
+        calendar,
+        webhooks,
+        shops,
+    })
 }
 
 pub async fn current_version(db: &impl ConnectionTrait) -> Result<i64, ApiError> {
@@ -367,7 +481,8 @@ pub async fn current_version(db: &impl ConnectionTrait) -> Result<i64, ApiError>
         .map_or(0, |v| v.version))
 }
 
-/// Marks the registry changed. Call it inside the transaction that changes it.
+/// Marks the registry changed: areas, departments, rules, shopfronts, categories, the
+/// calendar or webhooks. Call it inside the transaction that changes them.
 pub async fn bump_version(db: &impl ConnectionTrait) -> Result<(), ApiError> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ColumnTrait, QueryFilter};
@@ -385,51 +500,43 @@ pub async fn bump_version(db: &impl ConnectionTrait) -> Result<(), ApiError> {
 /// The index of this instance, rebuilt when the database's registry version moves (by
 /// this instance or any other). Checking costs one primary-key read.
 pub struct RegistryCache {
-    current: RwLock<Arc<RegistryIndex>>,
+    current: RwLock<Arc<Registry>>,
     rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl Default for RegistryCache {
     fn default() -> Self {
-        let empty = RegistryIndex::new(
-            -1,
-            Vec::new(),
-            Vec::new(),
-            HashMap::new(),
-            HashMap::new(),
-            HashMap::new(),
-        );
         Self {
-            current: RwLock::new(Arc::new(empty)),
+            current: RwLock::new(Arc::new(Registry::empty())),
             rebuilding: tokio::sync::Mutex::new(()),
         }
     }
 }
 
 impl RegistryCache {
-    fn snapshot(&self) -> Arc<RegistryIndex> {
+    fn snapshot(&self) -> Arc<Registry> {
         match self.current.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    pub async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<RegistryIndex>, ApiError> {
+    pub async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<Registry>, ApiError> {
         let version = current_version(db).await?;
-        let index = self.snapshot();
-        if index.version == version {
-            return Ok(index);
+        let registry = self.snapshot();
+        if registry.version() == version {
+            return Ok(registry);
         }
         let _one_rebuild_at_a_time = self.rebuilding.lock().await;
-        let index = self.snapshot();
-        if index.version >= version {
-            return Ok(index);
+        let registry = self.snapshot();
+        if registry.version() >= version {
+            return Ok(registry);
         }
         let started = std::time::Instant::now();
         let fresh = Arc::new(load(db).await?);
         tracing::info!(
-            version = fresh.version,
-            zones = fresh.zone_count(),
+            version = fresh.version(),
+            zones = fresh.index.zone_count(),
             ms = started.elapsed().as_millis() as u64,
             "registry index rebuilt"
         );

@@ -2,14 +2,13 @@
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use entity::calendar_days;
 
-use crate::domain::calendar::{DayKind, WorkingCalendar};
+use crate::domain::calendar::DayKind;
 use crate::error::ApiError;
+use crate::services::assignment::bump_version;
 use crate::state::AppState;
 
 pub async fn set_day(
@@ -23,14 +22,18 @@ pub async fn set_day(
         kind: Set(kind.as_str().to_owned()),
         name: Set(name),
     };
+    // Deadlines are computed from the registry snapshot, so a change bumps its version.
+    let txn = crate::services::begin_write(&state.db).await?;
     calendar_days::Entity::insert(row)
         .on_conflict(
             OnConflict::column(calendar_days::Column::Day)
                 .update_columns([calendar_days::Column::Kind, calendar_days::Column::Name])
                 .to_owned(),
         )
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
     calendar_days::Entity::find_by_id(day)
         .one(&state.db)
         .await?
@@ -38,12 +41,13 @@ pub async fn set_day(
 }
 
 pub async fn clear_day(state: &AppState, day: NaiveDate) -> Result<(), ApiError> {
-    let deleted = calendar_days::Entity::delete_by_id(day)
-        .exec(&state.db)
-        .await?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    let deleted = calendar_days::Entity::delete_by_id(day).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::not_found());
     }
+    bump_version(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -57,18 +61,4 @@ pub async fn days_between(
         .order_by_asc(calendar_days::Column::Day)
         .all(&state.db)
         .await?)
-}
-
-/// The calendar from `from` on (a deadline never looks back).
-pub async fn from_day(
-    db: &impl ConnectionTrait,
-    from: NaiveDate,
-) -> Result<WorkingCalendar, ApiError> {
-    let rows = calendar_days::Entity::find()
-        .filter(calendar_days::Column::Day.gte(from))
-        .all(db)
-        .await?;
-    Ok(WorkingCalendar::new(rows.into_iter().filter_map(|r| {
-        DayKind::parse(&r.kind).map(|k| (r.day, k))
-    })))
 }

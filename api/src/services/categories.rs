@@ -10,6 +10,7 @@ use entity::categories;
 use crate::domain::calendar::DeadlineUnit;
 use crate::domain::question::Question;
 use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::assignment::bump_version;
 use crate::services::now;
 use crate::state::AppState;
 
@@ -66,7 +67,9 @@ pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Mo
         )));
     }
     let at = now();
-    Ok(categories::ActiveModel {
+    // Assignment and filing read categories from the registry snapshot: bump its version.
+    let txn = crate::services::begin_write(&state.db).await?;
+    let created = categories::ActiveModel {
         code: Set(new.code),
         name_zh: Set(new.name_zh),
         name_en: Set(new.name_en),
@@ -78,8 +81,11 @@ pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Mo
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(&state.db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
+    Ok(created)
 }
 
 pub async fn update(
@@ -110,7 +116,11 @@ pub async fn update(
         active.attributes = Set(questions_json(&v));
     }
     active.updated_at = Set(now());
-    Ok(active.update(&state.db).await?)
+    let txn = crate::services::begin_write(&state.db).await?;
+    let updated = active.update(&txn).await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 fn questions_json(questions: &[Question]) -> String {

@@ -3,8 +3,7 @@
 //! every hash after it.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -75,49 +74,60 @@ pub async fn append(
         .order_by_desc(case_events::Column::Seq)
         .one(db)
         .await?;
-    append_after(db, last, new).await
+    let mut appended = chain(last.as_ref(), vec![new])?;
+    insert_all(db, &appended).await?;
+    appended
+        .pop()
+        .ok_or_else(|| ApiError::internal("an appended event vanished"))
 }
 
-/// Appends an event after `last`, the case's last event as the caller already knows it
-/// (`None` for a case made in this transaction): a filing writes its events without
-/// reading them back.
-pub async fn append_after(
+/// The events that follow `last` (`None` for a case made in this transaction), numbered
+/// and each hashed over the one before.
+pub fn chain(
+    last: Option<&case_events::Model>,
+    news: Vec<NewEvent<'_>>,
+) -> Result<Vec<case_events::Model>, ApiError> {
+    let mut chained: Vec<case_events::Model> = Vec::with_capacity(news.len());
+    for new in news {
+        let previous = chained.last().or(last);
+        let mut event = case_events::Model {
+            id: Uuid::now_v7(),
+            case_id: new.case_id,
+            seq: previous.map_or(1, |e| e.seq + 1),
+            action: new.action.to_owned(),
+            from_status: new.from_status.map(|s| s.as_str().to_owned()),
+            to_status: new.to_status.as_str().to_owned(),
+            actor_id: new.actor.map(|(id, _)| id),
+            actor_role: new.actor.map(|(_, role)| role.as_str().to_owned()),
+            note: new.note,
+            photo_ids: serde_json::to_string(&new.photo_ids).map_err(ApiError::internal)?,
+            created_at: new.at,
+            prev_hash: previous.map(|e| e.hash.clone()),
+            hash: String::new(),
+        };
+        event.hash = hash_of(&event);
+        chained.push(event);
+    }
+    Ok(chained)
+}
+
+/// Writes chained events in one statement.
+pub async fn insert_all(
     db: &impl ConnectionTrait,
-    last: Option<case_events::Model>,
-    new: NewEvent<'_>,
-) -> Result<case_events::Model, ApiError> {
-    let mut event = case_events::Model {
-        id: Uuid::now_v7(),
-        case_id: new.case_id,
-        seq: last.as_ref().map_or(1, |e| e.seq + 1),
-        action: new.action.to_owned(),
-        from_status: new.from_status.map(|s| s.as_str().to_owned()),
-        to_status: new.to_status.as_str().to_owned(),
-        actor_id: new.actor.map(|(id, _)| id),
-        actor_role: new.actor.map(|(_, role)| role.as_str().to_owned()),
-        note: new.note,
-        photo_ids: serde_json::to_string(&new.photo_ids).map_err(ApiError::internal)?,
-        created_at: new.at,
-        prev_hash: last.map(|e| e.hash),
-        hash: String::new(),
-    };
-    event.hash = hash_of(&event);
-    let active = case_events::ActiveModel {
-        id: Set(event.id),
-        case_id: Set(event.case_id),
-        seq: Set(event.seq),
-        action: Set(event.action.clone()),
-        from_status: Set(event.from_status.clone()),
-        to_status: Set(event.to_status.clone()),
-        actor_id: Set(event.actor_id),
-        actor_role: Set(event.actor_role.clone()),
-        note: Set(event.note.clone()),
-        photo_ids: Set(event.photo_ids.clone()),
-        created_at: Set(event.created_at),
-        prev_hash: Set(event.prev_hash.clone()),
-        hash: Set(event.hash.clone()),
-    };
-    Ok(active.insert(db).await?)
+    events: &[case_events::Model],
+) -> Result<(), ApiError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    case_events::Entity::insert_many(
+        events
+            .iter()
+            .cloned()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn history(

@@ -11,16 +11,13 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     TransactionTrait,
 };
 use uuid::Uuid;
 
-use entity::{
-    areas, case_counters, case_events, cases, categories, departments, photos, shopfronts,
-};
+use entity::{areas, case_events, cases, categories, departments, photos, shopfronts};
 
 use crate::domain::{CaseStatus, Role};
 use crate::services::assignment::bump_version;
@@ -473,17 +470,9 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
     }
     // The API numbers new cases after the generated ones.
     for (year, last) in counters {
-        case_counters::Entity::insert(case_counters::ActiveModel {
-            year: Set(year),
-            last: Set(last),
-        })
-        .on_conflict(
-            OnConflict::column(case_counters::Column::Year)
-                .update_column(case_counters::Column::Last)
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
+        crate::services::case_numbers::continue_after(db, year, last)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     // Fresh planner statistics (and, on PostgreSQL, the visibility map that index-only
     // counts need): without them the first hours of load would plan on empty tables.

@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod bootstrap;
 pub mod calendar;
+pub mod case_numbers;
 pub mod categories;
 pub mod demo;
 pub mod events;

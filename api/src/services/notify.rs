@@ -11,16 +11,17 @@ use chrono::Utc;
 use hmac::{KeyInit, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use entity::{cases, shopfronts, webhook_deliveries, webhooks};
+use entity::{cases, webhook_deliveries, webhooks};
 
 use crate::domain::case::string_enum;
 use crate::error::ApiError;
+use crate::services::assignment::Registry;
 use crate::services::now;
 use crate::state::AppState;
 
@@ -74,49 +75,45 @@ fn payload(format: WebhookFormat, notice: Notice, case: &cases::Model) -> Value 
 /// that changes the case.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
+    registry: &Registry,
     case: &cases::Model,
     notice: Notice,
 ) -> Result<(), ApiError> {
     // The department responsible: the assignee, or the overseer of the assigned shop.
-    let department = match (case.assignee_department_id, case.assignee_shopfront_id) {
-        (Some(d), _) => Some(d),
-        (None, Some(shop)) => shopfronts::Entity::find_by_id(shop)
-            .one(db)
-            .await?
-            .and_then(|s| s.department_id),
-        _ => None,
-    };
-    let mut scope = Condition::any().add(webhooks::Column::DepartmentId.is_null());
-    if let Some(department) = department {
-        scope = scope.add(webhooks::Column::DepartmentId.eq(department));
-    }
-    let hooks = webhooks::Entity::find()
-        .filter(webhooks::Column::Active.eq(true))
-        .filter(scope)
-        .all(db)
-        .await?;
+    let department = case.assignee_department_id.or_else(|| {
+        case.assignee_shopfront_id
+            .and_then(|shop| registry.shop_department(shop))
+    });
     let at = now();
-    for hook in hooks {
-        let wanted: Vec<String> = serde_json::from_str(&hook.events).unwrap_or_default();
-        if !wanted.iter().any(|e| e == notice.as_str()) {
-            continue;
-        }
-        let format = WebhookFormat::parse(&hook.format).unwrap_or(WebhookFormat::Json);
-        webhook_deliveries::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            webhook_id: Set(hook.id),
-            event: Set(notice.as_str().to_owned()),
-            case_id: Set(case.id),
-            payload: Set(payload(format, notice, case).to_string()),
-            attempts: Set(0),
-            next_attempt_at: Set(at),
-            locked_until: Set(None),
-            delivered_at: Set(None),
-            last_error: Set(None),
-            created_at: Set(at),
-        }
-        .insert(db)
-        .await?;
+    let deliveries: Vec<webhook_deliveries::ActiveModel> = registry
+        .webhooks_for(department)
+        .filter(|hook| {
+            serde_json::from_str::<Vec<String>>(&hook.events)
+                .unwrap_or_default()
+                .iter()
+                .any(|e| e == notice.as_str())
+        })
+        .map(|hook| {
+            let format = WebhookFormat::parse(&hook.format).unwrap_or(WebhookFormat::Json);
+            webhook_deliveries::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                webhook_id: Set(hook.id),
+                event: Set(notice.as_str().to_owned()),
+                case_id: Set(case.id),
+                payload: Set(payload(format, notice, case).to_string()),
+                attempts: Set(0),
+                next_attempt_at: Set(at),
+                locked_until: Set(None),
+                delivered_at: Set(None),
+                last_error: Set(None),
+                created_at: Set(at),
+            }
+        })
+        .collect();
+    if !deliveries.is_empty() {
+        webhook_deliveries::Entity::insert_many(deliveries)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }
@@ -254,7 +251,8 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, ApiError> {
             .exec(&txn)
             .await?;
         if taken.rows_affected == 1 {
-            enqueue(&txn, &case, Notice::Overdue).await?;
+            let registry = state.registry.current(&txn).await?;
+            enqueue(&txn, &registry, &case, Notice::Overdue).await?;
             marked += 1;
         }
         txn.commit().await?;

@@ -178,13 +178,9 @@ pub async fn file(
             None => return Err(FileError::CannotLocate),
         },
     };
+    let registry = state.registry.current(&state.db).await?;
     let area_id = if located {
-        state
-            .registry
-            .current(&state.db)
-            .await?
-            .locate(point, &request.category.code)
-            .area_id
+        registry.locate(point, &request.category.code).area_id
     } else {
         None
     };
@@ -221,7 +217,7 @@ pub async fn file(
         },
         inspection: None,
     };
-    let prepared = reports::prepare(state, &request.category, &draft).await?;
+    let prepared = reports::prepare(state, registry, &request.category, &draft).await?;
     let txn = crate::services::begin_write(&state.db).await?;
     let case = reports::insert_case(&txn, state, &request.category, draft, prepared)
         .await?

@@ -1,8 +1,10 @@
 //! Filing and reading cases. Filing is idempotent on the phone's `client_id`: a retry
 //! gets the case that was made, even when the retries race each other.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -11,15 +13,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::{case_counters, case_events, cases, categories, departments, photos, shopfronts};
+use entity::{case_events, cases, categories, photos};
 
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
-use crate::domain::calendar::{DeadlineUnit, amount_for};
 use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
-use crate::services::assignment::Target;
+use crate::services::assignment::{Registry, Target};
 use crate::services::{events, now};
 use crate::state::AppState;
 
@@ -57,13 +58,9 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
     if let Some(existing) = find_by_client_id(&state.db, new.client_id).await? {
         return retry_outcome(existing, &request_hash);
     }
-    let category = active_category(state, &new.category).await?;
-    let decision = state
-        .registry
-        .current(&state.db)
-        .await?
-        .locate(new.point, &category.code);
-    let placement = Placement::from_decision(decision);
+    let registry = state.registry.current(&state.db).await?;
+    let category = active_category(&registry, &new.category)?;
+    let placement = Placement::from_decision(registry.locate(new.point, &category.code));
     let draft = CaseDraft {
         client_id: Some(new.client_id),
         request_hash: Some(request_hash.clone()),
@@ -78,7 +75,7 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
         placement,
         inspection: None,
     };
-    let prepared = prepare(state, &category, &draft).await?;
+    let prepared = prepare(state, registry.clone(), &category, &draft).await?;
     let txn = crate::services::begin_write(&state.db).await?;
     let Some(case) = insert_case(&txn, state, &category, draft, prepared).await? else {
         // A concurrent retry with the same client_id won the race.
@@ -94,11 +91,11 @@ pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Resul
 }
 
 /// An active category, or 422 on `category`.
-pub async fn active_category(state: &AppState, code: &str) -> Result<categories::Model, ApiError> {
-    categories::Entity::find_by_id(code.to_owned())
-        .one(&state.db)
-        .await?
+pub fn active_category(registry: &Registry, code: &str) -> Result<categories::Model, ApiError> {
+    registry
+        .category(code)
         .filter(|c| c.active)
+        .cloned()
         .ok_or_else(|| {
             ApiError::invalid_field(
                 "category",
@@ -165,27 +162,28 @@ pub struct CaseDraft {
 /// What is read before the write transaction: the deadline and a recurred case.
 pub struct Prepared {
     at: DateTime<Utc>,
+    year: i32,
     deadline: DateTime<Utc>,
     recurrence_of: Option<Uuid>,
+    registry: Arc<Registry>,
 }
 
 pub async fn prepare(
     state: &AppState,
+    registry: Arc<Registry>,
     category: &categories::Model,
     draft: &CaseDraft,
 ) -> Result<Prepared, ApiError> {
     let recurrence_of = recent_closed_case_near(state, draft.point, &category.code).await?;
     let at = now();
-    let city = state.settings.timezone;
-    let calendar =
-        crate::services::calendar::from_day(&state.db, at.with_timezone(&city).date_naive())
-            .await?;
-    let unit = DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
-    let amount = amount_for(draft.severity, i64::from(category.deadline_hours));
+    let year = at.with_timezone(&state.settings.timezone).year();
+    state.case_numbers.prepare_year(&state.db, year).await?;
     Ok(Prepared {
         at,
-        deadline: calendar.deadline(at, amount, unit, city),
+        year,
+        deadline: registry.deadline(category, draft.severity, at, state.settings.timezone),
         recurrence_of,
+        registry,
     })
 }
 
@@ -201,18 +199,17 @@ pub async fn insert_case(
 ) -> Result<Option<cases::Model>, ApiError> {
     let Prepared {
         at,
+        year,
         deadline,
         recurrence_of,
+        registry,
     } = prepared;
-    let year = at.with_timezone(&state.settings.timezone).year();
     let placement = draft.placement;
     let assigned = placement.assigned();
-    let id = Uuid::now_v7();
+    let sequence = state.case_numbers.next(txn, year).await?;
     let inserted = cases::ActiveModel {
-        id: Set(id),
-        // Numbered last (below): the per-year counter row is the one lock every filing
-        // shares, so it is taken as late in the transaction as possible.
-        case_no: Set(format!("pending-{id}")),
+        id: Set(Uuid::now_v7()),
+        case_no: Set(case_no(year, sequence)),
         client_id: Set(draft.client_id),
         request_hash: Set(draft.request_hash),
         category_code: Set(category.code.clone()),
@@ -257,56 +254,45 @@ pub async fn insert_case(
     }
     .insert(txn)
     .await;
-    let mut case = match inserted {
+    let case = match inserted {
         Ok(case) => case,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Ok(None);
         }
         Err(err) => return Err(err.into()),
     };
-    let filed = events::append_after(
-        txn,
-        None,
-        events::NewEvent {
-            case_id: case.id,
-            action: "file",
-            from_status: None,
-            to_status: CaseStatus::Reported,
-            actor: draft.reporter,
-            note: None,
-            photo_ids: Vec::new(),
-            at,
-        },
-    )
-    .await?;
+    let mut history = vec![events::NewEvent {
+        case_id: case.id,
+        action: "file",
+        from_status: None,
+        to_status: CaseStatus::Reported,
+        actor: draft.reporter,
+        note: None,
+        photo_ids: Vec::new(),
+        at,
+    }];
     if assigned {
         // Automatic assignment is its own step in the history, by no person.
-        events::append_after(
+        history.push(events::NewEvent {
+            case_id: case.id,
+            action: "assign",
+            from_status: Some(CaseStatus::Reported),
+            to_status: CaseStatus::Assigned,
+            actor: None,
+            note: Some(placement.reason),
+            photo_ids: Vec::new(),
+            at,
+        });
+    }
+    events::insert_all(txn, &events::chain(None, history)?).await?;
+    if assigned {
+        crate::services::notify::enqueue(
             txn,
-            Some(filed),
-            events::NewEvent {
-                case_id: case.id,
-                action: "assign",
-                from_status: Some(CaseStatus::Reported),
-                to_status: CaseStatus::Assigned,
-                actor: None,
-                note: Some(placement.reason),
-                photo_ids: Vec::new(),
-                at,
-            },
+            &registry,
+            &case,
+            crate::services::notify::Notice::Assigned,
         )
         .await?;
-    }
-    let sequence = next_case_sequence(txn, year).await?;
-    case.case_no = case_no(year, sequence);
-    cases::Entity::update_many()
-        .col_expr(cases::Column::CaseNo, Expr::value(case.case_no.clone()))
-        .filter(cases::Column::Id.eq(case.id))
-        .exec(txn)
-        .await?;
-    if assigned {
-        crate::services::notify::enqueue(txn, &case, crate::services::notify::Notice::Assigned)
-            .await?;
     }
     Ok(Some(case))
 }
@@ -382,29 +368,6 @@ async fn find_by_client_id(
         .filter(cases::Column::ClientId.eq(client_id))
         .one(db)
         .await?)
-}
-
-/// The next number of `year`, by an upsert that takes the counter row's lock until commit.
-async fn next_case_sequence(db: &impl ConnectionTrait, year: i32) -> Result<i32, ApiError> {
-    let statement = Query::insert()
-        .into_table(case_counters::Entity)
-        .columns([case_counters::Column::Year, case_counters::Column::Last])
-        .values_panic([year.into(), 1.into()])
-        .on_conflict(
-            OnConflict::column(case_counters::Column::Year)
-                .value(
-                    case_counters::Column::Last,
-                    Expr::col((case_counters::Entity, case_counters::Column::Last)).add(1),
-                )
-                .to_owned(),
-        )
-        .returning_col(case_counters::Column::Last)
-        .to_owned();
-    let row = db
-        .query_one(&statement)
-        .await?
-        .ok_or_else(|| ApiError::internal("case counter returned nothing"))?;
-    Ok(row.try_get::<i32>("", "last")?)
 }
 
 /// Loads a case the user may see, or 404.
@@ -624,11 +587,12 @@ pub struct CaseDetails {
     pub assignee_name: Option<String>,
 }
 
-/// Photos and assignee names for a page of cases, in two queries each.
+/// Photos (one query) and assignee names (from the registry snapshot) for a page of cases.
 pub async fn details_for(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     page: &[cases::Model],
 ) -> Result<Vec<CaseDetails>, ApiError> {
+    let registry = state.registry.current(&state.db).await?;
     let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
     let mut all_photos = if ids.is_empty() {
         Vec::new()
@@ -636,38 +600,8 @@ pub async fn details_for(
         photos::Entity::find()
             .filter(photos::Column::CaseId.is_in(ids))
             .order_by_asc(photos::Column::Id)
-            .all(db)
+            .all(&state.db)
             .await?
-    };
-    let department_ids: Vec<Uuid> = page
-        .iter()
-        .filter_map(|c| c.assignee_department_id)
-        .collect();
-    let shopfront_ids: Vec<Uuid> = page
-        .iter()
-        .filter_map(|c| c.assignee_shopfront_id)
-        .collect();
-    let department_names: std::collections::HashMap<Uuid, String> = if department_ids.is_empty() {
-        Default::default()
-    } else {
-        departments::Entity::find()
-            .filter(departments::Column::Id.is_in(department_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect()
-    };
-    let shopfront_names: std::collections::HashMap<Uuid, String> = if shopfront_ids.is_empty() {
-        Default::default()
-    } else {
-        shopfronts::Entity::find()
-            .filter(shopfronts::Column::Id.is_in(shopfront_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect()
     };
     Ok(page
         .iter()
@@ -676,13 +610,7 @@ pub async fn details_for(
                 .into_iter()
                 .partition(|p| p.case_id == Some(case.id));
             all_photos = rest;
-            let assignee_name = case
-                .assignee_shopfront_id
-                .and_then(|id| shopfront_names.get(&id).cloned())
-                .or_else(|| {
-                    case.assignee_department_id
-                        .and_then(|id| department_names.get(&id).cloned())
-                });
+            let assignee_name = registry.assignee_name(case);
             CaseDetails {
                 photos: mine,
                 assignee_name,

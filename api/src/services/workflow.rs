@@ -38,19 +38,12 @@ async fn fresh_deadline(
     case: &cases::Model,
 ) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     use crate::domain::Severity;
-    use crate::domain::calendar::{DeadlineUnit, amount_for};
-    let category = entity::categories::Entity::find_by_id(case.category_code.clone())
-        .one(db)
-        .await?
+    let registry = state.registry.current(db).await?;
+    let category = registry
+        .category(&case.category_code)
         .ok_or_else(|| ApiError::internal("case without its category"))?;
-    let city = state.settings.timezone;
-    let at = now();
-    let calendar =
-        crate::services::calendar::from_day(db, at.with_timezone(&city).date_naive()).await?;
-    let unit = DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
     let severity = Severity::parse(&case.severity).unwrap_or(Severity::Normal);
-    let amount = amount_for(severity, i64::from(category.deadline_hours));
-    Ok(calendar.deadline(at, amount, unit, city))
+    Ok(registry.deadline(category, severity, now(), state.settings.timezone))
 }
 
 fn not_now(en: &'static str, zh: &'static str) -> ApiError {
@@ -405,7 +398,8 @@ pub async fn act(
         _ => None,
     };
     if let Some(notice) = notice {
-        notify::enqueue(&txn, &updated, notice).await?;
+        let registry = state.registry.current(&txn).await?;
+        notify::enqueue(&txn, &registry, &updated, notice).await?;
     }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), "case action");

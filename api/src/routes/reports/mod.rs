@@ -215,7 +215,7 @@ async fn case_json(
     case: entity::cases::Model,
     crs: Crs,
 ) -> Result<CaseJson, ApiError> {
-    let details = service::details_for(&state.db, std::slice::from_ref(&case)).await?;
+    let details = service::details_for(&state, std::slice::from_ref(&case)).await?;
     let details = details
         .into_iter()
         .next()
@@ -298,7 +298,7 @@ async fn nearby(
     let point = GeoPoint::from_crs(lat, lon, crs).map_err(|p| ApiError::invalid_field("lat", p))?;
     let found = service::nearby(&state, &user, point, &category, radius).await?;
     let (cases, distances): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-    let details = service::details_for(&state.db, &cases).await?;
+    let details = service::details_for(&state, &cases).await?;
     let items = cases
         .into_iter()
         .zip(details)
@@ -463,7 +463,7 @@ async fn list_reports(
 ) -> Result<web::Json<pagination::Page<CaseJson>>, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
-    let details = service::details_for(&state.db, &rows).await?;
+    let details = service::details_for(&state, &rows).await?;
     Ok(web::Json(pagination::Page {
         items: rows
             .into_iter()
@@ -485,7 +485,7 @@ async fn reports_geojson(
 ) -> Result<HttpResponse, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
-    let details = service::details_for(&state.db, &rows).await?;
+    let details = service::details_for(&state, &rows).await?;
     let features: Vec<serde_json::Value> = rows
         .into_iter()
         .zip(details)

@@ -141,9 +141,9 @@ pub async fn record(
         let Some(code) = item.category_code.as_deref().filter(|_| deducted > 0.0) else {
             continue;
         };
-        let category = categories::Entity::find_by_id(code.to_owned())
-            .one(&state.db)
-            .await?
+        let category = registry
+            .category(code)
+            .cloned()
             .ok_or_else(|| ApiError::internal("checklist item names a missing category"))?;
         let placement = placement_for(&site, &category, registry.locate(site_point, code));
         let description = format!(
@@ -170,7 +170,7 @@ pub async fn record(
                 visit_id,
             }),
         };
-        let prepared = reports::prepare(state, &category, &draft).await?;
+        let prepared = reports::prepare(state, registry.clone(), &category, &draft).await?;
         filings.push((item.id, category, draft, prepared));
     }
 
