@@ -29,6 +29,9 @@ pub struct Model {
     pub assignee_kind: Option<String>,
     pub assignee_department_id: Option<Uuid>,
     pub assignee_shopfront_id: Option<Uuid>,
+    /// The department answerable: the department assignee, or the overseer of the
+    /// assigned shop (kept in step when a shop changes department).
+    pub overseer_department_id: Option<Uuid>,
     #[sea_orm(column_type = "Text", nullable)]
     pub assignment_reason: Option<String>,
     pub area_id: Option<Uuid>,

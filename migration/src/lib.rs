@@ -14,6 +14,7 @@ mod m20261122_000007_create_webhooks;
 mod m20261123_000008_create_inspections;
 mod m20261123_000009_create_open311;
 mod m20261123_000010_add_queue_indexes;
+mod m20261123_000011_add_case_overseer;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_inspections::Migration),
             Box::new(m20261123_000009_create_open311::Migration),
             Box::new(m20261123_000010_add_queue_indexes::Migration),
+            Box::new(m20261123_000011_add_case_overseer::Migration),
         ]
     }
 }

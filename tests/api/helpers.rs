@@ -255,7 +255,16 @@ impl TestApp {
         .insert(&self.db)
         .await
         .unwrap();
+        self.registry_changed().await;
         id
+    }
+
+    /// What the API does after every registry change it makes: instances reload their
+    /// registry snapshot (names, shops' departments) on their next request.
+    pub async fn registry_changed(&self) {
+        xuncha::services::assignment::bump_version(&self.db)
+            .await
+            .unwrap();
     }
 
     pub async fn create_shopfront(&self) -> Uuid {
@@ -283,6 +292,7 @@ impl TestApp {
         .insert(&self.db)
         .await
         .unwrap();
+        self.registry_changed().await;
         id
     }
 }
@@ -375,8 +385,18 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
+        let overseer = match (department, shopfront) {
+            (Some(d), _) => Some(d),
+            (None, Some(shop)) => entity::shopfronts::Entity::find_by_id(shop)
+                .one(&self.db)
+                .await
+                .unwrap()
+                .and_then(|s| s.department_id),
+            (None, None) => None,
+        };
         let mut active = case.into_active_model();
         active.status = Set(status.to_owned());
+        active.overseer_department_id = Set(overseer);
         active.assignee_department_id = Set(department);
         active.assignee_shopfront_id = Set(shopfront);
         active.assignee_kind = Set(match (department, shopfront) {
@@ -398,6 +418,7 @@ impl TestApp {
         let mut active = shop.into_active_model();
         active.department_id = Set(department);
         active.update(&self.db).await.unwrap();
+        self.registry_changed().await;
         id
     }
 

@@ -117,3 +117,93 @@ async fn each_role_sees_exactly_its_cases() {
         assert_eq!(geo_ids, expected_ids, "{who} GeoJSON");
     }
 }
+
+/// A department answers for the cases of the shops it oversees: when a shop moves to
+/// another department, its cases move with it (reads and queues).
+#[tokio::test]
+async fn a_shops_cases_follow_it_to_its_new_department() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let department_a = app.create_department().await;
+    let department_b = app.create_department().await;
+    let mut shop = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号",
+        "lat": 30.25, "lon": 120.16, "department_id": department_a,
+        "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))"});
+    let created = app
+        .post_json("/api/v1/shopfronts", Some(&admin.access_token), &shop)
+        .await;
+    assert_eq!(created.status(), 201);
+    let shop_id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inspector = app.login_as("inspector").await;
+    let case = app
+        .file_report(
+            &inspector.access_token,
+            json!({"category": "stall_occupation", "location": {"lat": 30.25, "lon": 120.16}}),
+        )
+        .await;
+    assert_eq!(case["assignee"]["kind"], "shopfront");
+    let case_path = format!("/api/v1/reports/{}", case["id"].as_str().unwrap());
+    let a = app
+        .login_scoped("department", Some(department_a), None)
+        .await;
+    let b = app
+        .login_scoped("department", Some(department_b), None)
+        .await;
+    let queue_ids = |queue: Value| -> Vec<String> {
+        queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let queue_of = |token: String| {
+        let app = &app;
+        async move {
+            let queue: Value = app
+                .get("/api/v1/queue", Some(&token))
+                .await
+                .json()
+                .await
+                .unwrap();
+            queue
+        }
+    };
+    assert_eq!(
+        app.get(&case_path, Some(&a.access_token)).await.status(),
+        200
+    );
+    assert_eq!(
+        app.get(&case_path, Some(&b.access_token)).await.status(),
+        404
+    );
+    let queue_a = queue_of(a.access_token.clone()).await;
+    assert_eq!(queue_ids(queue_a), vec![case["id"].as_str().unwrap()]);
+
+    shop["department_id"] = json!(department_b);
+    let moved = app
+        .client
+        .put(app.url(&format!("/api/v1/shopfronts/{shop_id}")))
+        .bearer_auth(&admin.access_token)
+        .json(&shop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    assert_eq!(
+        app.get(&case_path, Some(&a.access_token)).await.status(),
+        404
+    );
+    assert_eq!(
+        app.get(&case_path, Some(&b.access_token)).await.status(),
+        200
+    );
+    assert!(queue_ids(queue_of(a.access_token.clone()).await).is_empty());
+    assert_eq!(
+        queue_ids(queue_of(b.access_token.clone()).await),
+        vec![case["id"].as_str().unwrap()]
+    );
+}

@@ -6,7 +6,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use entity::{campaigns, cases, shopfronts};
+use entity::{campaigns, cases};
 
 use crate::auth::CurrentUser;
 use crate::domain::inspection::{CampaignMode, CampaignStatus};
@@ -52,32 +52,6 @@ pub fn case_scope(user: &CurrentUser) -> CaseScope {
     }
 }
 
-/// The scope as conditions whose union is `case_condition(scope)` and which never
-/// overlap: a department's own cases, then those of the shops it oversees (a shopfront
-/// case has no department assignee). Queries that must stay on indexes ask each apart.
-pub fn case_condition_branches(scope: CaseScope) -> Vec<Condition> {
-    match scope {
-        CaseScope::Department(department) => vec![
-            Condition::all().add(cases::Column::AssigneeDepartmentId.eq(department)),
-            Condition::all()
-                .add(cases::Column::AssigneeDepartmentId.is_null())
-                .add(overseen_shops(department)),
-        ],
-        other => vec![case_condition(other)],
-    }
-}
-
-/// Cases assigned to a shop that the department oversees.
-fn overseen_shops(department: Uuid) -> sea_orm::sea_query::SimpleExpr {
-    cases::Column::AssigneeShopfrontId.in_subquery(
-        Query::select()
-            .column(shopfronts::Column::Id)
-            .from(shopfronts::Entity)
-            .and_where(shopfronts::Column::DepartmentId.eq(department))
-            .to_owned(),
-    )
-}
-
 /// The SQL condition on `cases` for a scope.
 pub fn case_condition(scope: CaseScope) -> Condition {
     match scope {
@@ -95,9 +69,10 @@ pub fn case_condition(scope: CaseScope) -> Condition {
                         .to_owned(),
                 ),
             ),
-        CaseScope::Department(department) => Condition::any()
-            .add(cases::Column::AssigneeDepartmentId.eq(department))
-            .add(overseen_shops(department)),
+        // Its own cases and those of the shops it oversees, as stored on the case.
+        CaseScope::Department(department) => {
+            Condition::all().add(cases::Column::OverseerDepartmentId.eq(department))
+        }
         CaseScope::Shopfront(shopfront) => {
             Condition::all().add(cases::Column::AssigneeShopfrontId.eq(shopfront))
         }

@@ -514,7 +514,9 @@ impl Default for RegistryCache {
 }
 
 impl RegistryCache {
-    fn snapshot(&self) -> Arc<Registry> {
+    /// The snapshot as this instance last checked it, without asking the database: for
+    /// what a request that has just called `current` goes on to show.
+    pub fn latest(&self) -> Arc<Registry> {
         match self.current.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -523,12 +525,12 @@ impl RegistryCache {
 
     pub async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<Registry>, ApiError> {
         let version = current_version(db).await?;
-        let registry = self.snapshot();
+        let registry = self.latest();
         if registry.version() == version {
             return Ok(registry);
         }
         let _one_rebuild_at_a_time = self.rebuilding.lock().await;
-        let registry = self.snapshot();
+        let registry = self.latest();
         if registry.version() >= version {
             return Ok(registry);
         }

@@ -335,6 +335,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 assignee_kind: Set(assigned.then(|| "department".to_owned())),
                 assignee_department_id: Set(assigned.then_some(department)),
                 assignee_shopfront_id: Set(None),
+                overseer_department_id: Set(assigned.then_some(department)),
                 assignment_reason: Set(Some("generated: local authority".into())),
                 area_id: Set(Some(area_id)),
                 deadline_at: Set(Some(deadline)),

@@ -34,106 +34,104 @@ pub struct Queue {
 
 /// The user's queue: at most `limit` cases (1 to `QUEUE_LIMIT`), the counts complete.
 pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Result<Queue, ApiError> {
-    let parts: Vec<(&'static str, Condition)> = match user.role {
-        Role::Department | Role::Shopfront => vec![
+    let by_status =
+        |status: CaseStatus| Condition::all().add(cases::Column::Status.eq(status.as_str()));
+    // The parts, and their union: `status IN (…)` where the parts are statuses, so that
+    // the (overseer, status, …) index serves it alone.
+    let (parts, union): (Vec<(&'static str, Condition)>, Condition) = match user.role {
+        Role::Department | Role::Shopfront => {
+            let statuses = [CaseStatus::Assigned, CaseStatus::InProgress];
             (
-                "to_accept",
-                Condition::all().add(cases::Column::Status.eq(CaseStatus::Assigned.as_str())),
-            ),
-            (
-                "in_progress",
-                Condition::all().add(cases::Column::Status.eq(CaseStatus::InProgress.as_str())),
-            ),
-        ],
-        Role::Inspector => vec![(
-            "to_verify",
-            Condition::all()
-                .add(cases::Column::Status.eq(CaseStatus::Rectified.as_str()))
-                .add(cases::Column::ReporterId.eq(user.id)),
-        )],
-        Role::Supervisor | Role::Admin => vec![
-            (
-                "triage",
-                Condition::all().add(cases::Column::Status.eq(CaseStatus::Reported.as_str())),
-            ),
-            (
-                "disputed",
-                Condition::all().add(cases::Column::Status.eq(CaseStatus::Disputed.as_str())),
-            ),
-            (
-                "extension_requests",
-                Condition::all().add(cases::Column::PendingRequest.eq("extension")),
-            ),
-            (
-                "suspension_requests",
-                Condition::all().add(cases::Column::PendingRequest.eq("suspension")),
-            ),
-        ],
+                vec![
+                    ("to_accept", by_status(CaseStatus::Assigned)),
+                    ("in_progress", by_status(CaseStatus::InProgress)),
+                ],
+                Condition::all().add(cases::Column::Status.is_in(statuses.map(CaseStatus::as_str))),
+            )
+        }
+        Role::Inspector => {
+            let to_verify =
+                by_status(CaseStatus::Rectified).add(cases::Column::ReporterId.eq(user.id));
+            (vec![("to_verify", to_verify.clone())], to_verify)
+        }
+        Role::Supervisor | Role::Admin => {
+            let parts = vec![
+                ("triage", by_status(CaseStatus::Reported)),
+                ("disputed", by_status(CaseStatus::Disputed)),
+                (
+                    "extension_requests",
+                    Condition::all().add(cases::Column::PendingRequest.eq("extension")),
+                ),
+                (
+                    "suspension_requests",
+                    Condition::all().add(cases::Column::PendingRequest.eq("suspension")),
+                ),
+            ];
+            let union = parts
+                .iter()
+                .fold(Condition::any(), |any, (_, c)| any.add(c.clone()));
+            (parts, union)
+        }
     };
-    // Each branch of the scope is asked on its own (an OR across a department's own cases
-    // and its shops' cases defeats the indexes over a million rows): one aggregate gives
-    // every count and the overdue count at once, then each part lists its soonest cases.
-    let branches = policy::case_condition_branches(policy::case_scope(user));
+    // One aggregate gives every count and the overdue count at once, then each part lists
+    // its soonest cases.
+    let mine = Condition::all()
+        .add(policy::case_condition(policy::case_scope(user)))
+        .add(union);
     let at = now();
-    let mut counts: Vec<(&'static str, u64)> = parts.iter().map(|(name, _)| (*name, 0)).collect();
-    let mut overdue = 0;
+    let mut aggregate = cases::Entity::find().select_only().filter(mine.clone());
+    for (i, (_, condition)) in parts.iter().enumerate() {
+        aggregate = aggregate.expr_as(count_where(condition.clone()), format!("part{i}"));
+    }
+    let is_overdue = Condition::all()
+        .add(cases::Column::DeadlineAt.lt(at))
+        .add(cases::Column::SuspendedAt.is_null());
+    aggregate = aggregate.expr_as(count_where(is_overdue), "overdue");
+    let statement = aggregate.build(state.db.get_database_backend());
+    let found = state
+        .db
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| ApiError::internal("queue counts: no row"))?;
+    let count_of = |name: &str| -> Result<u64, ApiError> {
+        Ok(u64::try_from(found.try_get::<i64>("", name)?).unwrap_or(0))
+    };
+    let overdue = count_of("overdue")?;
+    let mut counts: Vec<(&'static str, u64)> = Vec::with_capacity(parts.len() + 1);
     let mut rows: Vec<cases::Model> = Vec::new();
-    for branch in branches {
-        let mut any = Condition::any();
-        for (_, condition) in &parts {
-            any = any.add(condition.clone());
-        }
-        let mine = Condition::all().add(branch).add(any);
-        let mut aggregate = cases::Entity::find().select_only().filter(mine.clone());
-        for (i, (_, condition)) in parts.iter().enumerate() {
-            aggregate = aggregate.expr_as(count_where(condition.clone()), format!("part{i}"));
-        }
-        let is_overdue = Condition::all()
-            .add(cases::Column::DeadlineAt.lt(at))
-            .add(cases::Column::SuspendedAt.is_null());
-        aggregate = aggregate.expr_as(count_where(is_overdue), "overdue");
-        let statement = aggregate.build(state.db.get_database_backend());
-        let Some(found) = state.db.query_one_raw(statement).await? else {
+    for (i, (name, condition)) in parts.iter().enumerate() {
+        let in_part = count_of(&format!("part{i}"))?;
+        counts.push((name, in_part));
+        if in_part == 0 {
             continue;
-        };
-        let count_of = |name: &str| -> Result<u64, ApiError> {
-            Ok(u64::try_from(found.try_get::<i64>("", name)?).unwrap_or(0))
-        };
-        overdue += count_of("overdue")?;
-        for (i, ((_, condition), (_, count))) in parts.iter().zip(counts.iter_mut()).enumerate() {
-            let in_part = count_of(&format!("part{i}"))?;
-            *count += in_part;
-            if in_part == 0 {
-                continue;
-            }
-            let part = Condition::all().add(mine.clone()).add(condition.clone());
-            if in_part <= limit {
-                // All of them: without ORDER BY … LIMIT the planner cannot pick a walk down
-                // the deadline index that filters a million rows to find a handful.
-                rows.extend(cases::Entity::find().filter(part).all(&state.db).await?);
-                continue;
-            }
-            let dated = cases::Entity::find()
-                .filter(part.clone())
-                .filter(cases::Column::DeadlineAt.is_not_null())
-                .order_by_asc(cases::Column::DeadlineAt)
-                .order_by_asc(cases::Column::Id)
-                .limit(limit)
-                .all(&state.db)
-                .await?;
-            let room = limit - dated.len() as u64;
-            rows.extend(dated);
-            if room > 0 {
-                rows.extend(
-                    cases::Entity::find()
-                        .filter(part)
-                        .filter(cases::Column::DeadlineAt.is_null())
-                        .order_by_asc(cases::Column::Id)
-                        .limit(room)
-                        .all(&state.db)
-                        .await?,
-                );
-            }
+        }
+        let part = Condition::all().add(mine.clone()).add(condition.clone());
+        if in_part <= limit {
+            // All of them: without ORDER BY … LIMIT the planner cannot pick a walk down
+            // the deadline index that filters a million rows to find a handful.
+            rows.extend(cases::Entity::find().filter(part).all(&state.db).await?);
+            continue;
+        }
+        let dated = cases::Entity::find()
+            .filter(part.clone())
+            .filter(cases::Column::DeadlineAt.is_not_null())
+            .order_by_asc(cases::Column::DeadlineAt)
+            .order_by_asc(cases::Column::Id)
+            .limit(limit)
+            .all(&state.db)
+            .await?;
+        let room = limit - dated.len() as u64;
+        rows.extend(dated);
+        if room > 0 {
+            rows.extend(
+                cases::Entity::find()
+                    .filter(part)
+                    .filter(cases::Column::DeadlineAt.is_null())
+                    .order_by_asc(cases::Column::Id)
+                    .limit(room)
+                    .all(&state.db)
+                    .await?,
+            );
         }
     }
     counts.push(("overdue", overdue));

@@ -654,6 +654,9 @@ pub async fn update_shopfront(
         .update(&txn)
         .await
         .map_err(|e| clash(e, CREDIT_CODE_TAKEN))?;
+    if updated.department_id != existing.department_id {
+        follow_shop_departments(&txn, Some(id)).await?;
+    }
     bump_version(&txn).await?;
     txn.commit().await?;
     Ok(updated)
@@ -748,9 +751,11 @@ pub async fn import_shopfronts(
     }
     let (mut created, mut updated) = (0, 0);
     let mut inserts = Vec::new();
+    let mut moved = false;
     for row in rows {
         match existing.get(row.credit_code.as_str()) {
             Some(old) => {
+                moved |= row.department_id != old.department_id;
                 shopfront_model(old.id, row, old.created_at)
                     .update(&txn)
                     .await?;
@@ -767,6 +772,9 @@ pub async fn import_shopfronts(
             .exec(&txn)
             .await?;
     }
+    if moved {
+        follow_shop_departments(&txn, None).await?;
+    }
     if dry_run {
         txn.rollback().await?;
     } else {
@@ -774,4 +782,37 @@ pub async fn import_shopfronts(
         txn.commit().await?;
     }
     Ok((created, updated))
+}
+
+/// Moves the cases of shops that changed department (`shop`, or every shop) to the shops'
+/// departments: `cases.overseer_department_id` follows the registry.
+async fn follow_shop_departments(
+    txn: &impl ConnectionTrait,
+    shop: Option<Uuid>,
+) -> Result<(), ApiError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
+    let department_of_shop = Query::select()
+        .column((shopfronts::Entity, shopfronts::Column::DepartmentId))
+        .from(shopfronts::Entity)
+        .and_where(
+            Expr::col((shopfronts::Entity, shopfronts::Column::Id)).equals((
+                entity::cases::Entity,
+                entity::cases::Column::AssigneeShopfrontId,
+            )),
+        )
+        .to_owned();
+    let mut update = entity::cases::Entity::update_many()
+        .col_expr(
+            entity::cases::Column::OverseerDepartmentId,
+            SimpleExpr::SubQuery(
+                None,
+                Box::new(department_of_shop.into_sub_query_statement()),
+            ),
+        )
+        .filter(entity::cases::Column::AssigneeShopfrontId.is_not_null());
+    if let Some(shop) = shop {
+        update = update.filter(entity::cases::Column::AssigneeShopfrontId.eq(shop));
+    }
+    update.exec(txn).await?;
+    Ok(())
 }

@@ -232,6 +232,11 @@ pub async fn insert_case(
         assignee_kind: Set(assignee_kind(placement.department, placement.shopfront)),
         assignee_department_id: Set(placement.department),
         assignee_shopfront_id: Set(placement.shopfront),
+        overseer_department_id: Set(placement.department.or_else(|| {
+            placement
+                .shopfront
+                .and_then(|s| registry.shop_department(s))
+        })),
         assignment_reason: Set(Some(placement.reason.clone())),
         area_id: Set(placement.area_id),
         deadline_at: Set(Some(deadline)),
@@ -547,21 +552,35 @@ pub async fn list(
     if statuses.is_empty() {
         statuses.push(None);
     }
-    let mut rows = Vec::new();
+    // The page's ids first, then its rows: where the filters allow, the ids come from an
+    // index alone (a bounding box: (lat, lon, id)), where asking for whole rows in id
+    // order let PostgreSQL walk the primary key through a hundred thousand rows.
+    let mut ids: Vec<Uuid> = Vec::new();
     for status in statuses {
         let mut part = condition.clone();
         if let Some(status) = status {
             part = part.add(cases::Column::Status.eq(status.as_str()));
         }
-        rows.extend(
+        ids.extend(
             query
                 .clone()
                 .filter(part)
+                .select_only()
+                .column(cases::Column::Id)
                 .limit(filter.limit + 1)
+                .into_tuple::<Uuid>()
                 .all(&state.db)
                 .await?,
         );
     }
+    let mut rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        cases::Entity::find()
+            .filter(cases::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+    };
     match filter.sort {
         CaseSort::Created => rows.sort_by_key(|c| std::cmp::Reverse(c.id)),
         CaseSort::Deadline => rows.sort_by_key(|c| (c.deadline_at, c.id)),

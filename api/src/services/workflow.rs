@@ -204,20 +204,21 @@ pub async fn act(
                 );
         }
         Action::Assign => {
-            let (kind, name) = match (input.department_id, input.shopfront_id) {
+            // (kind, name, the department answerable) of the new assignee.
+            let (kind, found) = match (input.department_id, input.shopfront_id) {
                 (Some(d), None) => (
                     AssigneeKind::Department,
                     departments::Entity::find_by_id(d)
                         .one(&txn)
                         .await?
-                        .map(|d| d.name),
+                        .map(|d| (d.name, Some(d.id))),
                 ),
                 (None, Some(s)) => (
                     AssigneeKind::Shopfront,
                     shopfronts::Entity::find_by_id(s)
                         .one(&txn)
                         .await?
-                        .map(|s| s.name),
+                        .map(|s| (s.name, s.department_id)),
                 ),
                 _ => {
                     return Err(ApiError::invalid_field(
@@ -229,7 +230,7 @@ pub async fn act(
                     ));
                 }
             };
-            let name = name.ok_or_else(|| {
+            let (name, overseer) = found.ok_or_else(|| {
                 ApiError::invalid_field(
                     "department_id",
                     Msg::fixed("no such department or shopfront", "部门或门店不存在"),
@@ -255,6 +256,7 @@ pub async fn act(
                     cases::Column::AssigneeShopfrontId,
                     Expr::value(input.shopfront_id),
                 )
+                .col_expr(cases::Column::OverseerDepartmentId, Expr::value(overseer))
                 .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()));
             note = Some(match note {
                 Some(n) if !n.is_empty() => format!("{reason}: {n}"),

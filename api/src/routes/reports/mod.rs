@@ -251,7 +251,17 @@ async fn file_report(
         Filed::Existing(case) => (case, false),
     };
     let location = format!("/api/v1/reports/{}", case.id);
-    let body = case_json(&state, case, Crs::Wgs84).await?;
+    let body = if created {
+        // A case filed just now has no photos yet, and the registry snapshot it was
+        // placed with names its assignee: nothing to read back.
+        let details = service::CaseDetails {
+            photos: Vec::new(),
+            assignee_name: state.registry.latest().assignee_name(&case),
+        };
+        CaseJson::new(case, details, Crs::Wgs84)
+    } else {
+        case_json(&state, case, Crs::Wgs84).await?
+    };
     let mut response = if created {
         HttpResponse::Created()
     } else {
