@@ -174,7 +174,7 @@ async fn main() {
     // Rebuild: from the database (what an instance does after a registry change) and from
     // rows already in memory (the R-tree bulk load alone).
     let started = Instant::now();
-    let index = assignment::load(&state.db).await.unwrap();
+    let index = assignment::load(&state.db).await.unwrap().index;
     let from_db = started.elapsed();
     let rows = entity::shopfronts::Entity::find()
         .all(&state.db)

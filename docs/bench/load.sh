@@ -5,7 +5,9 @@
 # cases) in a fresh database, starts the server, runs the phone mixes and the list reads
 # with xuncha-load, and (PostgreSQL) the pgbench anchor at the same concurrency, then
 # prints API filings per second (the filing mix) ÷ pgbench transactions per second.
-# Environment: CASES (default 1000000), PHONES (16), SECONDS_PER_RUN (60), SKIP_BUILD.
+# Environment: CASES (default 1000000), PHONES (16), SECONDS_PER_RUN (60), SKIP_BUILD,
+# SSLMODE (PostgreSQL's sslmode for the server and pgbench alike; default prefer, which is
+# TLS when the server offers it, as Debian's does).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend=${1:-postgres}
@@ -21,10 +23,11 @@ export XUNCHA_DATA_DIR=$work XUNCHA_BIND=127.0.0.1:$port XUNCHA_LOG_FORMAT=json 
 if [ "$backend" = postgres ]; then
   pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS xuncha_load WITH (FORCE)" -c "CREATE DATABASE xuncha_load"
-  export XUNCHA_DATABASE_URL=postgres://postgres@127.0.0.1:5432/xuncha_load
+  export PGSSLMODE=${SSLMODE:-prefer}
+  export XUNCHA_DATABASE_URL="postgres://postgres@127.0.0.1:5432/xuncha_load?sslmode=$PGSSLMODE"
 fi
 echo "== machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
-echo "== data folder: $work"
+echo "== data folder: $work${PGSSLMODE:+, PostgreSQL sslmode=$PGSSLMODE}"
 echo "== generate ($backend, $cases cases)"
 /usr/bin/time -f "generate: %e s, max RSS %M KiB" target/release/xuncha generate-city --cases "$cases"
 target/release/xuncha > "$work/server.log" 2>&1 &

@@ -65,7 +65,7 @@ impl MigrationTrait for Migration {
                     .value(
                         Cases::OverseerDepartmentId,
                         Func::coalesce([
-                            Expr::col((Cases::Table, Cases::AssigneeDepartmentId)).into(),
+                            Expr::col((Cases::Table, Cases::AssigneeDepartmentId)),
                             SimpleExpr::SubQuery(
                                 None,
                                 Box::new(shop_department.into_sub_query_statement()),

@@ -457,7 +457,7 @@ async fn main() -> anyhow::Result<()> {
         record.scenarios as f64 / elapsed
     );
     println!(
-        "{:<12} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "{:<16} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "operation", "count", "per s", "p50 ms", "p95 ms", "p99 ms"
     );
     let mut total = 0;
@@ -467,7 +467,7 @@ async fn main() -> anyhow::Result<()> {
         total += sorted.len();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{:<12} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "{:<16} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
             op,
             sorted.len(),
             sorted.len() as f64 / elapsed,

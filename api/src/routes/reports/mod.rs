@@ -215,7 +215,7 @@ async fn case_json(
     case: entity::cases::Model,
     crs: Crs,
 ) -> Result<CaseJson, ApiError> {
-    let details = service::details_for(&state, std::slice::from_ref(&case)).await?;
+    let details = service::details_for(state, std::slice::from_ref(&case)).await?;
     let details = details
         .into_iter()
         .next()
