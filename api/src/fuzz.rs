@@ -178,6 +178,41 @@ fn a_cell_in_the_last_corner_of_a_sheet_costs_nothing() {
     );
 }
 
+/// Found by `mutated_workbooks_get_an_answer`: a cell reference of many letters made
+/// calamine multiply past `u32` (a panic in a debug build, as `cargo run` serves).
+#[test]
+fn a_cell_reference_of_many_letters_is_unreadable_not_a_crash() {
+    use std::io::{Read, Write};
+    let original = site_workbook(|_| {});
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with("sheet1.xml") {
+            data = String::from_utf8(data)
+                .unwrap()
+                .replace("r=\"A2\"", "r=\"ZZZZZZZZZZZZZZZZ2\"")
+                .into_bytes();
+        }
+        writer
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(&data).unwrap();
+    }
+    let bytes = writer.finish().unwrap().into_inner();
+    let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].problem.en.contains("not readable as XLSX"),
+        "{problems:?}"
+    );
+}
+
 /// A ZIP bomb is refused from the sizes the archive declares, before anything inflates.
 #[test]
 fn an_xlsx_declaring_gigabytes_is_refused_unread() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input at scale: schemathesis (PyPI) generates requests from /api/v1/openapi.json,
 # signed in as admin, and checks that no answer is a 5xx and that answers match the
-# schema. `docs/bench/schemathesis.sh [seconds]` (CI runs a short one).
+# schema. `docs/bench/schemathesis.sh [seconds]` (CI runs a short one). With
+# XUNCHA_DATABASE_URL set, the server and its demo city use that database (PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 budget=${1:-600}

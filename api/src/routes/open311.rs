@@ -174,7 +174,16 @@ fn bad(format: Format, description: &str) -> HttpResponse {
 
 /// The parameters of a query string or form body, in order, repeated keys kept.
 fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, String> {
-    serde_urlencoded::from_bytes(raw).map_err(|e| format!("unreadable parameters: {e}"))
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(raw).map_err(|e| format!("unreadable parameters: {e}"))?;
+    // No text field means a NUL, and PostgreSQL cannot store or compare one.
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err("parameters may not contain NUL characters".to_owned());
+    }
+    Ok(pairs)
 }
 
 struct Params(Vec<(String, String)>);
@@ -476,6 +485,14 @@ async fn requests(
 async fn request(state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
     let (id, format) = path.into_inner();
     let format = Format::of(&format);
+    if id.contains('\0') {
+        // Not a case number, and PostgreSQL cannot compare text holding a NUL.
+        return error(
+            format,
+            StatusCode::NOT_FOUND,
+            "service_request_id was not found",
+        );
+    }
     match service::get(&state, &id).await {
         Ok(Some(shown)) => respond(
             format,
@@ -502,13 +519,29 @@ fn clipped(params: &Params, key: &str, max: usize) -> Result<String, String> {
     }
 }
 
+/// Most bytes a request body may have: every field at its cap, percent-encoded, fits.
+const FORM_LIMIT_BYTES: usize = 64 * 1024;
+
 async fn post_request(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let format = Format::of(&path);
+    // Read here, not by an extractor, so that a body too large is answered in the
+    // spec's error format like every other refusal.
+    let body = match payload.to_bytes_limited(FORM_LIMIT_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return bad(format, "the request body could not be read"),
+        Err(_) => {
+            return error(
+                format,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than 64 KiB",
+            );
+        }
+    };
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)

@@ -49,6 +49,10 @@ pub async fn list(
 }
 
 pub async fn get(state: &AppState, code: &str) -> Result<categories::Model, ApiError> {
+    // Not a code at all (a NUL in it would even fail PostgreSQL's comparison): none such.
+    if crate::domain::case::parse_category_code(code).is_err() {
+        return Err(ApiError::not_found());
+    }
     categories::Entity::find_by_id(code.to_owned())
         .one(&state.db)
         .await?

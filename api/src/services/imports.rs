@@ -180,6 +180,18 @@ const MAX_TABLE_COLUMNS: u32 = 64;
 
 /// The first sheet as rows of trimmed text, built cell by cell from the sheet's XML.
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+    // calamine's cell-reference arithmetic overflows on references of a dozen letters
+    // (found by the property tests), which panics in a debug build; such a file is
+    // unreadable, never a crash.
+    std::panic::catch_unwind(|| read_xlsx_cells(bytes)).unwrap_or_else(|_| {
+        Err(Msg::fixed(
+            "not readable as XLSX: a malformed cell reference",
+            "XLSX 无法读取：单元格引用格式错误",
+        ))
+    })
+}
+
+fn read_xlsx_cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
     use calamine::{Reader, Xlsx};
     let unreadable = |e: &dyn std::fmt::Display| {
         Msg::new(
