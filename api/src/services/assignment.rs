@@ -313,20 +313,14 @@ pub fn zone_of(shop: &shopfronts::Model) -> Option<ZoneEntry> {
 }
 
 /// The registry as of one version: the spatial index, and what every filing and case view
-/// reads (categories, the working calendar, webhooks, shop names and their overseeing
-/// departments), so that a request checks one version row instead of reading each table.
+/// reads (categories, the working calendar, webhooks, shop names), so that a request
+/// checks one version row instead of reading each table.
 pub struct Registry {
     pub index: RegistryIndex,
     categories: HashMap<String, categories::Model>,
     calendar: Vec<(NaiveDate, DayKind)>,
     webhooks: Vec<webhooks::Model>,
-    shops: HashMap<Uuid, Shop>,
-}
-
-/// What filings and case views need of a shopfront.
-struct Shop {
-    name: String,
-    department: Option<Uuid>,
+    shop_names: HashMap<Uuid, String>,
 }
 
 impl Registry {
@@ -343,7 +337,7 @@ impl Registry {
             categories: HashMap::new(),
             calendar: Vec::new(),
             webhooks: Vec::new(),
-            shops: HashMap::new(),
+            shop_names: HashMap::new(),
         }
     }
 
@@ -378,15 +372,10 @@ impl Registry {
         calendar.deadline(at, amount, unit, city)
     }
 
-    /// The department that oversees `shop`, if any.
-    pub fn shop_department(&self, shop: Uuid) -> Option<Uuid> {
-        self.shops.get(&shop).and_then(|s| s.department)
-    }
-
     /// The name of whoever a case is assigned to: its shop, else its department.
     pub fn assignee_name(&self, case: &entity::cases::Model) -> Option<String> {
         case.assignee_shopfront_id
-            .and_then(|id| self.shops.get(&id).map(|s| s.name.clone()))
+            .and_then(|id| self.shop_names.get(&id).cloned())
             .or_else(|| {
                 case.assignee_department_id
                     .and_then(|id| self.index.department_name(id).map(str::to_owned))
@@ -407,16 +396,7 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, ApiError> {
     let version = current_version(db).await?;
     let shop_rows = shopfronts::Entity::find().all(db).await?;
     let zones = shop_rows.iter().filter_map(zone_of).collect();
-    let shops = shop_rows
-        .into_iter()
-        .map(|s| {
-            let shop = Shop {
-                name: s.name,
-                department: s.department_id,
-            };
-            (s.id, shop)
-        })
-        .collect();
+    let shop_names = shop_rows.into_iter().map(|s| (s.id, s.name)).collect();
     let areas = areas::Entity::find()
         .all(db)
         .await?
@@ -470,7 +450,7 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, ApiError> {
         categories,
         calendar,
         webhooks,
-        shops,
+        shop_names,
     })
 }
 

@@ -79,14 +79,9 @@ pub async fn enqueue(
     case: &cases::Model,
     notice: Notice,
 ) -> Result<(), ApiError> {
-    // The department responsible: the assignee, or the overseer of the assigned shop.
-    let department = case.assignee_department_id.or_else(|| {
-        case.assignee_shopfront_id
-            .and_then(|shop| registry.shop_department(shop))
-    });
     let at = now();
     let deliveries: Vec<webhook_deliveries::ActiveModel> = registry
-        .webhooks_for(department)
+        .webhooks_for(case.overseer_department_id)
         .filter(|hook| {
             serde_json::from_str::<Vec<String>>(&hook.events)
                 .unwrap_or_default()

@@ -207,6 +207,11 @@ pub async fn insert_case(
     let placement = draft.placement;
     let assigned = placement.assigned();
     let sequence = state.case_numbers.next(txn, year).await?;
+    let overseer = match (placement.department, placement.shopfront) {
+        (Some(department), _) => Some(department),
+        (None, Some(shop)) => shop_department_locked(txn, shop).await?,
+        (None, None) => None,
+    };
     let inserted = cases::ActiveModel {
         id: Set(Uuid::now_v7()),
         case_no: Set(case_no(year, sequence)),
@@ -232,11 +237,7 @@ pub async fn insert_case(
         assignee_kind: Set(assignee_kind(placement.department, placement.shopfront)),
         assignee_department_id: Set(placement.department),
         assignee_shopfront_id: Set(placement.shopfront),
-        overseer_department_id: Set(placement.department.or_else(|| {
-            placement
-                .shopfront
-                .and_then(|s| registry.shop_department(s))
-        })),
+        overseer_department_id: Set(overseer),
         assignment_reason: Set(Some(placement.reason.clone())),
         area_id: Set(placement.area_id),
         deadline_at: Set(Some(deadline)),
@@ -300,6 +301,20 @@ pub async fn insert_case(
         .await?;
     }
     Ok(Some(case))
+}
+
+/// The department overseeing `shop`, read with a share lock inside the caller's write
+/// transaction: a shop moving department at the same moment either waits for this case
+/// (and then moves it along) or is seen moved; hand assignment reads the shop the same way.
+async fn shop_department_locked(
+    txn: &impl ConnectionTrait,
+    shop: Uuid,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(entity::shopfronts::Entity::find_by_id(shop)
+        .lock_shared()
+        .one(txn)
+        .await?
+        .and_then(|s| s.department_id))
 }
 
 /// A new case recurs (反弹) a case of the same category closed within this many days ...

@@ -3,7 +3,7 @@
 //! event in one transaction.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use entity::{cases, departments, photos, shopfronts};
@@ -215,7 +215,10 @@ pub async fn act(
                 ),
                 (None, Some(s)) => (
                     AssigneeKind::Shopfront,
+                    // Share-locked, as at filing: a concurrent move of the shop to another
+                    // department cannot miss this case.
                     shopfronts::Entity::find_by_id(s)
+                        .lock_shared()
                         .one(&txn)
                         .await?
                         .map(|s| (s.name, s.department_id)),

@@ -151,18 +151,6 @@ pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, ApiEr
     let rows = select.all(&state.db).await?;
 
     let tree = super::AreaTree::load(&state.db).await?;
-    let shops = super::shopfronts_by_id(
-        &state.db,
-        rows.iter().filter_map(|c| c.assignee_shopfront_id),
-    )
-    .await?;
-    let department_of = |case: &cases::Model| {
-        case.assignee_department_id.or_else(|| {
-            case.assignee_shopfront_id
-                .and_then(|s| shops.get(&s))
-                .and_then(|s| s.department_id)
-        })
-    };
     let department_names = super::department_names(&state.db).await?;
     let category_names: HashMap<String, String> = categories::Entity::find()
         .all(&state.db)
@@ -179,7 +167,7 @@ pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, ApiEr
         {
             continue;
         }
-        let department = department_of(case);
+        let department = case.overseer_department_id;
         if query.department_id.is_some() && department != query.department_id {
             continue;
         }
