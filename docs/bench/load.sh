@@ -17,7 +17,10 @@ seconds=${SECONDS_PER_RUN:-60}
 work=$(mktemp -d /tmp/xuncha-load.XXXX)
 port=18080
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin xuncha --bin xuncha-load
+# The server's database pool is as large as the phones, as pgbench has a connection per
+# client: the same concurrency at the database.
 export XUNCHA_DATA_DIR=$work XUNCHA_BIND=127.0.0.1:$port XUNCHA_LOG_FORMAT=json \
+  XUNCHA_DATABASE_MAX_CONNECTIONS=$phones \
   XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
   XUNCHA_ADMIN_PASSWORD=load-admin-password-1
 if [ "$backend" = postgres ]; then
@@ -36,21 +39,26 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
 rss() { awk '/VmRSS/{print $2" KiB"}' "/proc/$server/status"; }
 echo "== server RSS at start: $(rss)"
-for mix in inspector department reads filing; do
-  echo "== mix $mix, $phones phones, ${seconds}s"
-  target/release/xuncha-load --url "http://127.0.0.1:$port" --mix "$mix" --concurrency "$phones" \
-    --duration "$seconds" | tee "$work/mix-$mix.txt"
-done
+mix() {  # mix phones
+  echo "== mix $1, $2 phones, ${seconds}s"
+  target/release/xuncha-load --url "http://127.0.0.1:$port" --mix "$1" --concurrency "$2" \
+    --duration "$seconds" | tee "$work/mix-$1-$2.txt"
+}
+# Reads first, on the city as generated (1,000,000 cases, about 45,000 open): the write
+# mixes file tens of thousands of cases a minute, more than a city's whole backlog.
+mix reads "$phones"
 # The list queries' own latency, without 16 phones queueing for 2 cores: two phones,
 # one asking a department's queue, one a filtered page and a bbox page.
-echo "== mix reads, 2 phones, ${seconds}s"
-target/release/xuncha-load --url "http://127.0.0.1:$port" --mix reads --concurrency 2 --duration "$seconds"
+mix reads 2
+mix inspector "$phones"
+mix department "$phones"
+mix filing "$phones"
 echo "== server RSS after the runs: $(rss)"
 if [ "$backend" = postgres ]; then
   echo "== pgbench anchor: a case row and an event row per transaction, $phones clients, ${seconds}s"
   pgbench -h 127.0.0.1 -U postgres -n -c "$phones" -j 2 -T "$seconds" -f docs/bench/pgbench-filing.sql \
     xuncha_load | tee "$work/pgbench.txt" | grep -E "tps|latency"
-  api=$(awk '$1 == "file" {print $3}' "$work/mix-filing.txt")
+  api=$(awk '$1 == "file" {print $3}' "$work/mix-filing-$phones.txt")
   tps=$(awk '/^tps/ {print $3; exit}' "$work/pgbench.txt")
   echo "== ratio: API filings/s $api ÷ pgbench tps $tps = $(python3 -c "print(round($api / $tps, 2))")"
 fi

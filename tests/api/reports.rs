@@ -210,6 +210,50 @@ async fn only_inspectors_and_supervisors_file() {
     app.file_report(&supervisor.access_token, json!({})).await;
 }
 
+/// Filing reads the account in its own first statement rather than through the extractor
+/// every other route uses: the same checks must hold there.
+#[tokio::test]
+async fn a_filing_is_refused_for_a_disabled_account_or_a_changed_password() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for change in ["disabled", "password reset"] {
+        let inspector = app.login_as("inspector").await;
+        let user = format!("/api/v1/users/{}", inspector.user_id);
+        let response = if change == "disabled" {
+            app.patch_json(&user, &admin.access_token, &json!({"disabled": true}))
+                .await
+        } else {
+            let body = json!({"new_password": "another-password-42"});
+            app.post_json(
+                &format!("{user}/password"),
+                Some(&admin.access_token),
+                &body,
+            )
+            .await
+        };
+        assert!(response.status().is_success(), "{change}");
+        let body = report_body(json!({}));
+        let response = app
+            .post_json("/api/v1/reports", Some(&inspector.access_token), &body)
+            .await;
+        assert_error(response, 401, "unauthorized").await;
+        let filed: Value = app
+            .get(
+                &format!("/api/v1/reports?reporter_id={}", inspector.user_id),
+                Some(&admin.access_token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(filed["items"], json!([]), "{change}");
+    }
+    let missing = app
+        .post_json("/api/v1/reports", None, &report_body(json!({})))
+        .await;
+    assert_error(missing, 401, "unauthorized").await;
+}
+
 #[tokio::test]
 async fn a_retry_returns_the_same_case_and_a_changed_payload_conflicts() {
     let app = spawn_app().await;

@@ -8,4 +8,4 @@ pub mod policy;
 pub mod refresh;
 pub mod throttle;
 
-pub use current_user::CurrentUser;
+pub use current_user::{CurrentUser, SignedIn};

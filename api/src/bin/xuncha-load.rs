@@ -262,8 +262,11 @@ impl Phone {
         };
         let pick_assigned = |page: &Value| {
             page["items"].as_array().and_then(|items| {
-                let assigned: Vec<&Value> =
-                    items.iter().filter(|c| c["status"] == "assigned").collect();
+                // A department sees its shops' cases too, but accepts only its own.
+                let assigned: Vec<&Value> = items
+                    .iter()
+                    .filter(|c| c["status"] == "assigned" && c["assignee"]["kind"] == "department")
+                    .collect();
                 if assigned.is_empty() {
                     None
                 } else {

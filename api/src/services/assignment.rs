@@ -504,7 +504,16 @@ impl RegistryCache {
     }
 
     pub async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<Registry>, ApiError> {
-        let version = current_version(db).await?;
+        self.at_version(db, current_version(db).await?).await
+    }
+
+    /// The snapshot of `version` (just read from the database) or newer, rebuilt if this
+    /// instance's is older.
+    pub async fn at_version(
+        &self,
+        db: &impl ConnectionTrait,
+        version: i64,
+    ) -> Result<Arc<Registry>, ApiError> {
         let registry = self.latest();
         if registry.version() == version {
             return Ok(registry);

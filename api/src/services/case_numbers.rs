@@ -70,11 +70,8 @@ impl CaseNumbers {
     /// `prepare_year`).
     pub async fn next(&self, txn: &impl ConnectionTrait, year: i32) -> Result<i32, ApiError> {
         let row = if txn.get_database_backend() == DatabaseBackend::Postgres {
-            let statement = sea_orm::Statement::from_string(
-                DatabaseBackend::Postgres,
-                format!("SELECT nextval('{}')::integer AS last", sequence_name(year)),
-            );
-            txn.query_one_raw(statement).await?
+            txn.query_one(&Query::select().expr_as(take(year), "last").to_owned())
+                .await?
         } else {
             let statement = Query::insert()
                 .into_table(case_counters::Entity)
@@ -95,6 +92,12 @@ impl CaseNumbers {
         let row = row.ok_or_else(|| ApiError::internal("case number: no row"))?;
         Ok(row.try_get::<i32>("", "last")?)
     }
+}
+
+/// PostgreSQL: the expression that takes the next number of `year` (after
+/// `prepare_year`), for a statement that does more than number a case.
+pub fn take(year: i32) -> Expr {
+    Expr::cust_with_values("nextval($1::regclass)::integer", [sequence_name(year)])
 }
 
 /// After a bulk load (the data generator) has numbered `year` up to `last`: the next

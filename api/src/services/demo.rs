@@ -170,7 +170,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
 /// Twelve cases by the demo inspector around the district, each with a before photo, so
 /// lists, maps and photo views have something to show. Filed once.
 async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
-    use crate::auth::CurrentUser;
+    use crate::auth::{CurrentUser, SignedIn};
     use crate::domain::{GeoPoint, PhotoKind, Severity};
     use crate::services::{photos, reports};
 
@@ -185,6 +185,10 @@ async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
         role: Role::Inspector,
         department_id: None,
         shopfront_id: None,
+    };
+    let signed_in = SignedIn {
+        user_id: inspector.id,
+        password_epoch_ms: inspector.password_changed_at.timestamp_millis(),
     };
     let categories = [
         "parking",
@@ -211,7 +215,7 @@ async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
         .map_err(|m| anyhow::anyhow!("{}", m.en))?;
         let filed = reports::file(
             state,
-            &filer,
+            &signed_in,
             reports::NewReport {
                 client_id,
                 category: categories[i as usize % categories.len()].to_owned(),

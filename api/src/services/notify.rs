@@ -79,8 +79,24 @@ pub async fn enqueue(
     case: &cases::Model,
     notice: Notice,
 ) -> Result<(), ApiError> {
+    let deliveries = deliveries(registry, case, notice);
+    if !deliveries.is_empty() {
+        webhook_deliveries::Entity::insert_many(deliveries)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The outbox rows of `notice` about `case`: one per active webhook of its department
+/// (or city-wide) that asked for this event.
+pub fn deliveries(
+    registry: &Registry,
+    case: &cases::Model,
+    notice: Notice,
+) -> Vec<webhook_deliveries::ActiveModel> {
     let at = now();
-    let deliveries: Vec<webhook_deliveries::ActiveModel> = registry
+    registry
         .webhooks_for(case.overseer_department_id)
         .filter(|hook| {
             serde_json::from_str::<Vec<String>>(&hook.events)
@@ -104,13 +120,7 @@ pub async fn enqueue(
                 created_at: Set(at),
             }
         })
-        .collect();
-    if !deliveries.is_empty() {
-        webhook_deliveries::Entity::insert_many(deliveries)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+        .collect()
 }
 
 /// `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. HMAC takes keys of any length, so

@@ -5,23 +5,28 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 
+use sea_orm::sea_query::{
+    CommonTableExpression, DynIden, Expr, ExprTrait, IntoIden, OnConflict, Order, Query,
+    SelectStatement, WithClause,
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    FromQueryResult, IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::{case_events, cases, categories, photos};
+use entity::{case_events, cases, categories, photos, shopfronts, users, webhook_deliveries};
 
-use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
+use crate::auth::{CurrentUser, SignedIn};
 use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::assignment::{Registry, Target};
-use crate::services::{events, now};
+use crate::services::{case_numbers, events, now};
 use crate::state::AppState;
 
 /// A validated filing.
@@ -53,41 +58,287 @@ pub enum Filed {
     Existing(cases::Model),
 }
 
-pub async fn file(state: &AppState, user: &CurrentUser, new: NewReport) -> Result<Filed, ApiError> {
+pub async fn file(
+    state: &AppState,
+    signed_in: &SignedIn,
+    new: NewReport,
+) -> Result<Filed, ApiError> {
     let request_hash = new.request_hash();
-    if let Some(existing) = find_by_client_id(&state.db, new.client_id).await? {
-        return retry_outcome(existing, &request_hash);
-    }
-    let registry = state.registry.current(&state.db).await?;
-    let category = active_category(&registry, &new.category)?;
-    let placement = Placement::from_decision(registry.locate(new.point, &category.code));
-    let draft = CaseDraft {
-        client_id: Some(new.client_id),
-        request_hash: Some(request_hash.clone()),
-        description: new.description,
-        point: new.point,
-        accuracy_m: new.accuracy_m,
-        address: new.address,
-        observed_at: new.observed_at,
-        severity: new.severity,
-        source: CaseSource::Patrol,
-        reporter: Some((user.id, user.role)),
-        placement,
-        inspection: None,
-    };
-    let prepared = prepare(state, registry.clone(), &category, &draft).await?;
-    let txn = crate::services::begin_write(&state.db).await?;
-    let Some(case) = insert_case(&txn, state, &category, draft, prepared).await? else {
-        // A concurrent retry with the same client_id won the race.
-        txn.rollback().await?;
-        let existing = find_by_client_id(&state.db, new.client_id)
+    let postgres = state.db.get_database_backend() == DatabaseBackend::Postgres;
+    let mut registry = state.registry.latest();
+    let mut reloaded = false;
+    // A pass answers unless what it read went stale before it wrote: the registry moved
+    // (the snapshot is rebuilt and the next pass reads again), or the assigned shop moved
+    // department, or a concurrent retry took the client_id (the next pass finds its case).
+    for _ in 0..FILING_PASSES {
+        let placement = Placement::from_decision(registry.locate(new.point, &new.category));
+        let at = now();
+        let year = at.with_timezone(&state.settings.timezone).year();
+        state.case_numbers.prepare_year(&state.db, year).await?;
+        let read = read_before_filing(&state.db, signed_in, &new, &placement, &registry, year)
             .await?
-            .ok_or_else(|| ApiError::internal("client_id conflict without a case"))?;
-        return retry_outcome(existing, &request_hash);
+            .ok_or_else(ApiError::unauthorized)?;
+        let user = CurrentUser::of_account(Some(read.account), signed_in)?;
+        policy::may_file_reports(&user)?;
+        if let Some(existing) = read.existing_case {
+            let existing = cases::Entity::find_by_id(existing)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| ApiError::internal("a case vanished"))?;
+            return retry_outcome(existing, &request_hash);
+        }
+        // A stale snapshot is rebuilt once per filing; if the registry moves again while
+        // it files, the filing goes on with the snapshot of the version it first read.
+        if read.registry_version != registry.version() && !reloaded {
+            registry = state
+                .registry
+                .at_version(&state.db, read.registry_version)
+                .await?;
+            reloaded = true;
+            continue;
+        }
+        let category = active_category(&registry, &new.category)?;
+        let draft = CaseDraft {
+            client_id: Some(new.client_id),
+            request_hash: Some(request_hash.clone()),
+            description: new.description.clone(),
+            point: new.point,
+            accuracy_m: new.accuracy_m,
+            address: new.address.clone(),
+            observed_at: new.observed_at,
+            severity: new.severity,
+            source: CaseSource::Patrol,
+            reporter: Some((user.id, user.role)),
+            placement,
+            inspection: None,
+        };
+        let prepared = Prepared {
+            at,
+            year,
+            deadline: registry.deadline(&category, new.severity, at, state.settings.timezone),
+            recurrence_of: read.recurrence_of,
+            registry: registry.clone(),
+        };
+        let written = if postgres {
+            let sequence = match read.case_sequence {
+                Some(sequence) => sequence,
+                // Not taken by a read that found the registry moved.
+                None => state.case_numbers.next(&state.db, year).await?,
+            };
+            let number = case_no(year, sequence);
+            write_in_one_statement(
+                state,
+                &category,
+                draft,
+                prepared,
+                number,
+                read.shop_department,
+            )
+            .await?
+        } else {
+            let txn = crate::services::begin_write(&state.db).await?;
+            let case = insert_case(&txn, state, &category, draft, prepared).await?;
+            if case.is_some() {
+                txn.commit().await?;
+            } else {
+                txn.rollback().await?;
+            }
+            case
+        };
+        if let Some(case) = written {
+            tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
+            return Ok(Filed::Created(case));
+        }
+    }
+    Err(ApiError::new(ErrorCode::Conflict))
+}
+
+/// Passes a filing makes before it answers 409: one to rebuild a stale snapshot, one that a
+/// concurrent retry or a shop move can undo, and one to find that retry's case. A phone's
+/// retry of a 409 with the same `client_id` is safe.
+const FILING_PASSES: usize = 3;
+
+/// What a filing reads before it writes, in one statement.
+struct FilingRead {
+    /// The signed-in account, checked like every request's.
+    account: users::Model,
+    registry_version: i64,
+    /// A case already filed with this `client_id`.
+    existing_case: Option<Uuid>,
+    recurrence_of: Option<Uuid>,
+    /// PostgreSQL: the department of the shop the case goes to, and the case's number.
+    shop_department: Option<Uuid>,
+    case_sequence: Option<i32>,
+}
+
+/// One round trip for everything a filing reads: the account (none when it is gone),
+/// the registry version, the `client_id` replay check, the recurrence search and, on
+/// PostgreSQL, the shop's department and the next case number (taken only when no case
+/// has this `client_id` and `registry` is current, so a filing that will read again does
+/// not leave a gap). On SQLite the number and the shop are read inside the write
+/// transaction instead (one writer at a time there).
+async fn read_before_filing(
+    db: &sea_orm::DatabaseConnection,
+    signed_in: &SignedIn,
+    new: &NewReport,
+    placement: &Placement,
+    registry: &Registry,
+    year: i32,
+) -> Result<Option<FilingRead>, ApiError> {
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let existing = Query::select()
+        .column(cases::Column::Id)
+        .from(cases::Entity)
+        .and_where(Expr::col(cases::Column::ClientId).eq(new.client_id))
+        .to_owned();
+    let mut query = users::Entity::find_by_id(signed_in.user_id).into_query();
+    query
+        .expr_as(scalar(registry_version_query()), "registry_version")
+        .expr_as(scalar(existing.clone()), "existing_case")
+        .expr_as(
+            scalar(recurrence_query(new.point, &new.category)),
+            "recurrence_of",
+        );
+    if postgres {
+        let shop_department = Query::select()
+            .column(shopfronts::Column::DepartmentId)
+            .from(shopfronts::Entity)
+            .and_where(Expr::col(shopfronts::Column::Id).eq(placement.shopfront))
+            .to_owned();
+        let stale = scalar(registry_version_query()).ne(registry.version());
+        query
+            .expr_as(scalar(shop_department), "shop_department")
+            .expr_as(
+                Expr::case(
+                    Expr::exists(existing).or(stale),
+                    Expr::val(Option::<i32>::None),
+                )
+                .finally(case_numbers::take(year)),
+                "case_sequence",
+            );
+    }
+    let Some(row) = db.query_one(&query).await? else {
+        return Ok(None);
     };
-    txn.commit().await?;
-    tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
-    Ok(Filed::Created(case))
+    Ok(Some(FilingRead {
+        account: users::Model::from_query_result(&row, "")?,
+        registry_version: row
+            .try_get::<Option<i64>>("", "registry_version")?
+            .unwrap_or(0),
+        existing_case: row.try_get("", "existing_case")?,
+        recurrence_of: row.try_get("", "recurrence_of")?,
+        shop_department: if postgres {
+            row.try_get("", "shop_department")?
+        } else {
+            None
+        },
+        case_sequence: if postgres {
+            row.try_get("", "case_sequence")?
+        } else {
+            None
+        },
+    }))
+}
+
+fn scalar(query: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(query.into()))
+}
+
+/// PostgreSQL: the case, its events and its notices in one statement — one round trip and
+/// no `BEGIN`/`COMMIT`, where a transaction makes six. The case number was taken by the
+/// read. The shop's department is read again under a share lock in the same statement;
+/// when the shop moved department since the read (its notices would go to the wrong
+/// webhooks), or a concurrent retry took the `client_id`, nothing is written: `None`.
+async fn write_in_one_statement(
+    state: &AppState,
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: Prepared,
+    number: String,
+    shop_department: Option<Uuid>,
+) -> Result<Option<cases::Model>, ApiError> {
+    let shop = draft.placement.shopfront;
+    let overseer = draft.placement.department.or(shop_department);
+    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let deliveries = if case.assignee_kind.is_some() {
+        crate::services::notify::deliveries(
+            &prepared.registry,
+            &case,
+            crate::services::notify::Notice::Assigned,
+        )
+    } else {
+        Vec::new()
+    };
+    let mut case_row = values_of(&case.clone().into_active_model());
+    let mut with = WithClause::new();
+    if let Some(shop) = shop {
+        let locked = Query::select()
+            .column(shopfronts::Column::DepartmentId)
+            .from(shopfronts::Entity)
+            .and_where(Expr::col(shopfronts::Column::Id).eq(shop))
+            .lock_shared()
+            .to_owned();
+        with.cte(cte("shop", locked));
+        case_row.1.from("shop").and_where(Expr::cust_with_values(
+            "shop.department_id IS NOT DISTINCT FROM $1",
+            [overseer],
+        ));
+    }
+    let insert = Query::insert()
+        .into_table(cases::Entity)
+        .columns(case_row.0)
+        .select_from(case_row.1)
+        .map_err(ApiError::internal)?
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .returning_col(cases::Column::Id)
+        .to_owned();
+    with.cte(cte("filed", insert));
+    let rows = history
+        .into_iter()
+        .map(|e| values_of(&e.into_active_model()))
+        .map(|row| (case_events::Entity.into_iden(), row))
+        .chain(
+            deliveries
+                .iter()
+                .map(|d| (webhook_deliveries::Entity.into_iden(), values_of(d))),
+        );
+    for (n, (table, (columns, mut values))) in rows.enumerate() {
+        // Written only with the case: each row is selected from `filed`.
+        values.from("filed");
+        let insert = Query::insert()
+            .into_table(table)
+            .columns(columns)
+            .select_from(values)
+            .map_err(ApiError::internal)?
+            .to_owned();
+        with.cte(cte(&format!("written_{n}"), insert));
+    }
+    let statement = with.query(Query::select().column("id").from("filed").to_owned());
+    let filed = state.db.query_one(&statement).await?;
+    Ok(filed.map(|_| case))
+}
+
+fn cte(
+    name: &str,
+    query: impl Into<sea_orm::sea_query::SubQueryStatement>,
+) -> CommonTableExpression {
+    CommonTableExpression::new()
+        .query(query)
+        .table_name(name.to_owned())
+        .to_owned()
+}
+
+/// The columns an active model sets, and a `SELECT` of their values.
+fn values_of<A: ActiveModelTrait>(model: &A) -> (Vec<DynIden>, SelectStatement) {
+    let mut select = Query::select();
+    let mut columns = Vec::new();
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        if let Some(value) = model.get(column).into_value() {
+            columns.push(column.into_iden());
+            select.expr(Expr::val(value));
+        }
+    }
+    (columns, select)
 }
 
 /// An active category, or 422 on `category`.
@@ -174,7 +425,12 @@ pub async fn prepare(
     category: &categories::Model,
     draft: &CaseDraft,
 ) -> Result<Prepared, ApiError> {
-    let recurrence_of = recent_closed_case_near(state, draft.point, &category.code).await?;
+    let recurrence_of = state
+        .db
+        .query_one(&recurrence_query(draft.point, &category.code))
+        .await?
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .transpose()?;
     let at = now();
     let year = at.with_timezone(&state.settings.timezone).year();
     state.case_numbers.prepare_year(&state.db, year).await?;
@@ -197,75 +453,94 @@ pub async fn insert_case(
     draft: CaseDraft,
     prepared: Prepared,
 ) -> Result<Option<cases::Model>, ApiError> {
-    let Prepared {
-        at,
-        year,
-        deadline,
-        recurrence_of,
-        registry,
-    } = prepared;
-    let placement = draft.placement;
-    let assigned = placement.assigned();
-    let sequence = state.case_numbers.next(txn, year).await?;
-    let overseer = match (placement.department, placement.shopfront) {
+    let sequence = state.case_numbers.next(txn, prepared.year).await?;
+    let overseer = match (draft.placement.department, draft.placement.shopfront) {
         (Some(department), _) => Some(department),
         (None, Some(shop)) => shop_department_locked(txn, shop).await?,
         (None, None) => None,
     };
-    let inserted = cases::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        case_no: Set(case_no(year, sequence)),
-        client_id: Set(draft.client_id),
-        request_hash: Set(draft.request_hash),
-        category_code: Set(category.code.clone()),
-        description: Set(draft.description),
-        lat: Set(draft.point.lat()),
-        lon: Set(draft.point.lon()),
-        accuracy_m: Set(draft.accuracy_m),
-        address: Set(draft.address),
-        observed_at: Set(draft.observed_at),
-        severity: Set(draft.severity.as_str().to_owned()),
-        source: Set(draft.source.as_str().to_owned()),
-        status: Set(if assigned {
+    let number = case_no(prepared.year, sequence);
+    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let inserted = cases::Entity::insert(case.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    events::insert_all(txn, &history).await?;
+    if case.assignee_kind.is_some() {
+        crate::services::notify::enqueue(
+            txn,
+            &prepared.registry,
+            &case,
+            crate::services::notify::Notice::Assigned,
+        )
+        .await?;
+    }
+    Ok(Some(case))
+}
+
+/// A new case and its history: `file`, then `assign` when it has an assignee
+/// (automatic assignment is its own step, by no person).
+fn new_case(
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: &Prepared,
+    number: String,
+    overseer: Option<Uuid>,
+) -> Result<(cases::Model, Vec<case_events::Model>), ApiError> {
+    let at = prepared.at;
+    let placement = draft.placement;
+    let assigned = placement.assigned();
+    let case = cases::Model {
+        id: Uuid::now_v7(),
+        case_no: number,
+        client_id: draft.client_id,
+        request_hash: draft.request_hash,
+        category_code: category.code.clone(),
+        description: draft.description,
+        lat: draft.point.lat(),
+        lon: draft.point.lon(),
+        accuracy_m: draft.accuracy_m,
+        address: draft.address,
+        observed_at: draft.observed_at,
+        severity: draft.severity.as_str().to_owned(),
+        source: draft.source.as_str().to_owned(),
+        status: if assigned {
             CaseStatus::Assigned
         } else {
             CaseStatus::Reported
         }
         .as_str()
-        .to_owned()),
-        reporter_id: Set(draft.reporter.map(|(id, _)| id)),
-        assignee_kind: Set(assignee_kind(placement.department, placement.shopfront)),
-        assignee_department_id: Set(placement.department),
-        assignee_shopfront_id: Set(placement.shopfront),
-        overseer_department_id: Set(overseer),
-        assignment_reason: Set(Some(placement.reason.clone())),
-        area_id: Set(placement.area_id),
-        deadline_at: Set(Some(deadline)),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-        closed_at: Set(None),
-        rework_count: Set(0),
-        recurrence_count: Set(0),
-        rectified_by: Set(None),
-        duplicate_of: Set(None),
-        recurrence_of: Set(recurrence_of),
-        pending_request: Set(None),
-        requested_until: Set(None),
-        suspended_at: Set(None),
-        overdue_notified_at: Set(None),
-        campaign_id: Set(draft.inspection.map(|i| i.campaign_id)),
-        site_id: Set(draft.inspection.map(|i| i.site_id)),
-        visit_id: Set(draft.inspection.map(|i| i.visit_id)),
-    }
-    .insert(txn)
-    .await;
-    let case = match inserted {
-        Ok(case) => case,
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Ok(None);
-        }
-        Err(err) => return Err(err.into()),
+        .to_owned(),
+        reporter_id: draft.reporter.map(|(id, _)| id),
+        assignee_kind: assignee_kind(placement.department, placement.shopfront),
+        assignee_department_id: placement.department,
+        assignee_shopfront_id: placement.shopfront,
+        overseer_department_id: overseer,
+        assignment_reason: Some(placement.reason.clone()),
+        area_id: placement.area_id,
+        deadline_at: Some(prepared.deadline),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+        rework_count: 0,
+        recurrence_count: 0,
+        rectified_by: None,
+        duplicate_of: None,
+        recurrence_of: prepared.recurrence_of,
+        pending_request: None,
+        requested_until: None,
+        suspended_at: None,
+        overdue_notified_at: None,
+        campaign_id: draft.inspection.map(|i| i.campaign_id),
+        site_id: draft.inspection.map(|i| i.site_id),
+        visit_id: draft.inspection.map(|i| i.visit_id),
     };
     let mut history = vec![events::NewEvent {
         case_id: case.id,
@@ -278,7 +553,6 @@ pub async fn insert_case(
         at,
     }];
     if assigned {
-        // Automatic assignment is its own step in the history, by no person.
         history.push(events::NewEvent {
             case_id: case.id,
             action: "assign",
@@ -290,17 +564,7 @@ pub async fn insert_case(
             at,
         });
     }
-    events::insert_all(txn, &events::chain(None, history)?).await?;
-    if assigned {
-        crate::services::notify::enqueue(
-            txn,
-            &registry,
-            &case,
-            crate::services::notify::Notice::Assigned,
-        )
-        .await?;
-    }
-    Ok(Some(case))
+    Ok((case, events::chain(None, history)?))
 }
 
 /// The department overseeing `shop`, read with a share lock inside the caller's write
@@ -323,33 +587,44 @@ pub const RECURRENCE_DAYS: i64 = 90;
 pub const RECURRENCE_RADIUS_M: f64 = 30.0;
 
 /// The nearest case of `category` closed (not as a duplicate) in the last 90 days within
-/// 30 m of `point`.
-async fn recent_closed_case_near(
-    state: &AppState,
-    point: GeoPoint,
-    category: &str,
-) -> Result<Option<Uuid>, ApiError> {
+/// 30 m of `point`, as a query of its `id`. At 30 m the earth is flat: the distance is
+/// taken on a local plane (metres per degree of the haversine's sphere), which differs
+/// from the great circle by micrometres.
+fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
+    const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
     let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(RECURRENCE_RADIUS_M);
-    let candidates = cases::Entity::find()
-        .filter(cases::Column::CategoryCode.eq(category))
-        .filter(cases::Column::Status.eq(CaseStatus::Closed.as_str()))
-        .filter(cases::Column::DuplicateOf.is_null())
-        .filter(cases::Column::ClosedAt.gte(now() - Duration::days(RECURRENCE_DAYS)))
-        .filter(cases::Column::Lat.between(min_lat, max_lat))
-        .filter(cases::Column::Lon.between(min_lon, max_lon))
-        .limit(100)
-        .all(&state.db)
-        .await?;
-    Ok(candidates
-        .into_iter()
-        .filter_map(|c| {
-            GeoPoint::new(c.lat, c.lon)
-                .ok()
-                .map(|at| (c.id, at.distance_m(point)))
-        })
-        .filter(|(_, distance)| *distance <= RECURRENCE_RADIUS_M)
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(id, _)| id))
+    let north = Expr::col(cases::Column::Lat)
+        .sub(point.lat())
+        .mul(METRES_PER_DEGREE);
+    let east = Expr::col(cases::Column::Lon)
+        .sub(point.lon())
+        .mul(METRES_PER_DEGREE * point.lat().to_radians().cos());
+    let distance_sq = north.clone().mul(north).add(east.clone().mul(east));
+    Query::select()
+        .column(cases::Column::Id)
+        .from(cases::Entity)
+        .and_where(Expr::col(cases::Column::CategoryCode).eq(category))
+        .and_where(Expr::col(cases::Column::Status).eq(CaseStatus::Closed.as_str()))
+        .and_where(Expr::col(cases::Column::DuplicateOf).is_null())
+        .and_where(Expr::col(cases::Column::ClosedAt).gte(now() - Duration::days(RECURRENCE_DAYS)))
+        .and_where(Expr::col(cases::Column::Lat).between(min_lat, max_lat))
+        .and_where(Expr::col(cases::Column::Lon).between(min_lon, max_lon))
+        .and_where(
+            distance_sq
+                .clone()
+                .lte(RECURRENCE_RADIUS_M * RECURRENCE_RADIUS_M),
+        )
+        .order_by_expr(distance_sq, Order::Asc)
+        .limit(1)
+        .to_owned()
+}
+
+fn registry_version_query() -> SelectStatement {
+    Query::select()
+        .column(entity::registry_versions::Column::Version)
+        .from(entity::registry_versions::Entity)
+        .and_where(Expr::col(entity::registry_versions::Column::Id).eq(1))
+        .to_owned()
 }
 
 /// Cases filed as recurrences of `case_id`.
@@ -378,16 +653,6 @@ fn retry_outcome(existing: cases::Model, request_hash: &str) -> Result<Filed, Ap
     } else {
         Err(ApiError::new(ErrorCode::ClientIdConflict))
     }
-}
-
-async fn find_by_client_id(
-    db: &impl ConnectionTrait,
-    client_id: Uuid,
-) -> Result<Option<cases::Model>, ApiError> {
-    Ok(cases::Entity::find()
-        .filter(cases::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?)
 }
 
 /// Loads a case the user may see, or 404.
