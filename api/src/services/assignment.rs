@@ -454,11 +454,25 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, ApiError> {
     })
 }
 
+/// The registry version, 0 before the first change.
 pub async fn current_version(db: &impl ConnectionTrait) -> Result<i64, ApiError> {
-    Ok(registry_versions::Entity::find_by_id(1)
-        .one(db)
+    Ok(db
+        .query_one(&version_query())
         .await?
-        .map_or(0, |v| v.version))
+        .map(|row| row.try_get::<i64>("", "version"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// The query of the registry version: alone, or inside a statement that reads more (a
+/// filing's first read).
+pub fn version_query() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(registry_versions::Column::Version)
+        .from(registry_versions::Entity)
+        .and_where(Expr::col(registry_versions::Column::Id).eq(1))
+        .to_owned()
 }
 
 /// Marks the registry changed: areas, departments, rules, shopfronts, categories, the

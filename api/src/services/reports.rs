@@ -25,8 +25,8 @@ use crate::auth::{CurrentUser, SignedIn};
 use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
-use crate::services::assignment::{Registry, Target};
-use crate::services::{case_numbers, events, now};
+use crate::services::assignment::{self, Registry, Target};
+use crate::services::{case_numbers, events, notify, now};
 use crate::state::AppState;
 
 /// A validated filing.
@@ -193,7 +193,7 @@ async fn read_before_filing(
         .to_owned();
     let mut query = users::Entity::find_by_id(signed_in.user_id).into_query();
     query
-        .expr_as(scalar(registry_version_query()), "registry_version")
+        .expr_as(scalar(assignment::version_query()), "registry_version")
         .expr_as(scalar(existing.clone()), "existing_case")
         .expr_as(
             scalar(recurrence_query(new.point, &new.category)),
@@ -205,7 +205,7 @@ async fn read_before_filing(
             .from(shopfronts::Entity)
             .and_where(Expr::col(shopfronts::Column::Id).eq(placement.shopfront))
             .to_owned();
-        let stale = scalar(registry_version_query()).ne(registry.version());
+        let stale = scalar(assignment::version_query()).ne(registry.version());
         query
             .expr_as(scalar(shop_department), "shop_department")
             .expr_as(
@@ -260,15 +260,9 @@ async fn write_in_one_statement(
     let shop = draft.placement.shopfront;
     let overseer = draft.placement.department.or(shop_department);
     let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
-    let deliveries = if case.assignee_kind.is_some() {
-        crate::services::notify::deliveries(
-            &prepared.registry,
-            &case,
-            crate::services::notify::Notice::Assigned,
-        )
-    } else {
-        Vec::new()
-    };
+    let deliveries = notice_of_filing(&case)
+        .map(|notice| notify::deliveries(&prepared.registry, &case, notice))
+        .unwrap_or_default();
     let mut case_row = values_of(&case.clone().into_active_model());
     let mut with = WithClause::new();
     if let Some(shop) = shop {
@@ -472,16 +466,18 @@ pub async fn insert_case(
         Err(err) => return Err(err.into()),
     }
     events::insert_all(txn, &history).await?;
-    if case.assignee_kind.is_some() {
-        crate::services::notify::enqueue(
-            txn,
-            &prepared.registry,
-            &case,
-            crate::services::notify::Notice::Assigned,
-        )
-        .await?;
+    if let Some(notice) = notice_of_filing(&case) {
+        notify::enqueue(txn, &prepared.registry, &case, notice).await?;
     }
     Ok(Some(case))
+}
+
+/// What a new case announces to webhooks: its assignment, when it has an assignee (a
+/// triage case is announced when a supervisor assigns it).
+fn notice_of_filing(case: &cases::Model) -> Option<notify::Notice> {
+    case.assignee_kind
+        .is_some()
+        .then_some(notify::Notice::Assigned)
 }
 
 /// A new case and its history: `file`, then `assign` when it has an assignee
@@ -616,14 +612,6 @@ fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
         )
         .order_by_expr(distance_sq, Order::Asc)
         .limit(1)
-        .to_owned()
-}
-
-fn registry_version_query() -> SelectStatement {
-    Query::select()
-        .column(entity::registry_versions::Column::Version)
-        .from(entity::registry_versions::Entity)
-        .and_where(Expr::col(entity::registry_versions::Column::Id).eq(1))
         .to_owned()
 }
 
