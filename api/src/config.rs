@@ -27,6 +27,29 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
+    /// How long a request body may take: this grace, plus the time its bytes need at
+    /// `body_min_bytes_per_second`, never more than `body_max`.
+    pub body_grace: Duration,
+    pub body_min_bytes_per_second: u32,
+    pub body_max: Duration,
+    /// Upload bytes held in memory at once across all requests; past it, 503.
+    pub upload_buffer_bytes: u64,
+    /// Password hashes (19 MiB each) computed at once; past it, 503.
+    pub password_hash_concurrency: usize,
+    /// Networks that webhooks may reach although they are not public (loopback, private…).
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+    /// The address clients reach this service at, for documents that name it (Open311
+    /// discovery); `None`: the request's `Host`.
+    pub public_url: Option<String>,
+    /// SQLite's `synchronous`: `full` (default) makes every acknowledged commit survive a
+    /// power cut; `normal` is faster and may lose the last commits.
+    pub sqlite_synchronous: SqliteDurability,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqliteDurability {
+    Full,
+    Normal,
 }
 
 /// An external S3-compatible store (MinIO, Ceph, AWS S3 …).
@@ -169,6 +192,79 @@ impl Settings {
             },
         )?;
 
+        let body_grace = Duration::from_secs(parse_or(
+            &get,
+            "XUNCHA_BODY_TIMEOUT_SECONDS",
+            Some(30),
+            |v| parse_in_range(v, 1, 3600),
+        )?);
+        let body_min_bytes_per_second =
+            parse_or(&get, "XUNCHA_BODY_MIN_BYTES_PER_SECOND", Some(4096), |v| {
+                parse_in_range(v, 1, 1 << 30)
+            })?;
+        let body_max = Duration::from_secs(parse_or(
+            &get,
+            "XUNCHA_BODY_MAX_SECONDS",
+            Some(900),
+            |v| parse_in_range(v, 1, 86_400),
+        )?);
+        let upload_buffer_bytes = 1024
+            * 1024
+            * parse_or(&get, "XUNCHA_UPLOAD_BUFFER_MIB", Some(256u64), |v| {
+                parse_in_range(v, 32, 65_536)
+            })?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let password_hash_concurrency =
+            parse_or(&get, "XUNCHA_PASSWORD_HASH_CONCURRENCY", Some(cores), |v| {
+                parse_in_range(v, 1, 256)
+            })?;
+        let webhook_allowed_networks = parse_or(
+            &get,
+            "XUNCHA_WEBHOOK_ALLOWED_NETWORKS",
+            Some(Vec::new()),
+            |v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        n.parse::<ipnet::IpNet>()
+                            .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| {
+                                format!("expected networks such as 10.0.0.0/8,fd00::/8; got {n}")
+                            })
+                    })
+                    .collect()
+            },
+        )?;
+        let public_url = match get("XUNCHA_PUBLIC_URL") {
+            None => None,
+            Some(url) => {
+                let parsed = url::Url::parse(url.trim()).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if parsed.is_none() {
+                    return Err(ConfigError {
+                        variable: "XUNCHA_PUBLIC_URL",
+                        problem: "expected an http:// or https:// URL such as https://xuncha.example.gov.cn".into(),
+                    });
+                }
+                Some(url.trim().trim_end_matches('/').to_owned())
+            }
+        };
+        let sqlite_synchronous = parse_or(
+            &get,
+            "XUNCHA_SQLITE_SYNCHRONOUS",
+            Some(SqliteDurability::Full),
+            |v| match v {
+                "full" => Ok(SqliteDurability::Full),
+                "normal" => Ok(SqliteDurability::Normal),
+                _ => Err("expected full or normal".to_owned()),
+            },
+        )?;
+
         Ok(Self {
             bind,
             data_dir,
@@ -185,6 +281,14 @@ impl Settings {
             rate_limit_burst,
             trust_forwarded_for,
             log_format,
+            body_grace,
+            body_min_bytes_per_second,
+            body_max,
+            upload_buffer_bytes,
+            password_hash_concurrency,
+            webhook_allowed_networks,
+            public_url,
+            sqlite_synchronous,
         })
     }
 
@@ -280,6 +384,22 @@ mod tests {
             (
                 vec![("XUNCHA_RATE_LIMIT_PER_SECOND", "0")],
                 "XUNCHA_RATE_LIMIT_PER_SECOND",
+            ),
+            (
+                vec![("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33")],
+                "XUNCHA_WEBHOOK_ALLOWED_NETWORKS",
+            ),
+            (
+                vec![("XUNCHA_PUBLIC_URL", "ftp://example.org")],
+                "XUNCHA_PUBLIC_URL",
+            ),
+            (
+                vec![("XUNCHA_SQLITE_SYNCHRONOUS", "off")],
+                "XUNCHA_SQLITE_SYNCHRONOUS",
+            ),
+            (
+                vec![("XUNCHA_UPLOAD_BUFFER_MIB", "1")],
+                "XUNCHA_UPLOAD_BUFFER_MIB",
             ),
         ] {
             let err = settings(&vars).unwrap_err();

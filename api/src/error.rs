@@ -90,13 +90,15 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     TooManyRequests,
     TooManyLoginAttempts,
+    RequestTimeout,
+    ServerBusy,
     DatabaseUnavailable,
     StorageUnavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -119,6 +121,8 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::TooManyRequests,
         ErrorCode::TooManyLoginAttempts,
+        ErrorCode::RequestTimeout,
+        ErrorCode::ServerBusy,
         ErrorCode::DatabaseUnavailable,
         ErrorCode::StorageUnavailable,
         ErrorCode::Internal,
@@ -148,6 +152,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::TooManyLoginAttempts => "too_many_login_attempts",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::ServerBusy => "server_busy",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::Internal => "internal_error",
@@ -176,9 +182,10 @@ impl ErrorCode {
             ErrorCode::TooManyRequests | ErrorCode::TooManyLoginAttempts => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ErrorCode::DatabaseUnavailable | ErrorCode::StorageUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::ServerBusy
+            | ErrorCode::DatabaseUnavailable
+            | ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -253,6 +260,14 @@ impl ErrorCode {
                 "Too many failed sign-ins; try again later.",
                 "登录失败次数过多，请稍后再试。",
             ),
+            ErrorCode::RequestTimeout => Msg::fixed(
+                "The request body arrived too slowly; send it again.",
+                "请求体传输过慢，请重新发送。",
+            ),
+            ErrorCode::ServerBusy => Msg::fixed(
+                "The server is busy; try again shortly.",
+                "服务器繁忙，请稍后重试。",
+            ),
             ErrorCode::DatabaseUnavailable => Msg::fixed(
                 "The database is unavailable; try again shortly.",
                 "数据库暂时不可用，请稍后重试。",
@@ -292,6 +307,9 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// `Retry-After` of a 503: the database, the store or the server's own limits.
+pub const RETRY_AFTER_OUTAGE_SECS: u64 = 5;
+
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
         Self {
@@ -299,7 +317,9 @@ impl ApiError {
             message: code.default_message(),
             fields: BTreeMap::new(),
             rows: Vec::new(),
-            retry_after_secs: None,
+            // A client that meets an outage is told when to come back.
+            retry_after_secs: (code.status() == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(RETRY_AFTER_OUTAGE_SECS),
         }
     }
 
@@ -456,16 +476,49 @@ impl FieldErrors {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::new(ErrorCode::DatabaseUnavailable)
-            }
-            DbErr::RecordNotFound(_) => Self::not_found(),
-            _ => Self::internal(err),
+        if database_unreachable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::new(ErrorCode::DatabaseUnavailable);
+        }
+        match err {
+            sea_orm::DbErr::RecordNotFound(_) => Self::not_found(),
+            err => Self::internal(err),
         }
     }
+}
+
+/// A failure to reach the database rather than a fault of the statement: no connection,
+/// a connection cut mid-query (a restart or failover), a server shutting down or full, a
+/// SQLite file held by another writer. Worth a retry, so it answers 503.
+pub fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => db.code().is_some_and(|code| unreachable_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL: class 08 (connection exception), 57P01-57P03 (shutting down, crashed,
+/// starting), 53300 (too many connections). SQLite: 5 and 6 with their extended forms
+/// (busy, locked), the primary code being the low byte.
+fn unreachable_sqlstate(code: &str) -> bool {
+    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
+        return true;
+    }
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
 impl From<sea_orm::TransactionError<ApiError>> for ApiError {
@@ -533,8 +586,20 @@ pub mod extractors {
                 };
                 ApiError::new(ErrorCode::InvalidJson).with_message(Msg::new(en, zh))
             }
+            JsonPayloadError::Payload(cause) => payload_error(&cause),
             _ => ApiError::new(ErrorCode::InvalidJson),
         }
+    }
+
+    /// A body that could not be read: too slow (408), or cut off or malformed (400).
+    pub fn payload_error(err: &actix_web::error::PayloadError) -> ApiError {
+        if crate::body_deadline::is_timeout(err) {
+            return ApiError::new(ErrorCode::RequestTimeout);
+        }
+        ApiError::bad_request(Msg::new(
+            format!("Unreadable body: {err}"),
+            format!("请求体无法读取：{err}"),
+        ))
     }
 
     fn path_error(err: PathError) -> ApiError {
@@ -614,9 +679,11 @@ impl ApiError {
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             409 => ErrorCode::Conflict,
+            408 => ErrorCode::RequestTimeout,
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,
             429 => ErrorCode::TooManyRequests,
+            503 => ErrorCode::ServerBusy,
             400..=499 => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
         };
@@ -653,6 +720,8 @@ mod tests {
             ("unsupported_media_type", 415),
             ("too_many_requests", 429),
             ("too_many_login_attempts", 429),
+            ("request_timeout", 408),
+            ("server_busy", 503),
             ("database_unavailable", 503),
             ("storage_unavailable", 503),
             ("internal_error", 500),

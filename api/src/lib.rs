@@ -2,6 +2,7 @@
 //! end-to-end tests can start the real app.
 
 pub mod auth;
+pub mod body_deadline;
 pub mod client;
 pub mod conditional;
 pub mod config;

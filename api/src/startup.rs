@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use actix_governor::{Governor, GovernorConfigBuilder};
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -18,6 +19,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Passwords;
 use crate::client::AddressKey;
 use crate::config::{S3Settings, Settings};
 use crate::error::{self, ApiError, extractors};
@@ -107,7 +109,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let db = connect_database(&settings).await?;
     migrate(&db).await?;
     let (store, embedded_store) = open_store(&settings).await?;
-    bootstrap::ensure_admin(&db, &settings).await?;
+    let passwords = Passwords::start(settings.password_hash_concurrency)?;
+    bootstrap::ensure_admin(&db, &settings, &passwords).await?;
     let jwt = JwtKeys::new(
         &bootstrap::jwt_secret(&settings)?,
         settings.access_token_ttl,
@@ -117,6 +120,10 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         db,
         photo_slots: Arc::new(tokio::sync::Semaphore::new(decoders)),
         store,
+        passwords,
+        upload_budget: Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(settings.upload_buffer_bytes / 1024).unwrap_or(usize::MAX),
+        )),
         jwt,
         settings: Arc::new(settings),
         registry: Default::default(),
@@ -229,6 +236,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 Err::<HttpResponse, _>(ApiError::not_found())
             }))
             .wrap(from_fn(error::shape_errors))
+            .wrap(from_fn(crate::body_deadline::bound_body_time))
+            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(crate::conditional::etag_json))
             .wrap(Compress::default())
             .wrap(Governor::new(&governor))

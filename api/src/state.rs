@@ -13,6 +13,10 @@ pub struct AppState {
     /// Photos decoded at once: decoding is CPU and memory heavy, so it is bounded.
     pub photo_slots: Arc<tokio::sync::Semaphore>,
     pub store: ObjectStore,
+    /// Password hashing, on threads of its own behind a bounded queue.
+    pub passwords: crate::auth::password::Passwords,
+    /// Upload bytes held in memory at once across all requests (permits are KiB).
+    pub upload_budget: Arc<tokio::sync::Semaphore>,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
     /// The spatial index behind automatic assignment.

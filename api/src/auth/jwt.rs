@@ -37,6 +37,8 @@ impl JwtKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
+        // Ours never carry `nbf`; a token that does is held to it.
+        validation.validate_nbf = true;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),

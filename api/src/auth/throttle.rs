@@ -1,10 +1,11 @@
-//! Failed sign-ins are counted per account and per client address in the database, so
-//! several API instances share one count. Past the limit the key is locked for a while and
-//! even a right password gets 429 with `Retry-After`.
+//! Sign-in attempts are counted per account and per client address in the database, so
+//! several API instances share one count. Each attempt is counted before its password is
+//! checked and given back when the password is right. Past the limit the key is locked
+//! for a while and even a right password gets 429 with `Retry-After`.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::login_throttles;
 
@@ -37,54 +38,111 @@ pub fn address_key(address: &str) -> String {
     format!("ip:{address}")
 }
 
-/// Seconds until `key` may try again, if it is locked now.
-pub async fn locked_for(
-    db: &impl ConnectionTrait,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>, sea_orm::DbErr> {
-    let row = login_throttles::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?;
-    Ok(row
-        .and_then(|r| r.locked_until)
-        .filter(|until| *until > now)
-        .map(|until| (until - now).num_seconds().max(1)))
+/// What a sign-in attempt may do, decided before its password is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// The attempt is counted as the `n`th of the window; verify the password.
+    Allowed(i32),
+    /// Refused without checking the password; try again after this many seconds.
+    Locked(i64),
 }
 
-/// Counts one failure against `key`, locking it when the limit is reached.
-pub async fn record_failure(
+/// Counts an attempt against `key` in one atomic statement, before the password is
+/// checked: concurrent attempts each get their own number, so a burst is held to the limit
+/// exactly as a sequence is. A right password gives the attempt back ([`forgive`]).
+pub async fn claim(
     db: &impl ConnectionTrait,
     key: &str,
     limit: Limit,
     now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    let existing = login_throttles::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?;
-    let (failures, window_started_at) = match existing {
-        Some(row) if row.window_started_at + limit.window > now => {
-            (row.failures.saturating_add(1), row.window_started_at)
-        }
-        _ => (1, now),
-    };
-    let locked_until = (failures >= limit.max_failures).then(|| now + limit.lockout);
-    let row = login_throttles::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        window_started_at: Set(window_started_at),
-        locked_until: Set(locked_until),
-    };
-    login_throttles::Entity::insert(row)
+) -> Result<Attempt, sea_orm::DbErr> {
+    use login_throttles::{Column, Entity};
+    let in_window = Expr::col((Entity, Column::WindowStartedAt)).gt(now - limit.window);
+    let upsert = Query::insert()
+        .into_table(Entity)
+        .columns([
+            Column::Key,
+            Column::Failures,
+            Column::WindowStartedAt,
+            Column::LockedUntil,
+        ])
+        .values([
+            key.into(),
+            1.into(),
+            now.into(),
+            Option::<DateTime<Utc>>::None.into(),
+        ])
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
         .on_conflict(
-            OnConflict::column(login_throttles::Column::Key)
-                .update_columns([
-                    login_throttles::Column::Failures,
-                    login_throttles::Column::WindowStartedAt,
-                    login_throttles::Column::LockedUntil,
+            OnConflict::column(Column::Key)
+                .values([
+                    (
+                        Column::Failures,
+                        Expr::case(
+                            in_window.clone(),
+                            Expr::col((Entity, Column::Failures)).add(1),
+                        )
+                        .finally(1)
+                        .into(),
+                    ),
+                    (
+                        Column::WindowStartedAt,
+                        Expr::case(in_window, Expr::col((Entity, Column::WindowStartedAt)))
+                            .finally(now)
+                            .into(),
+                    ),
                 ])
                 .to_owned(),
         )
+        .returning(Query::returning().columns([Column::Failures, Column::LockedUntil]))
+        .to_owned();
+    let row = db
+        .query_one(&upsert)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(key.to_owned()))?;
+    let attempt: i32 = row.try_get("", "failures")?;
+    let locked_until: Option<DateTime<Utc>> = row.try_get("", "locked_until")?;
+    let lock_left = |until: DateTime<Utc>| Ord::max((until - now).num_seconds(), 1);
+    Ok(match locked_until {
+        Some(until) if until > now => Attempt::Locked(lock_left(until)),
+        // The attempt that reached the limit is still being checked.
+        _ if attempt > limit.max_failures => Attempt::Locked(lock_left(now + limit.lockout)),
+        _ => Attempt::Allowed(attempt),
+    })
+}
+
+/// After a wrong password: the attempt that reached the limit locks the key.
+pub async fn failed(
+    db: &impl ConnectionTrait,
+    key: &str,
+    attempt: i32,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    if attempt < limit.max_failures {
+        return Ok(());
+    }
+    login_throttles::Entity::update_many()
+        .col_expr(
+            login_throttles::Column::LockedUntil,
+            Expr::value(now + limit.lockout),
+        )
+        .filter(login_throttles::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives back the attempt a right password claimed, so that sign-ins that succeed do not
+/// count against a shared address.
+pub async fn forgive(db: &impl ConnectionTrait, key: &str) -> Result<(), sea_orm::DbErr> {
+    login_throttles::Entity::update_many()
+        .col_expr(
+            login_throttles::Column::Failures,
+            Expr::col(login_throttles::Column::Failures).sub(1),
+        )
+        .filter(login_throttles::Column::Key.eq(key))
+        .filter(login_throttles::Column::Failures.gt(0))
         .exec(db)
         .await?;
     Ok(())

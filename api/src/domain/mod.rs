@@ -10,6 +10,7 @@ mod password;
 pub mod question;
 pub mod registry;
 mod role;
+pub mod text;
 mod username;
 pub mod workflow;
 

@@ -624,12 +624,21 @@ async fn upload_visit_photos(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(Uuid, Uuid)>,
+    req: actix_web::HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let (campaign_id, visit_id) = path.into_inner();
-    let form = crate::routes::reports::read_photo_form(form).await?;
-    let (photos, created) =
-        visits::add_photos(&state, &user, campaign_id, visit_id, form.files).await?;
+    let form = crate::routes::uploads::PhotoForm::open(form).await?;
+    let owner = visits::photo_owner(&state, &user, campaign_id, visit_id).await?;
+    let uploads = form.files(&state, &req).await?;
+    let (photos, created) = crate::services::photos::add_to(
+        &state,
+        &user,
+        owner,
+        crate::domain::PhotoKind::Before,
+        &uploads.files,
+    )
+    .await?;
     let body = PhotoUploadResponse {
         items: photos.into_iter().map(PhotoJson::from).collect(),
     };

@@ -20,6 +20,7 @@ pub mod queue;
 pub mod reports;
 pub mod shopfronts;
 pub mod sites;
+pub mod uploads;
 pub mod users;
 pub mod webhooks;
 
@@ -27,7 +28,7 @@ use actix_web::web;
 use futures_util::StreamExt;
 use utoipa_actix_web::scope;
 
-use crate::error::{ApiError, ErrorCode, Msg};
+use crate::error::{ApiError, ErrorCode};
 
 /// Registry imports (GeoJSON areas, CSV/XLSX shopfronts) may be this large.
 pub const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
@@ -36,12 +37,7 @@ pub const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<bytes::Bytes, ApiError> {
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(Msg::new(
-                format!("Unreadable body: {e}"),
-                format!("请求体无法读取：{e}"),
-            ))
-        })?;
+        let chunk = chunk.map_err(|e| crate::error::extractors::payload_error(&e))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(ErrorCode::PayloadTooLarge));
         }

@@ -219,9 +219,31 @@ fn w3c(t: DateTime<Utc>, state: &AppState) -> String {
         .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
+/// Where clients reach the endpoint: the configured public address; else what a trusted
+/// proxy forwards; else the `Host` the client itself asked for. Forwarded headers from
+/// anyone else are ignored, so a client cannot make the document point elsewhere.
 fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/open311/v2", info.scheme(), info.host())
+    let settings = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.clone());
+    if let Some(public) = settings.as_ref().and_then(|s| s.public_url.clone()) {
+        return format!("{public}/open311/v2");
+    }
+    if settings.is_some_and(|s| s.trust_forwarded_for) {
+        let info = req.connection_info();
+        return format!("{}://{}/open311/v2", info.scheme(), info.host());
+    }
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    format!("http://{host}/open311/v2")
 }
 
 async fn discovery_json(req: HttpRequest) -> HttpResponse {
@@ -510,13 +532,10 @@ async fn request(state: web::Data<AppState>, path: web::Path<(String, String)>) 
 }
 
 /// Most text a client may send in one field.
+/// A text parameter under the rule the internal API applies to the same text.
 fn clipped(params: &Params, key: &str, max: usize) -> Result<String, String> {
-    let value = params.get(key).unwrap_or("");
-    if value.chars().count() > max {
-        Err(format!("{key} is longer than {max} characters"))
-    } else {
-        Ok(value.to_owned())
-    }
+    crate::domain::text::free_text(params.get(key).unwrap_or(""), max)
+        .map_err(|problem| format!("{key}: {}", problem.en))
 }
 
 /// Most bytes a request body may have: every field at its cap, percent-encoded, fits.
@@ -533,6 +552,16 @@ async fn post_request(
     // spec's error format like every other refusal.
     let body = match payload.to_bytes_limited(FORM_LIMIT_BYTES).await {
         Ok(Ok(body)) => body,
+        Ok(Err(e))
+            if e.as_error::<actix_web::error::PayloadError>()
+                .is_some_and(crate::body_deadline::is_timeout) =>
+        {
+            return error(
+                format,
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body arrived too slowly",
+            );
+        }
         Ok(Err(_)) => return bad(format, "the request body could not be read"),
         Err(_) => {
             return error(

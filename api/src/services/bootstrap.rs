@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use entity::users;
 
-use crate::auth::{password, refresh};
+use crate::auth::password::Passwords;
+use crate::auth::refresh;
 use crate::config::Settings;
 use crate::domain::Role;
 use crate::services::now;
@@ -50,7 +51,11 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 
 /// On an empty database, creates `admin` with `XUNCHA_ADMIN_PASSWORD`, or with a random
 /// password printed once.
-pub async fn ensure_admin(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    passwords: &Passwords,
+) -> anyhow::Result<()> {
     if users::Entity::find().count(db).await? > 0 {
         return Ok(());
     }
@@ -58,7 +63,10 @@ pub async fn ensure_admin(db: &DatabaseConnection, settings: &Settings) -> anyho
         Some(password) => (password.clone(), false),
         None => (refresh::generate()[..20].to_owned(), true),
     };
-    let hash = password::hash(chosen.clone()).await?;
+    let hash = passwords
+        .hash(chosen.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let at = now();
     let created = users::ActiveModel {
         id: Set(Uuid::now_v7()),

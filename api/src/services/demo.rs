@@ -240,15 +240,12 @@ async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         if let reports::Filed::Created(case) = filed {
-            photos::add(
-                state,
-                &filer,
-                case.id,
-                PhotoKind::Before,
-                vec![demo_photo(i)?.into()],
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let photo = bytes::Bytes::from(demo_photo(i)?);
+            let add = async {
+                let owner = photos::case_owner(state, &filer, case.id, PhotoKind::Before).await?;
+                photos::add_to(state, &filer, owner, PhotoKind::Before, &[photo]).await
+            };
+            add.await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
     Ok(())

@@ -147,57 +147,107 @@ const COLUMNS: [(&str, &str); 11] = [
     ("department_code", "监管部门编码"),
 ];
 
-fn read_table(bytes: &[u8], format: TableFormat) -> Result<Vec<Vec<String>>, Msg> {
-    match format {
-        TableFormat::Csv => {
-            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(text);
-            reader
-                .records()
-                .map(|r| r.map(|rec| rec.iter().map(|c| c.trim().to_owned()).collect()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| {
-                    Msg::new(
-                        format!("not readable as CSV: {e}"),
-                        format!("CSV 无法读取：{e}"),
-                    )
-                })
-        }
-        TableFormat::Xlsx => read_xlsx(bytes),
-    }
-}
-
+/// Rows of a table past the header, at most.
+const MAX_ROWS: usize = 200_000;
+/// Columns past this are not read: a sheet that puts one cell at XFD1048576 must not make
+/// the reader build a row of 16,384 cells.
+const MAX_TABLE_COLUMNS: usize = 64;
+/// Problems listed, at most: a file wrong in every row stops being read here, so that the
+/// answer (and the memory behind it) stays small.
+const MAX_PROBLEMS: usize = 1000;
 /// An upload of 64 MiB may not expand to more than this: a ZIP bomb is refused before
 /// anything is inflated.
 const MAX_XLSX_EXPANDED: u128 = 256 * 1024 * 1024;
-/// Rows and columns past these are not read: a sheet that puts one cell at XFD1048576 must
-/// not make the reader build a grid of 17 billion cells.
-const MAX_TABLE_ROWS: u32 = 200_001;
-const MAX_TABLE_COLUMNS: u32 = 64;
 
-/// The first sheet as rows of trimmed text, built cell by cell from the sheet's XML.
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    // calamine's cell-reference arithmetic overflows on references of a dozen letters
-    // (found by the property tests), which panics in a debug build; such a file is
-    // unreadable, never a crash.
-    std::panic::catch_unwind(|| read_xlsx_cells(bytes)).unwrap_or_else(|_| {
-        Err(Msg::fixed(
-            "not readable as XLSX: a malformed cell reference",
-            "XLSX 无法读取：单元格引用格式错误",
-        ))
-    })
+/// Why reading stopped early.
+enum Stop {
+    /// The file itself is wrong (unreadable, too many rows): one problem for the file.
+    File(Msg),
+    /// The header lacks required columns (the row number of the header).
+    Header(usize, Msg),
+    /// The row visitor has seen enough problems.
+    Enough,
 }
 
-fn read_xlsx_cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+/// Streams the rows of a table to `each` as (row number as the user's program shows it,
+/// trimmed cells), holding one row at a time: memory follows the limits, not the file.
+fn each_row(
+    bytes: &[u8],
+    mut each: impl FnMut(usize, Vec<String>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut rows_seen = 0usize;
+    let mut counted = |row: usize, cells: Vec<String>| {
+        rows_seen += 1;
+        // The header and MAX_ROWS rows after it.
+        if rows_seen > MAX_ROWS + 1 {
+            return Err(Stop::File(Msg::fixed(
+                "at most 200,000 rows per import",
+                "每次最多导入 200,000 行",
+            )));
+        }
+        each(row, cells)
+    };
+    match TableFormat::sniff(bytes) {
+        TableFormat::Csv => each_csv_row(bytes, &mut counted),
+        TableFormat::Xlsx => {
+            // calamine's cell-reference arithmetic overflows on references of a dozen
+            // letters (found by the property tests), which panics in a debug build; such
+            // a file is unreadable, never a crash.
+            let read = std::panic::AssertUnwindSafe(|| each_xlsx_row(bytes, &mut counted));
+            std::panic::catch_unwind(read).unwrap_or_else(|_| {
+                Err(Stop::File(Msg::fixed(
+                    "not readable as XLSX: a malformed cell reference",
+                    "XLSX 无法读取：单元格引用格式错误",
+                )))
+            })
+        }
+    }
+}
+
+fn each_csv_row(
+    bytes: &[u8],
+    each: &mut impl FnMut(usize, Vec<String>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text);
+    let mut record = csv::StringRecord::new();
+    let mut row = 0;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                row += 1;
+                let cells = record
+                    .iter()
+                    .take(MAX_TABLE_COLUMNS)
+                    .map(|c| c.trim().to_owned())
+                    .collect();
+                each(row, cells)?;
+            }
+            Err(e) => {
+                return Err(Stop::File(Msg::new(
+                    format!("not readable as CSV: {e}"),
+                    format!("CSV 无法读取：{e}"),
+                )));
+            }
+        }
+    }
+}
+
+/// The first sheet, row by row, built cell by cell from the sheet's XML.
+fn each_xlsx_row(
+    bytes: &[u8],
+    each: &mut impl FnMut(usize, Vec<String>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
     use calamine::{Reader, Xlsx};
     let unreadable = |e: &dyn std::fmt::Display| {
-        Msg::new(
+        Stop::File(Msg::new(
             format!("not readable as XLSX: {e}"),
             format!("XLSX 无法读取：{e}"),
-        )
+        ))
     };
     // The central directory's sizes: `decompressed_size` gives up on entries written
     // with data descriptors, as most spreadsheet programs write them.
@@ -208,37 +258,39 @@ fn read_xlsx_cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         expanded += u128::from(entry.size());
     }
     if expanded > MAX_XLSX_EXPANDED {
-        return Err(Msg::fixed(
+        return Err(Stop::File(Msg::fixed(
             "the XLSX file expands to more than 256 MiB",
             "XLSX 文件解压后超过 256 MiB",
-        ));
+        )));
     }
     let mut workbook: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let first = workbook
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| Msg::fixed("the workbook has no sheet", "工作簿中没有工作表"))?;
+    let first = workbook.sheet_names().first().cloned().ok_or_else(|| {
+        Stop::File(Msg::fixed(
+            "the workbook has no sheet",
+            "工作簿中没有工作表",
+        ))
+    })?;
     let sheet_unreadable = |e: calamine::XlsxError| {
-        Msg::new(
+        Stop::File(Msg::new(
             format!("first sheet unreadable: {e}"),
             format!("第一个工作表无法读取：{e}"),
-        )
+        ))
     };
     let mut cells = workbook
         .worksheet_cells_reader(&first)
         .map_err(sheet_unreadable)?;
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    // Cells come in row order; a row is handed on when the next one starts.
+    let mut current: Option<(u32, Vec<String>)> = None;
     while let Some(cell) = cells.next_cell().map_err(sheet_unreadable)? {
         let (row, column) = cell.get_position();
-        if row >= MAX_TABLE_ROWS {
-            return Err(Msg::fixed(
-                "the sheet has more than 200,000 rows",
-                "工作表超过 200,000 行",
-            ));
+        if row as usize > MAX_ROWS + 1 {
+            return Err(Stop::File(Msg::fixed(
+                "at most 200,000 rows per import",
+                "每次最多导入 200,000 行",
+            )));
         }
-        if column >= MAX_TABLE_COLUMNS {
+        if column as usize >= MAX_TABLE_COLUMNS {
             continue;
         }
         let text = calamine::Data::from(cell.get_value().clone())
@@ -248,48 +300,83 @@ fn read_xlsx_cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         if text.is_empty() {
             continue;
         }
-        let (row, column) = (row as usize, column as usize);
-        if rows.len() <= row {
-            rows.resize_with(row + 1, Vec::new);
+        if current.as_ref().is_some_and(|(r, _)| *r != row)
+            && let Some((done, cells)) = current.take()
+        {
+            each(done as usize + 1, cells)?;
         }
-        if rows[row].len() <= column {
-            rows[row].resize(column + 1, String::new());
+        let (_, cells) = current.get_or_insert_with(|| (row, Vec::new()));
+        let column = column as usize;
+        if cells.len() <= column {
+            cells.resize(column + 1, String::new());
         }
-        rows[row][column] = text;
+        cells[column] = text;
     }
-    // The header is the first row with anything in it, as in a CSV file.
-    let blank_lead = rows.iter().take_while(|r| r.is_empty()).count();
-    rows.drain(..blank_lead);
-    Ok(rows)
+    if let Some((done, cells)) = current {
+        each(done as usize + 1, cells)?;
+    }
+    Ok(())
 }
 
 /// The header and data rows of a table whose columns go by English or Chinese names,
 /// with every required column present. Positions are keyed by the English name.
 type Columns = HashMap<&'static str, usize>;
 
-fn open_table(
+/// Reads a table: the first row with anything in it is the header, whose columns must
+/// include `required`; every later row that is not blank goes to `each` with its number.
+/// `each` pushes its problems; reading stops once there are `MAX_PROBLEMS` of them.
+fn read_rows(
     bytes: &[u8],
     columns: &[(&'static str, &'static str)],
     required: &[&'static str],
-) -> Result<(Columns, Vec<Vec<String>>), Vec<RowProblem>> {
-    const MAX_ROWS: usize = 200_000;
-    let mut table =
-        read_table(bytes, TableFormat::sniff(bytes)).map_err(|m| vec![problem(0, "file", m)])?;
-    if table.is_empty() {
-        return Err(vec![problem(
+    problems: &mut Vec<RowProblem>,
+    mut each: impl FnMut(&Columns, usize, &[String], &mut Vec<RowProblem>),
+) -> Result<(), Vec<RowProblem>> {
+    let mut position: Option<Columns> = None;
+    let read = each_row(bytes, |row, cells| {
+        if cells.iter().all(String::is_empty) {
+            return Ok(());
+        }
+        let Some(position) = &position else {
+            position = Some(header_positions(row, &cells, columns, required)?);
+            return Ok(());
+        };
+        each(position, row, &cells, problems);
+        if problems.len() >= MAX_PROBLEMS {
+            return Err(Stop::Enough);
+        }
+        Ok(())
+    });
+    match read {
+        Ok(()) if position.is_none() => Err(vec![problem(
             0,
             "file",
             Msg::fixed("the file is empty", "文件为空"),
-        )]);
+        )]),
+        Ok(()) => Ok(()),
+        Err(Stop::File(message)) => Err(vec![problem(0, "file", message)]),
+        Err(Stop::Header(row, message)) => Err(vec![problem(row, "header", message)]),
+        Err(Stop::Enough) => {
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(problem(
+                0,
+                "file",
+                Msg::fixed(
+                    "more than 1000 problems; the file was not read further",
+                    "问题超过 1000 个，文件未继续读取",
+                ),
+            ));
+            Ok(())
+        }
     }
-    let header = table.remove(0);
-    if table.len() > MAX_ROWS {
-        return Err(vec![problem(
-            0,
-            "file",
-            Msg::fixed("at most 200000 rows per import", "每次最多导入 200000 行"),
-        )]);
-    }
+}
+
+fn header_positions(
+    row: usize,
+    header: &[String],
+    columns: &[(&'static str, &'static str)],
+    required: &[&'static str],
+) -> Result<Columns, Stop> {
     let position: Columns = columns
         .iter()
         .filter_map(|(en, zh)| {
@@ -306,16 +393,15 @@ fn open_table(
         .collect();
     if !missing.is_empty() {
         let list = missing.join(", ");
-        return Err(vec![problem(
-            1,
-            "header",
+        return Err(Stop::Header(
+            row,
             Msg::new(
                 format!("missing columns: {list}"),
                 format!("缺少列：{list}"),
             ),
-        )]);
+        ));
     }
-    Ok((position, table))
+    Ok(position)
 }
 
 /// A cell by column name; empty when the column or the cell is absent.
@@ -354,20 +440,11 @@ pub fn shopfront_rows(
     bytes: &[u8],
     departments: &HashMap<String, Uuid>,
 ) -> Result<Vec<ShopfrontInput>, Vec<RowProblem>> {
-    let (position, rows) = open_table(
-        bytes,
-        &COLUMNS,
-        &["name", "credit_code", "address", "lat", "lon"],
-    )?;
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     let mut codes = HashSet::new();
-    for (index, cells) in rows.iter().enumerate() {
-        let row = index + 2; // the header is row 1
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        let cell = |column: &str| cell(&position, cells, column);
+    let each = |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
+        let cell = |column: &str| cell(position, cells, column);
         let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
         let name = cell("name");
         if name.is_empty() || name.chars().count() > 100 {
@@ -464,7 +541,14 @@ pub fn shopfront_rows(
                 department_id,
             });
         }
-    }
+    };
+    read_rows(
+        bytes,
+        &COLUMNS,
+        &["name", "credit_code", "address", "lat", "lon"],
+        &mut problems,
+        each,
+    )?;
     if problems.is_empty() {
         Ok(parsed)
     } else {
@@ -492,20 +576,11 @@ pub fn site_rows(
     areas: &HashMap<String, Uuid>,
     shopfronts: &HashMap<String, Uuid>,
 ) -> Result<Vec<SiteInput>, Vec<RowProblem>> {
-    let (position, rows) = open_table(
-        bytes,
-        &SITE_COLUMNS,
-        &["code", "name", "site_type", "area_code", "lat", "lon"],
-    )?;
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     let mut codes = HashSet::new();
-    for (index, cells) in rows.iter().enumerate() {
-        let row = index + 2; // the header is row 1
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        let cell = |column: &str| cell(&position, cells, column);
+    let each = |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
+        let cell = |column: &str| cell(position, cells, column);
         let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
         let code = cell("code");
         if code.is_empty() || code.chars().count() > 40 {
@@ -587,7 +662,14 @@ pub fn site_rows(
                 active: true,
             });
         }
-    }
+    };
+    read_rows(
+        bytes,
+        &SITE_COLUMNS,
+        &["code", "name", "site_type", "area_code", "lat", "lon"],
+        &mut problems,
+        each,
+    )?;
     if problems.is_empty() {
         Ok(parsed)
     } else {

@@ -90,17 +90,16 @@ pub fn object_key(photo: &photos::Model, size: PhotoSize) -> ObjectKey {
     ObjectKey::photo(owner, photo.id, size)
 }
 
-/// Adds photos of one kind to a case the user may see and add them to.
-pub async fn add(
+/// A case the user may see and add photos of `kind` to, as the owner of new photos.
+pub async fn case_owner(
     state: &AppState,
     user: &CurrentUser,
     case_id: Uuid,
     kind: PhotoKind,
-    uploads: Vec<Bytes>,
-) -> Result<(Vec<photos::Model>, bool), ApiError> {
+) -> Result<Owner, ApiError> {
     let case = reports::visible_case(state, user, case_id).await?;
     policy::may_add_photo(user, &case, kind)?;
-    add_to(state, user, Owner::Case(Box::new(case)), kind, uploads).await
+    Ok(Owner::Case(Box::new(case)))
 }
 
 /// Adds photos to an owner the caller has checked the user may add to. Returns every
@@ -111,7 +110,7 @@ pub async fn add_to(
     user: &CurrentUser,
     owner: Owner,
     kind: PhotoKind,
-    uploads: Vec<Bytes>,
+    uploads: &[Bytes],
 ) -> Result<(Vec<photos::Model>, bool), ApiError> {
     // Identify first (cheap): only bytes the case does not have yet are processed.
     let digests: Vec<String> = uploads
@@ -127,7 +126,7 @@ pub async fn add_to(
         .map(|p| (p.sha256.clone(), p))
         .collect();
     let mut fresh: Vec<(String, Bytes)> = Vec::new();
-    for (digest, bytes) in digests.iter().zip(&uploads) {
+    for (digest, bytes) in digests.iter().zip(uploads) {
         if !stored.contains_key(digest) && !fresh.iter().any(|(d, _)| d == digest) {
             fresh.push((digest.clone(), bytes.clone()));
         }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use entity::{refresh_tokens, users};
 
-use crate::auth::{password, refresh, throttle};
+use crate::auth::{refresh, throttle};
 use crate::domain::NewPassword;
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::now;
@@ -34,10 +34,20 @@ pub async fn login(
     let account_key = throttle::account_key(&username);
     let address_key = throttle::address_key(address);
     let started = now();
-    for key in [&account_key, &address_key] {
-        if let Some(secs) = throttle::locked_for(&state.db, key, started).await? {
-            let secs = u64::try_from(secs).unwrap_or(1);
-            return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
+    let mut claimed = Vec::with_capacity(2);
+    for (key, limit) in [
+        (&account_key, throttle::PER_ACCOUNT),
+        (&address_key, throttle::PER_ADDRESS),
+    ] {
+        match throttle::claim(&state.db, key, limit, started).await? {
+            throttle::Attempt::Allowed(n) => claimed.push((key, limit, n)),
+            throttle::Attempt::Locked(secs) => {
+                for (key, _, _) in claimed {
+                    throttle::forgive(&state.db, key).await?;
+                }
+                let secs = u64::try_from(secs).unwrap_or(1);
+                return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
+            }
         }
     }
 
@@ -46,20 +56,29 @@ pub async fn login(
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matched = password::verify(password, stored)
-        .await
-        .map_err(ApiError::internal)?;
+    let matched = match state.passwords.verify(password, stored).await {
+        Ok(matched) => matched,
+        Err(busy) => {
+            // Not judged, so not counted.
+            for (key, _, _) in &claimed {
+                throttle::forgive(&state.db, key).await?;
+            }
+            return Err(busy);
+        }
+    };
     let Some(user) = user.filter(|_| matched) else {
         let failed_at = now();
-        throttle::record_failure(&state.db, &account_key, throttle::PER_ACCOUNT, failed_at).await?;
-        throttle::record_failure(&state.db, &address_key, throttle::PER_ADDRESS, failed_at).await?;
+        for (key, limit, attempt) in claimed {
+            throttle::failed(&state.db, key, attempt, limit, failed_at).await?;
+        }
         tracing::info!(username = %username, address, "failed sign-in");
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     };
+    throttle::clear(&state.db, &account_key).await?;
+    throttle::forgive(&state.db, &address_key).await?;
     if user.disabled {
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
-    throttle::clear(&state.db, &account_key).await?;
 
     let signed_in_at = now();
     let mut active = user.into_active_model();
@@ -140,15 +159,30 @@ pub async fn change_own_password(
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     let account_key = throttle::account_key(&user.username);
-    if let Some(secs) = throttle::locked_for(&state.db, &account_key, now()).await? {
-        let secs = u64::try_from(secs).unwrap_or(1);
-        return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
-    }
-    let matched = password::verify(current, Some(user.password_hash.clone()))
+    let attempt = match throttle::claim(&state.db, &account_key, throttle::PER_ACCOUNT, now())
+        .await?
+    {
+        throttle::Attempt::Allowed(n) => n,
+        throttle::Attempt::Locked(secs) => {
+            let secs = u64::try_from(secs).unwrap_or(1);
+            return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
+        }
+    };
+    let matched = match state
+        .passwords
+        .verify(current, Some(user.password_hash.clone()))
         .await
-        .map_err(ApiError::internal)?;
-    if !matched {
-        throttle::record_failure(&state.db, &account_key, throttle::PER_ACCOUNT, now()).await?;
+    {
+        Ok(matched) => matched,
+        Err(busy) => {
+            throttle::forgive(&state.db, &account_key).await?;
+            return Err(busy);
+        }
+    };
+    if matched {
+        throttle::clear(&state.db, &account_key).await?;
+    } else {
+        throttle::failed(&state.db, &account_key, attempt, throttle::PER_ACCOUNT, now()).await?;
         return Err(ApiError::invalid_field(
             "current_password",
             Msg::fixed("wrong password", "当前密码错误"),
@@ -165,9 +199,7 @@ pub async fn set_password(
     user: users::Model,
     new: NewPassword,
 ) -> Result<users::Model, ApiError> {
-    let hash = password::hash(new.expose().to_owned())
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state.passwords.hash(new.expose().to_owned()).await?;
     let changed_at = now();
     let txn = crate::services::begin_write(&state.db).await?;
     let user_id = user.id;

@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use entity::{departments, shopfronts, users};
 
-use crate::auth::password;
 use crate::domain::{NewPassword, Role, Username};
 use crate::error::{ApiError, ErrorCode, FieldErrors, Msg};
 use crate::services::{now, sessions};
@@ -69,9 +68,10 @@ pub struct NewUser {
 
 pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, ApiError> {
     check_scope_exists(state, &new.scope).await?;
-    let hash = password::hash(new.password.expose().to_owned())
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state
+        .passwords
+        .hash(new.password.expose().to_owned())
+        .await?;
     let at = now();
     let inserted = users::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -2,6 +2,7 @@
 
 pub mod json;
 
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -34,11 +35,18 @@ async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
     let address = client::address(&req, state.settings.trust_forwarded_for);
     let session = sessions::login(&state, &username, password, &address).await?;
-    Ok(web::Json(session.into()))
+    Ok(tokens(session))
+}
+
+/// An answer carrying tokens: no cache, shared or private, may keep it.
+fn tokens(session: sessions::Session) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(TokenResponse::from(session))
 }
 
 /// Exchange a refresh token for a new access and refresh token.
@@ -54,9 +62,9 @@ async fn login(
 async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let session = sessions::refresh(&state, &body.refresh_token).await?;
-    Ok(web::Json(session.into()))
+    Ok(tokens(session))
 }
 
 /// End a sign-in: its refresh tokens stop working. Works with an expired access token.

@@ -4,20 +4,18 @@ pub mod json;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::BytesMut;
 use chrono::{DateTime, Duration, Utc};
-use futures_util::StreamExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::{CurrentUser, SignedIn};
 use crate::domain::{CaseStatus, Crs, GeoPoint, PhotoKind, Severity};
-use crate::error::{ApiError, ErrorCode, FieldErrors, Msg};
-use crate::photo::MAX_FILE_BYTES;
+use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::pagination;
+use crate::routes::uploads::PhotoForm;
 use crate::services::photos as photo_service;
 use crate::services::reports::{
     self as service, CaseCursor, CaseFilter, CaseSort, Filed, NewReport,
@@ -83,20 +81,7 @@ fn parse_uuid(raw: &str) -> Result<Uuid, Msg> {
 }
 
 fn parse_text(raw: Option<&str>, max_chars: usize) -> Result<String, Msg> {
-    let text = raw.unwrap_or("").trim();
-    if text.chars().count() > max_chars {
-        return Err(Msg::new(
-            format!("at most {max_chars} characters"),
-            format!("最多 {max_chars} 个字符"),
-        ));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(Msg::fixed("contains control characters", "含有控制字符"));
-    }
-    Ok(text.to_owned())
+    crate::domain::text::free_text(raw.unwrap_or(""), max_chars)
 }
 
 fn parse_filing(body: FileReportRequest) -> Result<NewReport, ApiError> {
@@ -673,23 +658,22 @@ async fn report_events(
     }))
 }
 
-/// At most this many files in one upload request (the per-kind limit).
-const MAX_FILES_PER_REQUEST: usize = 9;
-
 /// Add photos to a case (multipart/form-data: one or more files, and `kind`).
 ///
 /// JPEG, PNG and WebP, told from the bytes; 20 MiB and 40 megapixels at most a file; 9
-/// photos of a kind per case. The same bytes posted again are the photo already stored
-/// (200 instead of 201).
+/// photos of a kind per case. The kind goes in the query or in a form field before the
+/// files: who may add which photo is checked before any file is read. The same bytes
+/// posted again are the photo already stored (200 instead of 201).
 #[utoipa::path(tag = "reports", params(("id" = Uuid, Path), PhotoUploadQuery),
-    request_body(content_type = "multipart/form-data", description = "files, and kind = before | after | verification"),
+    request_body(content_type = "multipart/form-data", description = "kind = before | after | verification, then the files"),
     responses(
         (status = 201, body = PhotoUploadResponse),
         (status = 200, body = PhotoUploadResponse),
+        (status = 408, description = "request_timeout"),
         (status = 413, description = "payload_too_large"),
         (status = 415, description = "unsupported_media_type"),
         (status = 422, description = "invalid_image, image_too_large, photo_limit_reached"),
-        (status = 503, description = "storage_unavailable"),
+        (status = 503, description = "storage_unavailable, server_busy"),
     ),
     security(("bearer" = [])))]
 #[post("/reports/{id}/photos")]
@@ -698,13 +682,11 @@ async fn upload_photos(
     user: CurrentUser,
     id: web::Path<Uuid>,
     query: web::Query<PhotoUploadQuery>,
+    req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let PhotoForm {
-        files,
-        kind: kind_field,
-    } = read_photo_form(form).await?;
-    let kind_raw = match (query.kind.as_deref(), kind_field.as_deref()) {
+    let form = PhotoForm::open(form).await?;
+    let kind_raw = match (query.kind.as_deref(), form.kind.as_deref()) {
         (Some(a), Some(b)) if a != b => {
             return Err(ApiError::invalid_field(
                 "kind",
@@ -715,7 +697,10 @@ async fn upload_photos(
         (None, None) => {
             return Err(ApiError::invalid_field(
                 "kind",
-                Msg::fixed("required", "必填"),
+                Msg::fixed(
+                    "required, in the query or before the files",
+                    "必填，放在查询参数中或文件之前",
+                ),
             ));
         }
     };
@@ -728,7 +713,9 @@ async fn upload_photos(
             ),
         )
     })?;
-    let (photos, created) = photo_service::add(&state, &user, *id, kind, files).await?;
+    let owner = photo_service::case_owner(&state, &user, *id, kind).await?;
+    let uploads = form.files(&state, &req).await?;
+    let (photos, created) = photo_service::add_to(&state, &user, owner, kind, &uploads.files).await?;
     let body = PhotoUploadResponse {
         items: photos.into_iter().map(PhotoJson::from).collect(),
     };
@@ -737,71 +724,4 @@ async fn upload_photos(
     } else {
         HttpResponse::Ok().json(body)
     })
-}
-
-/// The files (and the `kind` field) of a photo upload form, with the per-file and
-/// per-request limits applied while reading.
-pub struct PhotoForm {
-    pub files: Vec<bytes::Bytes>,
-    pub kind: Option<String>,
-}
-
-pub async fn read_photo_form(mut form: Multipart) -> Result<PhotoForm, ApiError> {
-    let mut kind: Option<String> = None;
-    let mut files = Vec::new();
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let is_file = field
-            .content_disposition()
-            .and_then(|d| d.get_filename())
-            .is_some();
-        let name = field.name().unwrap_or_default().to_owned();
-        let limit = if is_file { MAX_FILE_BYTES } else { 64 };
-        let mut data = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(multipart_error)?;
-            if data.len() + chunk.len() > limit {
-                return Err(
-                    ApiError::new(ErrorCode::PayloadTooLarge).with_message(if is_file {
-                        Msg::fixed("A photo may be at most 20 MiB.", "每张照片最大 20 MiB。")
-                    } else {
-                        Msg::fixed("A form field is too long.", "表单字段过长。")
-                    }),
-                );
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if is_file {
-            if files.len() == MAX_FILES_PER_REQUEST {
-                return Err(ApiError::new(ErrorCode::PhotoLimitReached));
-            }
-            files.push(data.freeze());
-        } else if name == "kind" {
-            kind = Some(String::from_utf8_lossy(&data).trim().to_owned());
-        }
-    }
-    if files.is_empty() {
-        return Err(ApiError::invalid_field(
-            "files",
-            Msg::fixed("send at least one file", "请至少上传一个文件"),
-        ));
-    }
-    Ok(PhotoForm { files, kind })
-}
-
-fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
-    use actix_multipart::MultipartError;
-    match err {
-        MultipartError::ContentTypeMissing
-        | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible => ApiError::new(ErrorCode::UnsupportedMediaType)
-            .with_message(Msg::fixed(
-                "Send photos as multipart/form-data.",
-                "请以 multipart/form-data 上传照片。",
-            )),
-        other => ApiError::bad_request(Msg::new(
-            format!("Malformed multipart body: {other}"),
-            format!("multipart 请求体格式错误：{other}"),
-        )),
-    }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr,
@@ -18,7 +17,7 @@ use entity::{
 };
 
 use crate::auth::CurrentUser;
-use crate::domain::{CaseSource, GeoPoint, PhotoKind, Role, Severity};
+use crate::domain::{CaseSource, GeoPoint, Role, Severity};
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::assignment::Decision;
 use crate::services::inspections::campaigns::{self, CampaignView};
@@ -432,14 +431,14 @@ pub async fn list(
     Ok(mine)
 }
 
-/// Photos of a visit, from whoever recorded it or a supervisor, while the campaign is open.
-pub async fn add_photos(
+/// Where photos of a visit go, once the user is known to be allowed: whoever recorded it
+/// or a supervisor, while the campaign is open.
+pub async fn photo_owner(
     state: &AppState,
     user: &CurrentUser,
     campaign_id: Uuid,
     visit_id: Uuid,
-    uploads: Vec<Bytes>,
-) -> Result<(Vec<photos::Model>, bool), ApiError> {
+) -> Result<photo_service::Owner, ApiError> {
     let view = campaigns::visible(state, user, campaign_id).await?;
     let visit = visible_visit(state, user, visit_id).await?;
     if visit.campaign_id != campaign_id {
@@ -453,12 +452,5 @@ pub async fn add_photos(
     }
     let site = super::sites::get(&state.db, visit.site_id).await?;
     let point = GeoPoint::new(site.lat, site.lon).map_err(|m| ApiError::internal(m.en))?;
-    photo_service::add_to(
-        state,
-        user,
-        photo_service::Owner::Visit { visit, site: point },
-        PhotoKind::Before,
-        uploads,
-    )
-    .await
+    Ok(photo_service::Owner::Visit { visit, site: point })
 }
