@@ -40,7 +40,8 @@ impl BodyLimits {
 
     /// How long a body may have taken once `received` bytes have arrived.
     pub fn allowed(&self, received: u64) -> Duration {
-        let earned = Duration::from_secs_f64(received as f64 / f64::from(self.min_bytes_per_second));
+        let earned =
+            Duration::from_secs_f64(received as f64 / f64::from(self.min_bytes_per_second));
         (self.grace + earned).min(self.max)
     }
 }

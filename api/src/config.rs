@@ -202,12 +202,10 @@ impl Settings {
             parse_or(&get, "XUNCHA_BODY_MIN_BYTES_PER_SECOND", Some(4096), |v| {
                 parse_in_range(v, 1, 1 << 30)
             })?;
-        let body_max = Duration::from_secs(parse_or(
-            &get,
-            "XUNCHA_BODY_MAX_SECONDS",
-            Some(900),
-            |v| parse_in_range(v, 1, 86_400),
-        )?);
+        let body_max =
+            Duration::from_secs(parse_or(&get, "XUNCHA_BODY_MAX_SECONDS", Some(900), |v| {
+                parse_in_range(v, 1, 86_400)
+            })?);
         let upload_buffer_bytes = 1024
             * 1024
             * parse_or(&get, "XUNCHA_UPLOAD_BUFFER_MIB", Some(256u64), |v| {

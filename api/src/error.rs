@@ -734,6 +734,33 @@ mod tests {
     }
 
     #[test]
+    fn losing_the_database_is_503_and_a_bad_statement_is_500() {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::{DbErr, RuntimeErr};
+        let query = |e: Sqlx| DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        // A connection cut mid-query during a restart answered 500 before.
+        for err in [
+            query(Sqlx::Io(cut)),
+            query(Sqlx::PoolTimedOut),
+            query(Sqlx::PoolClosed),
+            query(Sqlx::Protocol("unexpected end of message".into())),
+        ] {
+            let api: ApiError = err.into();
+            assert_eq!(api.code, ErrorCode::DatabaseUnavailable);
+            assert_eq!(api.retry_after_secs, Some(RETRY_AFTER_OUTAGE_SECS));
+        }
+        for code in ["57P01", "57P03", "08006", "53300", "5", "517", "6"] {
+            assert!(unreachable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "19", "2067", "1"] {
+            assert!(!unreachable_sqlstate(code), "{code}");
+        }
+        let api: ApiError = query(Sqlx::RowNotFound).into();
+        assert_eq!(api.code, ErrorCode::Internal);
+    }
+
+    #[test]
     fn every_code_speaks_both_languages() {
         for code in ErrorCode::ALL {
             let msg = code.default_message();

@@ -21,7 +21,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::client::AddressKey;
-use crate::config::{S3Settings, Settings};
+use crate::config::{S3Settings, Settings, SqliteDurability};
 use crate::error::{self, ApiError, extractors};
 use crate::routes;
 use crate::services::bootstrap;
@@ -37,6 +37,10 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
     if settings.is_sqlite() {
         std::fs::create_dir_all(&settings.data_dir)?;
     }
+    let synchronous = match settings.sqlite_synchronous {
+        SqliteDurability::Full => SqliteSynchronous::Full,
+        SqliteDurability::Normal => SqliteSynchronous::Normal,
+    };
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
         .max_connections(settings.database_max_connections)
@@ -45,11 +49,13 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
         .connect_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
         // WAL lets readers run beside the writer; the busy timeout makes concurrent
-        // writers wait their turn instead of failing.
-        .map_sqlx_sqlite_opts(|sqlite| {
+        // writers wait their turn instead of failing. `synchronous=FULL` (the default
+        // setting) flushes the WAL at every commit, so an acknowledged write survives a
+        // power cut.
+        .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });

@@ -96,6 +96,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("XUNCHA_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ("XUNCHA_RATE_LIMIT_PER_SECOND", "10000".to_owned()),
         ("XUNCHA_RATE_LIMIT_BURST", "10000".to_owned()),
+        // The tests' webhook receivers listen on loopback.
+        ("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

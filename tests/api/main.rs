@@ -6,6 +6,7 @@
 mod auth;
 mod calendar;
 mod errors;
+mod hardening;
 mod helpers;
 mod images;
 mod inspections;

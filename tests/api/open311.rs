@@ -972,3 +972,66 @@ async fn random_public_requests_never_get_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_as_the_internal_api_refuses_them() {
+    let app = spawn_app().await;
+    let (key, _) = issue_key(&app).await;
+    let response = post_form(
+        &app,
+        "json",
+        &[
+            ("api_key", &key),
+            ("service_code", "parking"),
+            ("lat", "30.25"),
+            ("long", "120.16"),
+            ("description", "电动车\u{1b}[2J堵住盲道\u{7}"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("control characters"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_discovery_document_ignores_forwarded_hosts_from_untrusted_clients() {
+    let app = spawn_app().await;
+    let discovery: Value = app
+        .client
+        .get(app.url("/open311/v2/discovery.json"))
+        .header("x-forwarded-host", "evil.example")
+        .header("forwarded", "host=evil.example;proto=https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = discovery["endpoints"][0]["url"].as_str().unwrap();
+    assert!(!url.contains("evil"), "{url}");
+    assert!(url.ends_with("/open311/v2"), "{url}");
+    let configured =
+        crate::helpers::spawn_app_with(&[("XUNCHA_PUBLIC_URL", "https://xuncha.example.gov.cn/")])
+            .await;
+    let discovery: Value = configured
+        .client
+        .get(configured.url("/open311/v2/discovery.json"))
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["endpoints"][0]["url"],
+        "https://xuncha.example.gov.cn/open311/v2"
+    );
+}

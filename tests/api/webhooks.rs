@@ -293,3 +293,111 @@ async fn the_same_filings_sent_to_two_instances_at_once_make_one_case_and_one_no
     ids.dedup();
     assert_eq!((got.len(), ids.len()), (12, 12), "each notice sent once");
 }
+
+#[tokio::test]
+async fn addresses_inside_are_refused_at_registration_in_every_spelling() {
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", " ")]).await;
+    let admin = app.admin().await;
+    for url in [
+        "http://127.0.0.1:5432/",
+        "http://2130706433/",
+        "http://0x7f.0.0.1/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://0.0.0.0/",
+        "http://localhost:8080/hook",
+        "http://user:secret@8.8.8.8/hook",
+        "http:///hook",
+    ] {
+        let response = app
+            .post_json(
+                "/api/v1/webhooks",
+                Some(&admin.access_token),
+                &json!({"url": url, "events": ["assigned"]}),
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{url}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"]["fields"]["url"].is_string(), "{url}: {body}");
+    }
+}
+
+async fn delivery_errors(app: &TestApp, seconds: u64) -> Vec<String> {
+    use sea_orm::EntityTrait;
+    for _ in 0..seconds * 10 {
+        let rows = entity::webhook_deliveries::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+        if !rows.is_empty() && rows.iter().all(|r| r.attempts > 0) {
+            return rows.into_iter().filter_map(|r| r.last_error).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no delivery was attempted");
+}
+
+#[tokio::test]
+async fn a_webhook_that_now_points_inside_is_refused_at_send_time() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", " ")]).await;
+    let (inside, received) = receiver(0).await;
+    // Registered while public; then the name (or the row) changes to point inside.
+    webhook(&app, "http://8.8.8.8:9/one", "json", json!(["assigned"])).await;
+    webhook(&app, "http://8.8.8.8:9/two", "json", json!(["assigned"])).await;
+    let hooks = entity::webhooks::Entity::find().all(&app.db).await.unwrap();
+    let targets = [inside.replace("127.0.0.1", "localhost"), inside.clone()];
+    for (hook, target) in hooks.into_iter().zip(targets) {
+        let mut active: entity::webhooks::ActiveModel = hook.into();
+        active.url = Set(target);
+        active.update(&app.db).await.unwrap();
+    }
+    assigned_case(&app).await;
+    let errors = delivery_errors(&app, 15).await;
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.contains("not a permitted address")),
+        "{errors:?}"
+    );
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "nothing reached inside"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_from_a_receiver_is_not_followed() {
+    let app = spawn_app().await;
+    let (elsewhere, received) = receiver(0).await;
+    let redirecting = HttpServer::new(move || {
+        let elsewhere = elsewhere.clone();
+        App::new().default_service(web::to(move || {
+            let elsewhere = elsewhere.clone();
+            async move {
+                HttpResponse::TemporaryRedirect()
+                    .insert_header(("location", elsewhere))
+                    .finish()
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}/hook", redirecting.addrs()[0]);
+    tokio::spawn(redirecting.run());
+    webhook(&app, &url, "json", json!(["assigned"])).await;
+    assigned_case(&app).await;
+    let errors = delivery_errors(&app, 15).await;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("redirects are not followed")),
+        "{errors:?}"
+    );
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "the redirect was not followed"
+    );
+}

@@ -109,7 +109,10 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let passwords = Passwords::start(1).unwrap();
-        let phc = passwords.hash("correct horse battery".into()).await.unwrap();
+        let phc = passwords
+            .hash("correct horse battery".into())
+            .await
+            .unwrap();
         assert!(phc.starts_with("$argon2id$"));
         assert!(
             passwords
@@ -128,7 +131,12 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
         let passwords = Passwords::start(1).unwrap();
-        assert!(!passwords.verify("anything at all".into(), None).await.unwrap());
+        assert!(
+            !passwords
+                .verify("anything at all".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

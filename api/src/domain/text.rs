@@ -29,7 +29,10 @@ mod tests {
 
     #[test]
     fn line_breaks_pass_and_other_control_characters_do_not() {
-        assert_eq!(free_text("  占道经营\n第二行\t ", 100).unwrap(), "占道经营\n第二行");
+        assert_eq!(
+            free_text("  占道经营\n第二行\t ", 100).unwrap(),
+            "占道经营\n第二行"
+        );
         for bad in ["a\u{0}b", "a\u{1b}[31mb", "a\u{7f}b", "a\rb", "a\u{85}b"] {
             assert!(free_text(bad, 100).is_err(), "{bad:?}");
         }

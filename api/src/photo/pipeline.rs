@@ -168,6 +168,13 @@ fn decode_other(
         _ => image::ImageFormat::WebP,
     };
     let corrupt = |err: image::ImageError| PhotoError::Corrupt(err.to_string());
+    let stripped;
+    let bytes = if format == ImageFormat::Png {
+        stripped = png_critical_chunks(bytes)?;
+        &stripped[..]
+    } else {
+        bytes
+    };
     let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), image_format)
         .into_dimensions()
         .map_err(corrupt)?;
@@ -180,6 +187,34 @@ fn decode_other(
     reader.limits(limits);
     let decoded = reader.decode().map_err(corrupt)?;
     Ok((decoded.into_rgb8(), width, height))
+}
+
+/// The PNG with only the chunks that make its pixels (the critical ones). Ancillary
+/// chunks are never needed here, and some are compressed: a 200 KiB iCCP or zTXt chunk can
+/// inflate to hundreds of megabytes inside the decoder.
+fn png_critical_chunks(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let truncated = || PhotoError::Corrupt("png: truncated chunk".into());
+    let mut rest = bytes.strip_prefix(SIGNATURE).ok_or_else(truncated)?;
+    let mut kept = Vec::with_capacity(bytes.len());
+    kept.extend_from_slice(SIGNATURE);
+    while !rest.is_empty() {
+        let header = rest.get(..8).ok_or_else(truncated)?;
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        // Length, type, data and CRC.
+        let whole = length.checked_add(12).ok_or_else(truncated)?;
+        let chunk = rest.get(..whole).ok_or_else(truncated)?;
+        let kind = &header[4..8];
+        // Bit 5 of the first letter: clear for critical chunks (IHDR, PLTE, IDAT, IEND).
+        if kind[0] & 0x20 == 0 {
+            kept.extend_from_slice(chunk);
+        }
+        rest = &rest[whole..];
+        if kind == b"IEND" {
+            break;
+        }
+    }
+    Ok(kept)
 }
 
 /// Scales down so the longer side is at most `side` (never up), with Lanczos3.
@@ -284,6 +319,48 @@ mod tests {
         garbage.extend(std::iter::repeat_n(0xAB, 500));
         assert!(matches!(
             process(&garbage, chrono_tz::Asia::Shanghai, MAX_PIXELS),
+            Err(PhotoError::Corrupt(_))
+        ));
+    }
+
+    fn png_with_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let image = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut png = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        // After the signature (8) and IHDR (8 + 13 + 4).
+        let at = 8 + 25;
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        chunk.extend_from_slice(&crc.finalize().to_be_bytes());
+        png.splice(at..at, chunk);
+        png
+    }
+
+    #[test]
+    fn ancillary_png_chunks_are_dropped_before_decoding() {
+        let png = png_with_chunk(b"zTXt", b"Comment\0\0\x78\x9c\x03\x00\x00\x00\x00\x01");
+        let kept = png_critical_chunks(&png).unwrap();
+        assert!(png.windows(4).any(|w| w == b"zTXt"));
+        assert!(!kept.windows(4).any(|w| w == b"zTXt"));
+        assert!(kept.windows(4).any(|w| w == b"IDAT"));
+        let processed = process(&png, chrono_tz::Asia::Shanghai, MAX_PIXELS).unwrap();
+        assert_eq!((processed.width, processed.height), (64, 48));
+        // Hashed as sent: the evidence is the file, not what was decoded.
+        assert_eq!(processed.sha256, hex::encode(sha2::Sha256::digest(&png)));
+    }
+
+    #[test]
+    fn a_png_chunk_claiming_more_than_the_file_is_corrupt() {
+        let mut png = png_with_chunk(b"tEXt", b"a\0b");
+        png[33..37].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            process(&png, chrono_tz::Asia::Shanghai, MAX_PIXELS),
             Err(PhotoError::Corrupt(_))
         ));
     }

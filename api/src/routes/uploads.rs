@@ -128,13 +128,13 @@ async fn read_field(field: &mut Field, limit: usize) -> Result<Bytes, ApiError> 
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
         if data.len() + chunk.len() > limit {
-            return Err(
-                ApiError::new(ErrorCode::PayloadTooLarge).with_message(if limit == MAX_FILE_BYTES {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge).with_message(
+                if limit == MAX_FILE_BYTES {
                     Msg::fixed("A photo may be at most 20 MiB.", "每张照片最大 20 MiB。")
                 } else {
                     Msg::fixed("A form field is too long.", "表单字段过长。")
-                }),
-            );
+                },
+            ));
         }
         data.extend_from_slice(&chunk);
     }

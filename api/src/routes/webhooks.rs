@@ -12,6 +12,7 @@ use crate::error::{ApiError, FieldErrors, Msg};
 use crate::services::assignment::bump_version;
 use crate::services::notify::{Notice, WebhookFormat};
 use crate::services::now;
+use crate::services::outbound::OutboundPolicy;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -89,17 +90,13 @@ async fn create_webhook(
     policy::may_administer(&user)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
-    let url_ok = (body.url.starts_with("http://") || body.url.starts_with("https://"))
-        && body.url.len() <= 2000;
-    if !url_ok {
-        errors.add(
-            "url",
-            Msg::fixed(
-                "an http:// or https:// URL",
-                "须为 http:// 或 https:// 地址",
-            ),
-        );
-    }
+    errors.check(
+        "url",
+        OutboundPolicy::of(&state.settings)
+            .check_url(&body.url)
+            .await
+            .map(drop),
+    );
     if body.events.is_empty() || body.events.iter().any(|e| Notice::parse(e).is_none()) {
         errors.add(
             "events",

@@ -443,105 +443,106 @@ pub fn shopfront_rows(
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     let mut codes = HashSet::new();
-    let each = |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
-        let cell = |column: &str| cell(position, cells, column);
-        let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
-        let name = cell("name");
-        if name.is_empty() || name.chars().count() > 100 {
-            fail(
-                "name",
-                Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
-            );
-        }
-        let credit_code = match CreditCode::parse(cell("credit_code")) {
-            Ok(code) if !codes.insert(code.as_str().to_owned()) => {
+    let each =
+        |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
+            let cell = |column: &str| cell(position, cells, column);
+            let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
+            let name = cell("name");
+            if name.is_empty() || name.chars().count() > 100 {
                 fail(
-                    "credit_code",
-                    Msg::fixed("appears twice in the file", "在文件中重复出现"),
+                    "name",
+                    Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
                 );
-                None
             }
-            Ok(code) => Some(code),
-            Err(m) => {
-                fail("credit_code", m);
-                None
-            }
-        };
-        let location = location(cell("lat"), cell("lon"), cell("crs"))
-            .map_err(|(field, m)| fail(field, m))
-            .ok();
-        let number = |raw: &str| raw.parse::<f64>().ok();
-        let raw_zone = cell("zone");
-        let zone = if raw_zone.is_empty() {
-            match cell("radius_m") {
-                "" => Some(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
-                raw => match number(raw) {
-                    Some(r) if (1.0..=500.0).contains(&r) => Some(FrontageZone::Radius(r)),
-                    _ => {
+            let credit_code = match CreditCode::parse(cell("credit_code")) {
+                Ok(code) if !codes.insert(code.as_str().to_owned()) => {
+                    fail(
+                        "credit_code",
+                        Msg::fixed("appears twice in the file", "在文件中重复出现"),
+                    );
+                    None
+                }
+                Ok(code) => Some(code),
+                Err(m) => {
+                    fail("credit_code", m);
+                    None
+                }
+            };
+            let location = location(cell("lat"), cell("lon"), cell("crs"))
+                .map_err(|(field, m)| fail(field, m))
+                .ok();
+            let number = |raw: &str| raw.parse::<f64>().ok();
+            let raw_zone = cell("zone");
+            let zone = if raw_zone.is_empty() {
+                match cell("radius_m") {
+                    "" => Some(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
+                    raw => match number(raw) {
+                        Some(r) if (1.0..=500.0).contains(&r) => Some(FrontageZone::Radius(r)),
+                        _ => {
+                            fail(
+                                "radius_m",
+                                Msg::fixed("from 1 to 500 metres", "须在 1 到 500 米之间"),
+                            );
+                            None
+                        }
+                    },
+                }
+            } else if raw_zone.starts_with('{') {
+                serde_json::from_str::<Value>(raw_zone)
+                    .map_err(|e| {
+                        Msg::new(
+                            format!("zone is not JSON: {e}"),
+                            format!("门前三包范围不是有效 JSON：{e}"),
+                        )
+                    })
+                    .and_then(|v| Area::from_geojson(&v))
+                    .map(FrontageZone::Polygon)
+                    .map_err(|m| fail("zone", m))
+                    .ok()
+            } else {
+                Area::from_wkt(raw_zone)
+                    .map(FrontageZone::Polygon)
+                    .map_err(|m| fail("zone", m))
+                    .ok()
+            };
+            let department_id = match cell("department_code") {
+                "" => Some(None),
+                code => match departments.get(code) {
+                    Some(id) => Some(Some(*id)),
+                    None => {
                         fail(
-                            "radius_m",
-                            Msg::fixed("from 1 to 500 metres", "须在 1 到 500 米之间"),
+                            "department_code",
+                            Msg::new(
+                                format!("no department with code {code}"),
+                                format!("不存在编码为 {code} 的部门"),
+                            ),
                         );
                         None
                     }
                 },
+            };
+            let address = cell("address");
+            if address.chars().count() > 200 {
+                fail(
+                    "address",
+                    Msg::fixed("at most 200 characters", "最多 200 个字符"),
+                );
             }
-        } else if raw_zone.starts_with('{') {
-            serde_json::from_str::<Value>(raw_zone)
-                .map_err(|e| {
-                    Msg::new(
-                        format!("zone is not JSON: {e}"),
-                        format!("门前三包范围不是有效 JSON：{e}"),
-                    )
-                })
-                .and_then(|v| Area::from_geojson(&v))
-                .map(FrontageZone::Polygon)
-                .map_err(|m| fail("zone", m))
-                .ok()
-        } else {
-            Area::from_wkt(raw_zone)
-                .map(FrontageZone::Polygon)
-                .map_err(|m| fail("zone", m))
-                .ok()
+            if let (Some(credit_code), Some(location), Some(zone), Some(department_id)) =
+                (credit_code, location, zone, department_id)
+            {
+                parsed.push(ShopfrontInput {
+                    name: name.to_owned(),
+                    credit_code,
+                    address: address.to_owned(),
+                    contact: cell("contact").to_owned(),
+                    phone: cell("phone").to_owned(),
+                    location,
+                    zone,
+                    department_id,
+                });
+            }
         };
-        let department_id = match cell("department_code") {
-            "" => Some(None),
-            code => match departments.get(code) {
-                Some(id) => Some(Some(*id)),
-                None => {
-                    fail(
-                        "department_code",
-                        Msg::new(
-                            format!("no department with code {code}"),
-                            format!("不存在编码为 {code} 的部门"),
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-        let address = cell("address");
-        if address.chars().count() > 200 {
-            fail(
-                "address",
-                Msg::fixed("at most 200 characters", "最多 200 个字符"),
-            );
-        }
-        if let (Some(credit_code), Some(location), Some(zone), Some(department_id)) =
-            (credit_code, location, zone, department_id)
-        {
-            parsed.push(ShopfrontInput {
-                name: name.to_owned(),
-                credit_code,
-                address: address.to_owned(),
-                contact: cell("contact").to_owned(),
-                phone: cell("phone").to_owned(),
-                location,
-                zone,
-                department_id,
-            });
-        }
-    };
     read_rows(
         bytes,
         &COLUMNS,
@@ -579,90 +580,91 @@ pub fn site_rows(
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     let mut codes = HashSet::new();
-    let each = |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
-        let cell = |column: &str| cell(position, cells, column);
-        let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
-        let code = cell("code");
-        if code.is_empty() || code.chars().count() > 40 {
-            fail(
-                "code",
-                Msg::fixed("1-40 characters required", "须为 1-40 个字符"),
-            );
-        } else if !codes.insert(code.to_owned()) {
-            fail(
-                "code",
-                Msg::fixed("appears twice in the file", "在文件中重复出现"),
-            );
-        }
-        let name = cell("name");
-        if name.is_empty() || name.chars().count() > 100 {
-            fail(
-                "name",
-                Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
-            );
-        }
-        let site_type = SiteType::parse_any(cell("site_type"));
-        if site_type.is_none() {
-            fail(
-                "site_type",
-                Msg::fixed(
-                    "not a site type (code or Chinese name)",
-                    "不是有效的点位类型（编码或中文名）",
-                ),
-            );
-        }
-        let area_id = areas.get(cell("area_code")).copied();
-        if area_id.is_none() {
-            let code = cell("area_code");
-            fail(
-                "area_code",
-                Msg::new(
-                    format!("no area with code {code}"),
-                    format!("不存在编码为 {code} 的区域"),
-                ),
-            );
-        }
-        let location = location(cell("lat"), cell("lon"), cell("crs"))
-            .map_err(|(field, m)| fail(field, m))
-            .ok();
-        let address = cell("address");
-        if address.chars().count() > 200 {
-            fail(
-                "address",
-                Msg::fixed("at most 200 characters", "最多 200 个字符"),
-            );
-        }
-        let shopfront_id = match cell("shopfront_credit_code") {
-            "" => Some(None),
-            credit => match shopfronts.get(credit) {
-                Some(id) => Some(Some(*id)),
-                None => {
-                    fail(
-                        "shopfront_credit_code",
-                        Msg::new(
-                            format!("no shopfront with credit code {credit}"),
-                            format!("不存在统一社会信用代码为 {credit} 的门店"),
-                        ),
-                    );
-                    None
-                }
-            },
+    let each =
+        |position: &Columns, row: usize, cells: &[String], problems: &mut Vec<RowProblem>| {
+            let cell = |column: &str| cell(position, cells, column);
+            let mut fail = |field: &str, message: Msg| problems.push(problem(row, field, message));
+            let code = cell("code");
+            if code.is_empty() || code.chars().count() > 40 {
+                fail(
+                    "code",
+                    Msg::fixed("1-40 characters required", "须为 1-40 个字符"),
+                );
+            } else if !codes.insert(code.to_owned()) {
+                fail(
+                    "code",
+                    Msg::fixed("appears twice in the file", "在文件中重复出现"),
+                );
+            }
+            let name = cell("name");
+            if name.is_empty() || name.chars().count() > 100 {
+                fail(
+                    "name",
+                    Msg::fixed("1-100 characters required", "须为 1-100 个字符"),
+                );
+            }
+            let site_type = SiteType::parse_any(cell("site_type"));
+            if site_type.is_none() {
+                fail(
+                    "site_type",
+                    Msg::fixed(
+                        "not a site type (code or Chinese name)",
+                        "不是有效的点位类型（编码或中文名）",
+                    ),
+                );
+            }
+            let area_id = areas.get(cell("area_code")).copied();
+            if area_id.is_none() {
+                let code = cell("area_code");
+                fail(
+                    "area_code",
+                    Msg::new(
+                        format!("no area with code {code}"),
+                        format!("不存在编码为 {code} 的区域"),
+                    ),
+                );
+            }
+            let location = location(cell("lat"), cell("lon"), cell("crs"))
+                .map_err(|(field, m)| fail(field, m))
+                .ok();
+            let address = cell("address");
+            if address.chars().count() > 200 {
+                fail(
+                    "address",
+                    Msg::fixed("at most 200 characters", "最多 200 个字符"),
+                );
+            }
+            let shopfront_id = match cell("shopfront_credit_code") {
+                "" => Some(None),
+                credit => match shopfronts.get(credit) {
+                    Some(id) => Some(Some(*id)),
+                    None => {
+                        fail(
+                            "shopfront_credit_code",
+                            Msg::new(
+                                format!("no shopfront with credit code {credit}"),
+                                format!("不存在统一社会信用代码为 {credit} 的门店"),
+                            ),
+                        );
+                        None
+                    }
+                },
+            };
+            if let (Some(site_type), Some(area_id), Some(location), Some(shopfront_id)) =
+                (site_type, area_id, location, shopfront_id)
+            {
+                parsed.push(SiteInput {
+                    code: code.to_owned(),
+                    name: name.to_owned(),
+                    site_type,
+                    area_id,
+                    location,
+                    address: address.to_owned(),
+                    shopfront_id,
+                    active: true,
+                });
+            }
         };
-        if let (Some(site_type), Some(area_id), Some(location), Some(shopfront_id)) =
-            (site_type, area_id, location, shopfront_id)
-        {
-            parsed.push(SiteInput {
-                code: code.to_owned(),
-                name: name.to_owned(),
-                site_type,
-                area_id,
-                location,
-                address: address.to_owned(),
-                shopfront_id,
-                active: true,
-            });
-        }
-    };
     read_rows(
         bytes,
         &SITE_COLUMNS,

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod inspections;
 pub mod notify;
 pub mod open311;
+pub mod outbound;
 pub mod photos;
 pub mod queue;
 pub mod registry;

@@ -23,6 +23,7 @@ use crate::domain::case::string_enum;
 use crate::error::ApiError;
 use crate::services::assignment::Registry;
 use crate::services::now;
+use crate::services::outbound::OutboundPolicy;
 use crate::state::AppState;
 
 string_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened" });
@@ -175,6 +176,11 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usiz
         else {
             continue;
         };
+        // Names are judged by the client's resolver; an address in the URL is judged here.
+        if let Err(refused) = OutboundPolicy::of(&state.settings).check_literal(&hook.url) {
+            record_attempt(state, &delivery, Some(refused)).await?;
+            continue;
+        }
         let timestamp = Utc::now().timestamp();
         let outcome = client
             .post(&hook.url)
@@ -191,46 +197,68 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usiz
             .await;
         let error = match outcome {
             Ok(response) if response.status().is_success() => None,
+            Ok(response) if response.status().is_redirection() => Some(format!(
+                "HTTP {} (redirects are not followed)",
+                response.status()
+            )),
             Ok(response) => Some(format!("HTTP {}", response.status())),
-            Err(err) => Some(err.to_string()),
+            Err(err) => Some(error_chain(&err)),
         };
-        let mut update = webhook_deliveries::Entity::update_many()
-            .col_expr(
-                webhook_deliveries::Column::Attempts,
-                Expr::col(webhook_deliveries::Column::Attempts).add(1),
-            )
-            .col_expr(
-                webhook_deliveries::Column::LockedUntil,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            );
-        match &error {
-            None => {
-                update =
-                    update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now()));
-                delivered += 1;
-            }
-            Some(message) => {
-                let backoff = 10i64 << delivery.attempts.clamp(0, 9);
-                update = update
-                    .col_expr(
-                        webhook_deliveries::Column::LastError,
-                        Expr::value(message.clone()),
-                    )
-                    .col_expr(
-                        webhook_deliveries::Column::NextAttemptAt,
-                        Expr::value(
-                            now() + chrono::Duration::seconds(std::cmp::min(backoff, 3600)),
-                        ),
-                    );
-                tracing::warn!(delivery = %delivery.id, url = %hook.url, error = %message, "webhook delivery failed");
-            }
+        if error.is_none() {
+            delivered += 1;
         }
-        update
-            .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-            .exec(&state.db)
-            .await?;
+        record_attempt(state, &delivery, error).await?;
     }
     Ok(delivered)
+}
+
+/// The error and its causes on one line (reqwest's own message hides the resolver's).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// Counts an attempt: delivered, or failed with `error` and retried after a backoff.
+async fn record_attempt(
+    state: &AppState,
+    delivery: &webhook_deliveries::Model,
+    error: Option<String>,
+) -> Result<(), ApiError> {
+    let mut update = webhook_deliveries::Entity::update_many()
+        .col_expr(
+            webhook_deliveries::Column::Attempts,
+            Expr::col(webhook_deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        );
+    match error {
+        None => {
+            update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now()));
+        }
+        Some(message) => {
+            let backoff = 10i64 << delivery.attempts.clamp(0, 9);
+            tracing::warn!(delivery = %delivery.id, error = %message, "webhook delivery failed");
+            update = update
+                .col_expr(webhook_deliveries::Column::LastError, Expr::value(message))
+                .col_expr(
+                    webhook_deliveries::Column::NextAttemptAt,
+                    Expr::value(now() + chrono::Duration::seconds(std::cmp::min(backoff, 3600))),
+                );
+        }
+    }
+    update
+        .filter(webhook_deliveries::Column::Id.eq(delivery.id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
 }
 
 /// Marks newly overdue cases and queues their notice, once per case and deadline. Safe
@@ -268,10 +296,7 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, ApiError> {
 /// The background sender and overdue sweep of this instance.
 pub fn spawn_workers(state: actix_web::web::Data<AppState>) {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-        {
+        let client = match OutboundPolicy::of(&state.settings).client(Duration::from_secs(10)) {
             Ok(client) => client,
             Err(err) => {
                 tracing::error!(error = %err, "webhook sender cannot start");

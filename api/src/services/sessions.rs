@@ -159,15 +159,14 @@ pub async fn change_own_password(
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     let account_key = throttle::account_key(&user.username);
-    let attempt = match throttle::claim(&state.db, &account_key, throttle::PER_ACCOUNT, now())
-        .await?
-    {
-        throttle::Attempt::Allowed(n) => n,
-        throttle::Attempt::Locked(secs) => {
-            let secs = u64::try_from(secs).unwrap_or(1);
-            return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
-        }
-    };
+    let attempt =
+        match throttle::claim(&state.db, &account_key, throttle::PER_ACCOUNT, now()).await? {
+            throttle::Attempt::Allowed(n) => n,
+            throttle::Attempt::Locked(secs) => {
+                let secs = u64::try_from(secs).unwrap_or(1);
+                return Err(ApiError::too_many(ErrorCode::TooManyLoginAttempts, secs));
+            }
+        };
     let matched = match state
         .passwords
         .verify(current, Some(user.password_hash.clone()))
@@ -182,7 +181,14 @@ pub async fn change_own_password(
     if matched {
         throttle::clear(&state.db, &account_key).await?;
     } else {
-        throttle::failed(&state.db, &account_key, attempt, throttle::PER_ACCOUNT, now()).await?;
+        throttle::failed(
+            &state.db,
+            &account_key,
+            attempt,
+            throttle::PER_ACCOUNT,
+            now(),
+        )
+        .await?;
         return Err(ApiError::invalid_field(
             "current_password",
             Msg::fixed("wrong password", "当前密码错误"),

@@ -27,8 +27,7 @@ impl EmbeddedS3 {
         let access_key_id = format!("xuncha-{}", &crate::auth::refresh::generate()[..12]);
         let secret_access_key = crate::auth::refresh::generate();
 
-        let filesystem = s3s_fs::FileSystem::new(root)
-            .map_err(|err| anyhow::anyhow!("embedded store over {}: {err:?}", root.display()))?;
+        let filesystem = super::durable::DurableFs::new(root)?;
         let mut builder = S3ServiceBuilder::new(filesystem);
         builder.set_auth(SimpleAuth::from_single(
             access_key_id.clone(),

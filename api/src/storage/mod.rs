@@ -1,6 +1,7 @@
 //! Photo and object storage. Every read and write goes through aws-sdk-s3, whether the
 //! store is the embedded one or MinIO, Ceph or AWS S3.
 
+mod durable;
 pub mod embedded;
 pub mod keys;
 

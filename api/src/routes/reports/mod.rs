@@ -715,7 +715,8 @@ async fn upload_photos(
     })?;
     let owner = photo_service::case_owner(&state, &user, *id, kind).await?;
     let uploads = form.files(&state, &req).await?;
-    let (photos, created) = photo_service::add_to(&state, &user, owner, kind, &uploads.files).await?;
+    let (photos, created) =
+        photo_service::add_to(&state, &user, owner, kind, &uploads.files).await?;
     let body = PhotoUploadResponse {
         items: photos.into_iter().map(PhotoJson::from).collect(),
     };
