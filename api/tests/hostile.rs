@@ -45,7 +45,8 @@ impl Server {
             _dir: dir,
         };
         let client = reqwest::Client::new();
-        for _ in 0..300 {
+        // Generous: CI builds beside it on two cores.
+        for _ in 0..1200 {
             if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await
                 && r.status().is_success()
             {

@@ -985,6 +985,7 @@ async fn control_characters_are_refused_as_the_internal_api_refuses_them() {
             ("service_code", "parking"),
             ("lat", "30.25"),
             ("long", "120.16"),
+            ("attribute[vehicle_type]", "ebike"),
             ("description", "电动车\u{1b}[2J堵住盲道\u{7}"),
         ],
     )
