@@ -208,8 +208,9 @@ impl Settings {
             })?);
         let upload_buffer_bytes = 1024
             * 1024
+            // At least one upload of the largest size (9 × 20 MiB and its part headers).
             * parse_or(&get, "XUNCHA_UPLOAD_BUFFER_MIB", Some(256u64), |v| {
-                parse_in_range(v, 32, 65_536)
+                parse_in_range(v, 192, 65_536)
             })?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let password_hash_concurrency =

@@ -480,11 +480,44 @@ impl From<sea_orm::DbErr> for ApiError {
             tracing::warn!(error = %err, "database unavailable");
             return Self::new(ErrorCode::DatabaseUnavailable);
         }
+        if unstorable_text(&err) {
+            return Self::bad_request(Msg::fixed(
+                "The request holds characters that cannot be stored (such as NUL).",
+                "请求中含有无法保存的字符（如 NUL）。",
+            ));
+        }
         match err {
             sea_orm::DbErr::RecordNotFound(_) => Self::not_found(),
             err => Self::internal(err),
         }
     }
+}
+
+/// The database error behind `err`, with whether it came from SQLite.
+fn database_error(err: &sea_orm::DbErr) -> Option<(String, bool)> {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Database(db) => {
+                let sqlite = db
+                    .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                    .is_some();
+                db.code().map(|code| (code.into_owned(), sqlite))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// PostgreSQL refusing text for its characters (a NUL, an untranslatable character):
+/// the client's input, never the database's fault.
+fn unstorable_text(err: &sea_orm::DbErr) -> bool {
+    database_error(err)
+        .is_some_and(|(code, sqlite)| !sqlite && matches!(code.as_str(), "22021" | "22P05"))
 }
 
 /// A failure to reach the database rather than a fault of the statement: no connection,
@@ -505,18 +538,25 @@ pub fn database_unreachable(err: &sea_orm::DbErr) -> bool {
         | Sqlx::PoolTimedOut
         | Sqlx::PoolClosed
         | Sqlx::WorkerCrashed => true,
-        Sqlx::Database(db) => db.code().is_some_and(|code| unreachable_sqlstate(&code)),
+        Sqlx::Database(_) => database_error(err).is_some_and(|(code, sqlite)| {
+            if sqlite {
+                sqlite_busy(&code)
+            } else {
+                postgres_unreachable(&code)
+            }
+        }),
         _ => false,
     }
 }
 
-/// PostgreSQL: class 08 (connection exception), 57P01-57P03 (shutting down, crashed,
-/// starting), 53300 (too many connections). SQLite: 5 and 6 with their extended forms
-/// (busy, locked), the primary code being the low byte.
-fn unreachable_sqlstate(code: &str) -> bool {
-    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
-        return true;
-    }
+/// Class 08 (connection exception), 57P01-57P03 (shutting down, crashed, starting), 53300
+/// (too many connections).
+fn postgres_unreachable(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// SQLite's busy (5) and locked (6), with their extended forms (the low byte is primary).
+fn sqlite_busy(code: &str) -> bool {
     code.parse::<u32>()
         .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
@@ -750,11 +790,17 @@ mod tests {
             assert_eq!(api.code, ErrorCode::DatabaseUnavailable);
             assert_eq!(api.retry_after_secs, Some(RETRY_AFTER_OUTAGE_SECS));
         }
-        for code in ["57P01", "57P03", "08006", "53300", "5", "517", "6"] {
-            assert!(unreachable_sqlstate(code), "{code}");
+        for code in ["57P01", "57P03", "08006", "53300"] {
+            assert!(postgres_unreachable(code), "{code}");
         }
-        for code in ["23505", "42P01", "19", "2067", "1"] {
-            assert!(!unreachable_sqlstate(code), "{code}");
+        for code in ["23505", "42P01", "22021", "42501"] {
+            assert!(!postgres_unreachable(code), "{code}");
+        }
+        for code in ["5", "517", "6", "262"] {
+            assert!(sqlite_busy(code), "{code}");
+        }
+        for code in ["19", "2067", "1"] {
+            assert!(!sqlite_busy(code), "{code}");
         }
         let api: ApiError = query(Sqlx::RowNotFound).into();
         assert_eq!(api.code, ErrorCode::Internal);

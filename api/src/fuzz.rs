@@ -244,3 +244,60 @@ proptest! {
         let _ = imports::shopfront_rows(&bytes[..keep], &HashMap::new());
     }
 }
+
+/// Found by review: calamine reserves room for as many shared strings as the file's
+/// `uniqueCount` claims before reading one; a claim of 10^11 made the allocation fail and
+/// the process abort. The claim is read and held to a limit first.
+#[test]
+fn a_shared_string_table_claiming_billions_is_refused_unread() {
+    use std::io::{Read, Write};
+    let original = site_workbook(|_| {});
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut patched = false;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with("sharedStrings.xml") {
+            let text = String::from_utf8(data).unwrap();
+            let at = text.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+            let end = at + text[at..].find('"').unwrap();
+            data = format!("{}100000000000{}", &text[..at], &text[end..]).into_bytes();
+            patched = true;
+        }
+        writer
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(&data).unwrap();
+    }
+    assert!(patched, "the workbook has a shared-string table");
+    let bytes = writer.finish().unwrap().into_inner();
+    let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].problem.en.contains("shared strings"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_csv_line_of_a_million_commas_keeps_its_first_64_cells() {
+    let mut csv = "code,name,site_type,area_code,lat,lon\n".to_owned();
+    csv.push_str("S1,菜场,market,A1,30.25,120.16");
+    csv.push_str(&",".repeat(1_000_000));
+    csv.push('\n');
+    let problems = imports::site_rows(csv.as_bytes(), &HashMap::new(), &HashMap::new())
+        .err()
+        .unwrap_or_default();
+    // Read as a row of its own, wrong only in what it is: an unknown area code.
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.row == 2 && p.field == "area_code"),
+        "{problems:?}"
+    );
+}

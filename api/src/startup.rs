@@ -130,6 +130,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         upload_budget: Arc::new(tokio::sync::Semaphore::new(
             usize::try_from(settings.upload_buffer_bytes / 1024).unwrap_or(usize::MAX),
         )),
+        uploads_in_flight: Default::default(),
         jwt,
         settings: Arc::new(settings),
         registry: Default::default(),
@@ -243,11 +244,12 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             }))
             .wrap(from_fn(error::shape_errors))
             .wrap(from_fn(crate::body_deadline::bound_body_time))
-            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(crate::conditional::etag_json))
             .wrap(Compress::default())
             .wrap(Governor::new(&governor))
             .wrap(from_fn(telemetry::observe))
+            // Outermost, so that every answer has it, the rate limiter's 429 included.
+            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
     })
     .listen(listener)?
     .shutdown_timeout(30)

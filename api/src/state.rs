@@ -17,6 +17,8 @@ pub struct AppState {
     pub passwords: crate::auth::password::Passwords,
     /// Upload bytes held in memory at once across all requests (permits are KiB).
     pub upload_budget: Arc<tokio::sync::Semaphore>,
+    /// Uploads in flight per user, so that one account cannot hold the whole budget.
+    pub uploads_in_flight: crate::routes::uploads::InFlight,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
     /// The spatial index behind automatic assignment.

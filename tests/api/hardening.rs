@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -97,6 +98,15 @@ async fn a_body_at_a_phones_pace_is_not_cut_off() {
 
 /// Headers and the start of a 171 MiB upload that never finishes.
 fn endless_upload(path: &str, token: &str, kind_in_form: bool) -> (String, Vec<u8>) {
+    endless_upload_of(path, token, kind_in_form, 9 * 19 * 1024 * 1024)
+}
+
+fn endless_upload_of(
+    path: &str,
+    token: &str,
+    kind_in_form: bool,
+    declared: usize,
+) -> (String, Vec<u8>) {
     let boundary = "xunchaboundary";
     let mut start = Vec::new();
     if kind_in_form {
@@ -113,8 +123,7 @@ fn endless_upload(path: &str, token: &str, kind_in_form: bool) -> (String, Vec<u
     );
     start.extend(std::iter::repeat_n(0xAB, 256 * 1024));
     let head = format!(
-        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {}\r\n\r\n",
-        9 * 19 * 1024 * 1024
+        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {declared}\r\n\r\n"
     );
     (head, start)
 }
@@ -247,6 +256,19 @@ async fn every_answer_forbids_sniffing_and_token_answers_are_not_stored() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
     }
+    for (path, body) in [
+        ("/api/v1/api-keys", json!({"name": "随手拍"})),
+        (
+            "/api/v1/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["assigned"]}),
+        ),
+    ] {
+        let response = app
+            .post_json(path, Some(&session.access_token), &body)
+            .await;
+        assert_eq!(response.status(), 201, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
 }
 
 #[tokio::test]
@@ -280,4 +302,147 @@ async fn a_token_not_valid_yet_is_refused() {
     assert_eq!(me(sign(&claims)).await.unwrap().status(), 200);
     claims["nbf"] = json!(chrono::Utc::now().timestamp() + 3600);
     assert_eq!(me(sign(&claims)).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn one_user_holds_at_most_two_uploads_in_flight() {
+    let app = spawn_app().await;
+    let filer = app.login_as("inspector").await;
+    let case = app.file_report(&filer.access_token, json!({})).await;
+    let path = format!(
+        "/api/v1/reports/{}/photos?kind=before",
+        case["id"].as_str().unwrap()
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (head, start) = endless_upload(&path, &filer.access_token, false);
+        let address = app.address.clone();
+        held.push(tokio::spawn(async move {
+            answer_while_sending(
+                &address,
+                head,
+                start,
+                64 * 1024,
+                Duration::from_millis(10),
+                Duration::from_secs(20),
+            )
+            .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (head, start) = endless_upload(&path, &filer.access_token, false);
+    let third = answer_while_sending(
+        &app.address,
+        head,
+        start,
+        64 * 1024,
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the third upload is answered at once");
+    assert!(third.starts_with("HTTP/1.1 429"), "{third}");
+    for upload in held {
+        upload.abort();
+    }
+}
+
+#[tokio::test]
+async fn uploads_past_the_memory_budget_are_told_to_come_back() {
+    let app = spawn_app_with(&[("XUNCHA_UPLOAD_BUFFER_MIB", "192")]).await;
+    let first = app.login_as("inspector").await;
+    let second = app.login_as("inspector").await;
+    let path_of = |case: &Value| {
+        format!(
+            "/api/v1/reports/{}/photos?kind=before",
+            case["id"].as_str().unwrap()
+        )
+    };
+    let first_case = app.file_report(&first.access_token, json!({})).await;
+    let second_case = app.file_report(&second.access_token, json!({})).await;
+    // 171 MiB of the 192 are taken by an upload still arriving.
+    let (head, start) = endless_upload(&path_of(&first_case), &first.access_token, false);
+    let address = app.address.clone();
+    let held = tokio::spawn(async move {
+        answer_while_sending(
+            &address,
+            head,
+            start,
+            64 * 1024,
+            Duration::from_millis(10),
+            Duration::from_secs(30),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (head, start) = endless_upload_of(
+        &path_of(&second_case),
+        &second.access_token,
+        false,
+        30 * 1024 * 1024,
+    );
+    let answer = answer_while_sending(
+        &app.address,
+        head,
+        start,
+        64 * 1024,
+        Duration::from_millis(10),
+        Duration::from_secs(15),
+    )
+    .await
+    .expect("answered once the wait for the budget ran out");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("server_busy"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after"),
+        "{answer}"
+    );
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_case_that_moves_on_while_its_photo_arrives_is_judged_as_it_is_now() {
+    let app = spawn_app().await;
+    let filer = app.login_as("inspector").await;
+    let supervisor = app.login_as("supervisor").await;
+    let case = app.file_report(&filer.access_token, json!({})).await;
+    let jpeg = crate::images::jpeg(640, 480, 7);
+    let boundary = "xunchaboundary";
+    let mut body = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\ncontent-type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&jpeg);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST /api/v1/reports/{}/photos?kind=before HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {}\r\n\r\n",
+        case["id"].as_str().unwrap(),
+        filer.access_token,
+        body.len()
+    );
+    let mut stream = TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    // The allowed photo starts arriving; the case is cancelled before the rest comes.
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..body.len() / 2]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancelled = app
+        .post_json(
+            &format!("/api/v1/reports/{}/cancel", case["id"].as_str().unwrap()),
+            Some(&supervisor.access_token),
+            &json!({"version": case["version"], "note": "误报"}),
+        )
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    stream.write_all(&body[body.len() / 2..]).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer}");
+    let photos = entity::photos::Entity::find().all(&app.db).await.unwrap();
+    assert!(photos.is_empty(), "no photo was kept");
 }

@@ -168,12 +168,10 @@ pub fn check_answers(
                 }
                 serde_json::json!(answers[0])
             }
-            Datatype::String | Datatype::Text => {
-                if answers[0].chars().count() > 2000 {
-                    return bad("at most 2000 characters", "最多 2000 个字符");
-                }
-                serde_json::json!(answers[0])
-            }
+            Datatype::String | Datatype::Text => match super::text::free_text(answers[0], 2000) {
+                Ok(text) => serde_json::json!(text),
+                Err(why) => return Err((q.code.clone(), why)),
+            },
         };
         kept.insert(q.code.clone(), value);
     }

@@ -87,10 +87,12 @@ async fn issue_key(
     policy::may_administer(&user)?;
     let name = parse_label(&body.name, 100).map_err(|m| ApiError::invalid_field("name", m))?;
     let (key, api_key) = service::issue_key(&state, &user, name).await?;
-    Ok(HttpResponse::Created().json(IssuedKeyJson {
-        key: key.into(),
-        api_key,
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header(crate::routes::no_store())
+        .json(IssuedKeyJson {
+            key: key.into(),
+            api_key,
+        }))
 }
 
 /// Revoke a key (admins): filing with it is refused from now on.

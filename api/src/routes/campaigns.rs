@@ -630,7 +630,7 @@ async fn upload_visit_photos(
     let (campaign_id, visit_id) = path.into_inner();
     let form = crate::routes::uploads::PhotoForm::open(form).await?;
     let owner = visits::photo_owner(&state, &user, campaign_id, visit_id).await?;
-    let uploads = form.files(&state, &req).await?;
+    let uploads = form.files(&state, user.id, &req).await?;
     let (photos, created) = crate::services::photos::add_to(
         &state,
         &user,

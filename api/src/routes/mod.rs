@@ -30,6 +30,13 @@ use utoipa_actix_web::scope;
 
 use crate::error::{ApiError, ErrorCode};
 
+/// For answers that carry a secret (tokens, an API key, a webhook's signing key): no
+/// cache, shared or private, may keep them.
+pub fn no_store() -> actix_web::http::header::CacheControl {
+    use actix_web::http::header::{CacheControl, CacheDirective};
+    CacheControl(vec![CacheDirective::NoStore])
+}
+
 /// Registry imports (GeoJSON areas, CSV/XLSX shopfronts) may be this large.
 pub const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 

@@ -219,9 +219,10 @@ fn w3c(t: DateTime<Utc>, state: &AppState) -> String {
         .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-/// Where clients reach the endpoint: the configured public address; else what a trusted
-/// proxy forwards; else the `Host` the client itself asked for. Forwarded headers from
-/// anyone else are ignored, so a client cannot make the document point elsewhere.
+/// Where clients reach the endpoint: the configured public address; else the `Host` the
+/// client asked for, with the scheme a trusted proxy reports in `X-Forwarded-Proto`.
+/// `X-Forwarded-Host` and `Forwarded` are never followed: proxies commonly pass them on
+/// from the client, and the document would then send other clients elsewhere.
 fn base_url(req: &HttpRequest) -> String {
     let settings = req
         .app_data::<web::Data<AppState>>()
@@ -229,21 +230,25 @@ fn base_url(req: &HttpRequest) -> String {
     if let Some(public) = settings.as_ref().and_then(|s| s.public_url.clone()) {
         return format!("{public}/open311/v2");
     }
-    if settings.is_some_and(|s| s.trust_forwarded_for) {
-        let info = req.connection_info();
-        return format!("{}://{}/open311/v2", info.scheme(), info.host());
-    }
-    let host = req
-        .headers()
-        .get(actix_web::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::trim)
+    };
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") if settings.is_some_and(|s| s.trust_forwarded_for) => "https",
+        _ => "http",
+    };
+    let host = header("host")
         .filter(|h| {
             !h.is_empty()
+                && h.len() <= 255
                 && h.chars()
                     .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
         .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
-    format!("http://{host}/open311/v2")
+    format!("{scheme}://{host}/open311/v2")
 }
 
 async fn discovery_json(req: HttpRequest) -> HttpResponse {
@@ -645,7 +650,7 @@ async fn post_request(
         Some(url)
             if (url.starts_with("https://") || url.starts_with("http://"))
                 && url.len() <= 2000
-                && !url.chars().any(char::is_whitespace) =>
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
         {
             Some(url.to_owned())
         }

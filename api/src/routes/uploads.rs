@@ -3,6 +3,8 @@
 //! then — once the route has checked who may add what — the files, within a share of a
 //! memory budget common to all uploads (503 `server_busy` when it is spent).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_multipart::{Field, Multipart, MultipartError};
@@ -11,6 +13,7 @@ use actix_web::http::header;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use tokio::sync::OwnedSemaphorePermit;
+use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::photo::MAX_FILE_BYTES;
@@ -34,10 +37,61 @@ pub struct PhotoForm {
     pub kind: Option<String>,
 }
 
-/// The files of an upload, with the share of the memory budget they hold until dropped.
+/// The files of an upload, with the share of the memory budget (and the user's upload
+/// slot) they hold until dropped.
 pub struct Uploads {
     pub files: Vec<Bytes>,
     _budget: OwnedSemaphorePermit,
+    _slot: UploadSlot,
+}
+
+/// Uploads one user may have in flight at once.
+const UPLOADS_PER_USER: u8 = 2;
+
+/// Uploads in flight, per user.
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<Mutex<HashMap<Uuid, u8>>>);
+
+/// One of a user's upload slots, given back when dropped.
+struct UploadSlot {
+    in_flight: InFlight,
+    user: Uuid,
+}
+
+impl InFlight {
+    fn take(&self, user: Uuid) -> Result<UploadSlot, ApiError> {
+        let mut users = self
+            .0
+            .lock()
+            .map_err(|_| ApiError::internal("upload slots poisoned"))?;
+        let count = users.entry(user).or_default();
+        if *count >= UPLOADS_PER_USER {
+            return Err(
+                ApiError::too_many(ErrorCode::TooManyRequests, 5).with_message(Msg::fixed(
+                    "Two uploads of yours are still being received; send this one after them.",
+                    "您已有两个上传正在接收，请稍后再发送。",
+                )),
+            );
+        }
+        *count += 1;
+        Ok(UploadSlot {
+            in_flight: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        if let Ok(mut users) = self.in_flight.0.lock()
+            && let Some(count) = users.get_mut(&self.user)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                users.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl PhotoForm {
@@ -75,7 +129,13 @@ impl PhotoForm {
 
     /// Reads the files, after the caller's right to add them has been checked. Only files
     /// may follow the first file.
-    pub async fn files(self, state: &AppState, req: &HttpRequest) -> Result<Uploads, ApiError> {
+    pub async fn files(
+        self,
+        state: &AppState,
+        user: Uuid,
+        req: &HttpRequest,
+    ) -> Result<Uploads, ApiError> {
+        let slot = state.uploads_in_flight.take(user)?;
         let budget = reserve(state, req).await?;
         let Self {
             mut form,
@@ -108,6 +168,7 @@ impl PhotoForm {
         Ok(Uploads {
             files,
             _budget: budget,
+            _slot: slot,
         })
     }
 }
@@ -123,11 +184,15 @@ async fn read_file(mut field: Field) -> Result<Bytes, ApiError> {
     read_field(&mut field, MAX_FILE_BYTES).await
 }
 
+/// A field's bytes in one buffer of exactly their size (a growing buffer would hold up to
+/// twice what the budget counts).
 async fn read_field(field: &mut Field, limit: usize) -> Result<Bytes, ApiError> {
-    let mut data = BytesMut::new();
+    let mut chunks = Vec::new();
+    let mut length = 0;
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
-        if data.len() + chunk.len() > limit {
+        length += chunk.len();
+        if length > limit {
             return Err(ApiError::new(ErrorCode::PayloadTooLarge).with_message(
                 if limit == MAX_FILE_BYTES {
                     Msg::fixed("A photo may be at most 20 MiB.", "每张照片最大 20 MiB。")
@@ -136,13 +201,20 @@ async fn read_field(field: &mut Field, limit: usize) -> Result<Bytes, ApiError> 
                 },
             ));
         }
-        data.extend_from_slice(&chunk);
+        chunks.push(chunk);
     }
-    Ok(data.freeze())
+    if chunks.len() == 1 {
+        return Ok(chunks.swap_remove(0));
+    }
+    let mut whole = BytesMut::with_capacity(length);
+    for chunk in chunks {
+        whole.extend_from_slice(&chunk);
+    }
+    Ok(whole.freeze())
 }
 
 /// Takes this request's share of the upload memory budget: its declared length, or the
-/// largest upload when it declares none (never more than the whole budget).
+/// largest upload when it declares none.
 async fn reserve(state: &AppState, req: &HttpRequest) -> Result<OwnedSemaphorePermit, ApiError> {
     let declared = req
         .headers()
@@ -152,9 +224,8 @@ async fn reserve(state: &AppState, req: &HttpRequest) -> Result<OwnedSemaphorePe
     if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
         return Err(ApiError::new(ErrorCode::PayloadTooLarge));
     }
-    let bytes = declared
-        .unwrap_or(MAX_UPLOAD_BYTES)
-        .min(state.settings.upload_buffer_bytes);
+    // The setting is at least MAX_UPLOAD_BYTES, so a reservation always fits the budget.
+    let bytes = declared.unwrap_or(MAX_UPLOAD_BYTES);
     let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
     match tokio::time::timeout(
         BUDGET_WAIT,

@@ -152,7 +152,9 @@ async fn create_webhook(
     txn.commit().await?;
     let mut json = WebhookJson::from(created);
     json.secret = Some(secret);
-    Ok(HttpResponse::Created().json(json))
+    Ok(HttpResponse::Created()
+        .insert_header(crate::routes::no_store())
+        .json(json))
 }
 
 /// Remove a webhook and its undelivered notices.

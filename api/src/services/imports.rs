@@ -204,36 +204,57 @@ fn each_row(
     }
 }
 
+/// Cells longer than this are cut here: longer than any value an import takes (a frontage
+/// polygon in WKT included), so a cut cell still fails its check.
+const MAX_CELL_BYTES: usize = 256 * 1024;
+
+/// CSV, field by field (csv-core), so that a line of millions of commas costs the 64
+/// columns that are kept and not a slot for every field.
 fn each_csv_row(
     bytes: &[u8],
     each: &mut impl FnMut(usize, Vec<String>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text);
-    let mut record = csv::StringRecord::new();
+    use csv_core::{ReadFieldResult, Reader};
+    let mut reader = Reader::new();
+    let mut input = bytes;
+    let mut out = [0u8; 8192];
+    let mut field: Vec<u8> = Vec::new();
+    let mut cells: Vec<String> = Vec::new();
     let mut row = 0;
     loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                row += 1;
-                let cells = record
-                    .iter()
-                    .take(MAX_TABLE_COLUMNS)
-                    .map(|c| c.trim().to_owned())
-                    .collect();
-                each(row, cells)?;
-            }
-            Err(e) => {
-                return Err(Stop::File(Msg::new(
-                    format!("not readable as CSV: {e}"),
-                    format!("CSV 无法读取：{e}"),
-                )));
-            }
+        let (result, read, written) = reader.read_field(input, &mut out);
+        input = &input[read..];
+        if cells.len() < MAX_TABLE_COLUMNS {
+            let room = MAX_CELL_BYTES.saturating_sub(field.len());
+            field.extend_from_slice(&out[..written.min(room)]);
         }
+        match result {
+            ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
+            ReadFieldResult::Field { record_end } => {
+                if cells.len() < MAX_TABLE_COLUMNS {
+                    cells.push(csv_cell(std::mem::take(&mut field), row + 1)?);
+                }
+                field.clear();
+                if record_end {
+                    row += 1;
+                    each(row, std::mem::take(&mut cells))?;
+                }
+            }
+            ReadFieldResult::End => return Ok(()),
+        }
+    }
+}
+
+fn csv_cell(raw: Vec<u8>, row: usize) -> Result<String, Stop> {
+    let cut = raw.len() == MAX_CELL_BYTES;
+    match String::from_utf8(raw) {
+        Ok(text) => Ok(text.trim().to_owned()),
+        // A cell cut inside a character: what is left is still too long to pass.
+        Err(e) if cut => Ok(String::from_utf8_lossy(e.as_bytes()).trim().to_owned()),
+        Err(_) => Err(Stop::File(Msg::new(
+            format!("not readable as CSV: row {row} is not UTF-8 (save the file as CSV UTF-8)"),
+            format!("CSV 无法读取：第 {row} 行不是 UTF-8 编码（请另存为“CSV UTF-8”）"),
+        ))),
     }
 }
 
@@ -263,6 +284,7 @@ fn each_xlsx_row(
             "XLSX 文件解压后超过 256 MiB",
         )));
     }
+    check_shared_strings(&mut archive)?;
     let mut workbook: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let first = workbook.sheet_names().first().cloned().ok_or_else(|| {
@@ -314,6 +336,71 @@ fn each_xlsx_row(
     }
     if let Some((done, cells)) = current {
         each(done as usize + 1, cells)?;
+    }
+    Ok(())
+}
+
+/// The reader holds the shared-string table whole, and reserves room for as many strings
+/// as its `uniqueCount` claims before reading any: a claim of 10^11 made the allocation
+/// fail and the process abort. Both are held to limits first.
+const MAX_SHARED_STRINGS_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_SHARED_STRINGS: u64 = 2_000_000;
+
+fn check_shared_strings(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<(), Stop> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Stop::File(Msg::new(
+            format!("not readable as XLSX: {e}"),
+            format!("XLSX 无法读取：{e}"),
+        ))
+    };
+    let too_many = || {
+        Stop::File(Msg::fixed(
+            "the XLSX file's shared strings pass 64 MiB or 2,000,000 entries",
+            "XLSX 文件的共享字符串超过 64 MiB 或 2,000,000 条",
+        ))
+    };
+    for index in 0..archive.len() {
+        let name = archive
+            .by_index_raw(index)
+            .map_err(|e| unreadable(&e))?
+            .name()
+            .map(|n| n.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !name.ends_with("sharedstrings.xml") {
+            continue;
+        }
+        let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        if entry.size() > MAX_SHARED_STRINGS_BYTES {
+            return Err(too_many());
+        }
+        // The `<sst …>` start tag, within its first 64 KiB.
+        let mut head = Vec::new();
+        entry
+            .take(64 * 1024)
+            .read_to_end(&mut head)
+            .map_err(|e| unreadable(&e))?;
+        let text = String::from_utf8_lossy(&head);
+        let tag = text
+            .find("<sst")
+            .and_then(|start| text[start..].find('>').map(|end| &text[start..start + end]))
+            .ok_or_else(|| unreadable(&"no shared-string table"))?;
+        for attribute in ["uniqueCount", "count"] {
+            let declared = tag
+                .split(&format!(" {attribute}="))
+                .nth(1)
+                .and_then(|rest| rest.get(1..))
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                });
+            if declared
+                .is_some_and(|n| n.len() > 9 || n.parse::<u64>().unwrap_or(0) > MAX_SHARED_STRINGS)
+            {
+                return Err(too_many());
+            }
+        }
     }
     Ok(())
 }

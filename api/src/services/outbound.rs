@@ -79,13 +79,15 @@ impl OutboundPolicy {
         }
     }
 
-    /// An HTTP client that resolves through this policy, follows no redirect and gives up
-    /// after `timeout`. A URL whose host is an address literal is not resolved, so the
+    /// An HTTP client that resolves through this policy, follows no redirect, ignores
+    /// `HTTP(S)_PROXY` (a proxy would resolve the name itself, past the policy) and gives
+    /// up after `timeout`. A URL whose host is an address literal is not resolved, so the
     /// sender checks it itself ([`OutboundPolicy::check_literal`]).
     pub fn client(&self, timeout: Duration) -> reqwest::Result<reqwest::Client> {
         reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: self.clone(),
             }))
@@ -183,6 +185,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (segments[0] & 0xffc0) == 0xfe80 // link-local
         || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+        || (segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 1) // local NAT64
         || (segments[0] == 0x2001 && segments[1] < 0x0200) // IETF protocol assignments, Teredo
         || segments[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible and the rest of ::/96
 }
@@ -217,6 +220,7 @@ mod tests {
             "fe80::1",
             "ff02::1",
             "2001:db8::1",
+            "64:ff9b:1::a00:1",
         ] {
             let ip: IpAddr = inside.parse().unwrap();
             assert!(!is_public(ip), "{inside} passed as public");

@@ -155,7 +155,7 @@ pub async fn add_to(
     let mut uploaded: Vec<ObjectKey> = Vec::new();
     let stored_all = store_objects(state, &rows, &fresh, &processed, &mut uploaded).await;
     let committed = match stored_all {
-        Ok(()) => insert_rows(state, &owner, kind, &rows, at).await,
+        Ok(()) => insert_rows(state, user, &owner, kind, &rows, at).await,
         Err(err) => Err(err.into()),
     };
     if let Err(err) = committed {
@@ -360,6 +360,7 @@ async fn store_objects(
 /// transaction, and touches the owner so phones syncing by `updated_since` see the photos.
 async fn insert_rows(
     state: &AppState,
+    user: &CurrentUser,
     owner: &Owner,
     kind: PhotoKind,
     rows: &[photos::Model],
@@ -371,11 +372,22 @@ async fn insert_rows(
     let txn = crate::services::begin_write(&state.db).await?;
     match owner {
         Owner::Case(case) => {
+            // The update holds the case's row (PostgreSQL; SQLite's write lock covers it),
+            // and the case is judged again as it is now: the body may have taken minutes,
+            // and the case may have moved on or out of the user's reach meanwhile.
             cases::Entity::update_many()
                 .col_expr(cases::Column::UpdatedAt, Expr::value(at))
                 .filter(cases::Column::Id.eq(case.id))
                 .exec(&txn)
                 .await?;
+            let current = cases::Entity::find_by_id(case.id)
+                .one(&txn)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            if let Err(refused) = policy::may_add_photo(user, &current, kind) {
+                txn.rollback().await?;
+                return Err(refused);
+            }
         }
         Owner::Visit { visit, .. } => {
             crate::services::inspections::campaigns::hold_open(&txn, visit.campaign_id).await?;

@@ -2,7 +2,6 @@
 
 pub mod json;
 
-use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -42,10 +41,10 @@ async fn login(
     Ok(tokens(session))
 }
 
-/// An answer carrying tokens: no cache, shared or private, may keep it.
-fn tokens(session: sessions::Session) -> HttpResponse {
+/// An answer carrying tokens.
+pub fn tokens(session: sessions::Session) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header(crate::routes::no_store())
         .json(TokenResponse::from(session))
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v1/me`: the signed-in user, and changing one's own password.
 
-use actix_web::{get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -47,11 +47,11 @@ async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
     body: web::Json<ChangePasswordRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new = NewPassword::parse(&body.new_password)
         .map_err(|problem| ApiError::invalid_field("new_password", problem))?;
     let session =
         sessions::change_own_password(&state, user.id, body.current_password, new).await?;
-    Ok(web::Json(session.into()))
+    Ok(crate::routes::auth::tokens(session))
 }

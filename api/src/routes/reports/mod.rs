@@ -714,7 +714,7 @@ async fn upload_photos(
         )
     })?;
     let owner = photo_service::case_owner(&state, &user, *id, kind).await?;
-    let uploads = form.files(&state, &req).await?;
+    let uploads = form.files(&state, user.id, &req).await?;
     let (photos, created) =
         photo_service::add_to(&state, &user, owner, kind, &uploads.files).await?;
     let body = PhotoUploadResponse {
