@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 /// The whole configuration of one instance.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -16,9 +18,9 @@ pub struct Settings {
     pub s3: Option<S3Settings>,
     pub s3_bucket: String,
     /// `None`: generated once and kept in `data_dir/jwt-secret`.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     pub timezone: chrono_tz::Tz,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Sustained requests per second allowed from one client address.
@@ -57,8 +59,8 @@ pub enum SqliteDurability {
 pub struct S3Settings {
     pub endpoint: String,
     pub region: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+    pub access_key_id: SecretString,
+    pub secret_access_key: SecretString,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,8 +126,8 @@ impl Settings {
                 Some(S3Settings {
                     endpoint,
                     region: get("XUNCHA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-                    access_key_id: required("XUNCHA_S3_ACCESS_KEY_ID")?,
-                    secret_access_key: required("XUNCHA_S3_SECRET_ACCESS_KEY")?,
+                    access_key_id: required("XUNCHA_S3_ACCESS_KEY_ID")?.into(),
+                    secret_access_key: required("XUNCHA_S3_SECRET_ACCESS_KEY")?.into(),
                 })
             }
         };
@@ -271,9 +273,9 @@ impl Settings {
             database_max_connections,
             s3,
             s3_bucket,
-            jwt_secret,
+            jwt_secret: jwt_secret.map(SecretString::from),
             timezone,
-            admin_password,
+            admin_password: admin_password.map(SecretString::from),
             access_token_ttl,
             refresh_token_ttl,
             rate_limit_per_second,
@@ -405,6 +407,31 @@ mod tests {
             assert_eq!(err.variable, variable, "{err}");
             assert!(err.to_string().starts_with(variable));
         }
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let s = settings(&[
+            ("XUNCHA_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("XUNCHA_S3_ACCESS_KEY_ID", "access-key-id-value"),
+            ("XUNCHA_S3_SECRET_ACCESS_KEY", "secret-access-key-value"),
+            (
+                "XUNCHA_JWT_SECRET",
+                "jwt-secret-value-that-is-long-enough-123",
+            ),
+            ("XUNCHA_ADMIN_PASSWORD", "admin-password-value"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?} {s:#?}");
+        for secret in [
+            "access-key-id-value",
+            "secret-access-key-value",
+            "jwt-secret-value",
+            "admin-password-value",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
+        assert!(printed.contains("REDACTED"));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::state::AppState;
 use crate::storage::embedded::EmbeddedS3;
 use crate::storage::{ObjectStore, StoreEndpoint};
 use crate::telemetry::{self, Metrics};
+use crate::workers::Workers;
 
 /// The largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1024 * 1024;
@@ -146,6 +147,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    workers: Workers,
     _embedded_store: Option<EmbeddedS3>,
 }
 
@@ -157,12 +159,15 @@ impl Application {
         let prepared = prepare(settings).await?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, prepared.state.clone())?;
-        spawn_orphan_sweep(prepared.state.clone());
-        crate::services::notify::spawn_workers(prepared.state.clone());
+        let workers = Workers::default();
+        start_orphan_sweep(&workers, prepared.state.clone());
+        crate::services::notify::start_workers(&workers, prepared.state.clone())
+            .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
             port,
             server,
             state: prepared.state,
+            workers,
             _embedded_store: prepared.embedded_store,
         })
     }
@@ -176,10 +181,20 @@ impl Application {
         self.state.clone()
     }
 
+    /// The background workers, for tests that stop them and check they ended.
+    pub fn workers(&self) -> Workers {
+        self.workers.clone()
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then stops taking connections and lets requests in
-    /// flight finish (up to 30 s).
+    /// flight finish (up to 30 s), then lets the background workers finish their rounds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let left = self.workers.stop(Duration::from_secs(30)).await;
+        if !left.is_empty() {
+            tracing::warn!(?left, "background workers still running at shutdown");
+        }
+        served
     }
 }
 
@@ -189,12 +204,10 @@ const ORPHAN_MIN_AGE_SECS: i64 = 3600;
 
 /// Runs the orphan sweep in the background. Several instances may sweep at once: deleting
 /// an object twice is harmless, and young objects (uploads in flight) are left alone.
-fn spawn_orphan_sweep(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SWEEP_EVERY);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
+fn start_orphan_sweep(workers: &Workers, state: web::Data<AppState>) {
+    workers.every("orphan sweep", SWEEP_EVERY, SWEEP_EVERY, move || {
+        let state = state.clone();
+        async move {
             let min_age = chrono::Duration::seconds(ORPHAN_MIN_AGE_SECS);
             if let Err(err) = crate::services::photos::sweep_orphans(&state, min_age).await {
                 tracing::warn!(error = %err, "orphan sweep failed");

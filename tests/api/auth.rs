@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, JWT_SECRET, PASSWORD, assert_error, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn login_with_the_right_password_returns_tokens_and_the_user() {
     let app = spawn_app().await;
     let response = app.login("admin", ADMIN_PASSWORD).await;
@@ -26,13 +26,13 @@ async fn login_with_the_right_password_returns_tokens_and_the_user() {
     assert_eq!(me["username"], "admin");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn usernames_are_case_insensitive_at_login() {
     let app = spawn_app().await;
     assert_eq!(app.login(" ADMIN ", ADMIN_PASSWORD).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_password_or_unknown_user_gets_the_same_401() {
     let app = spawn_app().await;
     let wrong = assert_error(
@@ -50,7 +50,7 @@ async fn a_wrong_password_or_unknown_user_gets_the_same_401() {
     assert_eq!(wrong, unknown);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -100,7 +100,7 @@ fn forge(claims: &Value, secret: &[u8]) -> String {
     .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn expired_foreign_unsigned_and_tampered_tokens_are_refused() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -168,7 +168,7 @@ async fn expired_foreign_unsigned_and_tampered_tokens_are_refused() {
     assert_error(app.get("/api/v1/me", None).await, 401, "unauthorized").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn roles_without_the_right_get_403() {
     let app = spawn_app().await;
     for role in ["supervisor", "inspector", "department", "shopfront"] {
@@ -197,7 +197,7 @@ async fn roles_without_the_right_get_403() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn refresh_rotates_the_token_and_a_reused_one_revokes_the_family() {
     let app = spawn_app().await;
     let first = app.admin().await;
@@ -239,7 +239,7 @@ async fn refresh_rotates_the_token_and_a_reused_one_revokes_the_family() {
     assert_eq!(refresh(other.refresh_token).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_refreshes_with_one_token_let_only_one_win() {
     let app = spawn_app().await;
     let session = app.admin().await;
@@ -253,7 +253,7 @@ async fn concurrent_refreshes_with_one_token_let_only_one_win() {
     assert!(statuses[1] == 401, "at most one refresh wins: {statuses:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn logout_revokes_the_refresh_token_and_is_idempotent() {
     let app = spawn_app().await;
     let session = app.admin().await;
@@ -278,7 +278,7 @@ async fn logout_revokes_the_refresh_token_and_is_idempotent() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn changing_your_password_ends_other_sessions_and_starts_a_new_one() {
     let app = spawn_app().await;
     let old = app.login_as("inspector").await;
@@ -352,7 +352,7 @@ async fn changing_your_password_ends_other_sessions_and_starts_a_new_one() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
     let app = spawn_app().await;
     for _ in 0..5 {
@@ -373,7 +373,7 @@ async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
     assert_error(locked, 429, "too_many_login_attempts").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_successful_sign_in_resets_the_account_count() {
     let app = spawn_app().await;
     for _ in 0..4 {
@@ -386,7 +386,7 @@ async fn a_successful_sign_in_resets_the_account_count() {
     assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn twenty_failures_from_one_address_lock_the_address() {
     let app = spawn_app().await;
     for i in 0..20 {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn deadlines_in_working_days_skip_the_holidays_admins_set() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -89,7 +89,7 @@ async fn deadlines_in_working_days_skip_the_holidays_admins_set() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn only_admins_keep_the_calendar_and_bad_input_is_refused() {
     let app = spawn_app().await;
     let admin = app.admin().await;

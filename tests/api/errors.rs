@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn malformed_json_is_400_invalid_json() {
     let app = spawn_app().await;
     let response = app
@@ -18,7 +18,7 @@ async fn malformed_json_is_400_invalid_json() {
     assert_error(response, 400, "invalid_json").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn missing_or_unknown_fields_are_400_invalid_json() {
     let app = spawn_app().await;
     let missing = app
@@ -35,7 +35,7 @@ async fn missing_or_unknown_fields_are_400_invalid_json() {
     assert_error(unknown, 400, "invalid_json").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_content_type_is_415() {
     let app = spawn_app().await;
     let response = app
@@ -49,7 +49,7 @@ async fn a_wrong_content_type_is_415() {
     assert_error(response, 415, "unsupported_media_type").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_oversized_body_is_413() {
     let app = spawn_app().await;
     let huge = json!({"username": "a".repeat(2 * 1024 * 1024), "password": "x"});
@@ -57,7 +57,7 @@ async fn an_oversized_body_is_413() {
     assert_error(response, 413, "payload_too_large").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_route_is_a_json_404() {
     let app = spawn_app().await;
     assert_error(
@@ -79,7 +79,7 @@ async fn an_unknown_route_is_a_json_404() {
     assert!(body["error"]["code"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn errors_speak_chinese_when_asked_and_keep_their_code() {
     let app = spawn_app().await;
     let english = app.login("admin", "wrong password!").await;
@@ -112,7 +112,7 @@ async fn errors_speak_chinese_when_asked_and_keep_their_code() {
     assert_eq!(body["error"]["message"], "未找到。");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn field_errors_are_translated_too() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -129,7 +129,7 @@ async fn field_errors_are_translated_too() {
     assert_eq!(body["error"]["fields"]["password"], "至少 10 个字符");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn too_many_requests_from_one_address_get_a_json_429() {
     let app = crate::helpers::spawn_app_with(&[
         ("XUNCHA_RATE_LIMIT_PER_SECOND", "1"),

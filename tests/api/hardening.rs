@@ -43,7 +43,7 @@ async fn answer_while_sending(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_sent_a_byte_at_a_time_is_cut_off_with_408() {
     let app = spawn_app_with(&[
         ("XUNCHA_BODY_TIMEOUT_SECONDS", "1"),
@@ -69,7 +69,7 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off_with_408() {
     assert!(answer.contains("request_timeout"), "{answer}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_at_a_phones_pace_is_not_cut_off() {
     let app = spawn_app_with(&[
         ("XUNCHA_BODY_TIMEOUT_SECONDS", "1"),
@@ -128,7 +128,7 @@ fn endless_upload_of(
     (head, start)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_upload_to_a_case_the_caller_cannot_see_is_refused_before_its_body_is_read() {
     let app = spawn_app().await;
     let filer = app.login_as("inspector").await;
@@ -172,7 +172,7 @@ async fn an_upload_to_a_case_the_caller_cannot_see_is_refused_before_its_body_is
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_kind_after_the_files_is_refused() {
     let app = spawn_app().await;
     let filer = app.login_as("inspector").await;
@@ -200,7 +200,7 @@ async fn a_kind_after_the_files_is_refused() {
     assert!(body["error"]["fields"]["kind"].is_string(), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_wrong_passwords_are_held_to_the_limit_like_a_sequence() {
     let app = spawn_app().await;
     app.create_user("target.user", "inspector").await;
@@ -220,7 +220,7 @@ async fn concurrent_wrong_passwords_are_held_to_the_limit_like_a_sequence() {
     assert_eq!(right.status(), 429);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn sign_ins_that_succeed_do_not_lock_a_shared_address() {
     let app = spawn_app().await;
     // More right sign-ins from one address than the per-address failure limit.
@@ -232,7 +232,7 @@ async fn sign_ins_that_succeed_do_not_lock_a_shared_address() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn every_answer_forbids_sniffing_and_token_answers_are_not_stored() {
     let app = spawn_app().await;
     for path in ["/readyz", "/api/v1/nothing-here", "/api/v1/categories"] {
@@ -271,7 +271,7 @@ async fn every_answer_forbids_sniffing_and_token_answers_are_not_stored() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_token_not_valid_yet_is_refused() {
     use base64::Engine;
     use jsonwebtoken::{EncodingKey, Header, encode};
@@ -304,7 +304,7 @@ async fn a_token_not_valid_yet_is_refused() {
     assert_eq!(me(sign(&claims)).await.unwrap().status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn one_user_holds_at_most_two_uploads_in_flight() {
     let app = spawn_app().await;
     let filer = app.login_as("inspector").await;
@@ -347,7 +347,7 @@ async fn one_user_holds_at_most_two_uploads_in_flight() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn uploads_past_the_memory_budget_are_told_to_come_back() {
     let app = spawn_app_with(&[("XUNCHA_UPLOAD_BUFFER_MIB", "192")]).await;
     let first = app.login_as("inspector").await;
@@ -400,7 +400,7 @@ async fn uploads_past_the_memory_budget_are_told_to_come_back() {
     held.abort();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_case_that_moves_on_while_its_photo_arrives_is_judged_as_it_is_now() {
     let app = spawn_app().await;
     let filer = app.login_as("inspector").await;

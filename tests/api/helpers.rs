@@ -4,14 +4,17 @@
 //! server named by `XUNCHA_TEST_S3_ENDPOINT` with a bucket of its own.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xuncha::config::Settings;
 use xuncha::startup::Application;
 use xuncha::storage::embedded::EmbeddedS3;
 use xuncha::storage::{ObjectStore, StoreEndpoint};
+use xuncha::workers::Workers;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const JWT_SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
@@ -26,7 +29,36 @@ pub struct TestApp {
     /// The embedded store, when the test runs one (so it can be stopped).
     pub embedded_store: Option<EmbeddedS3>,
     settings_vars: HashMap<String, String>,
+    /// The background workers of this app and of its second instances: stopped when the
+    /// test ends, and the test fails if one does not end.
+    workers: std::sync::Mutex<Vec<Workers>>,
     _data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let all: Vec<Workers> = self
+            .workers
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        // The suite runs on the multi-threaded runtime, so this thread may wait here.
+        let left: Vec<&str> = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let mut left = Vec::new();
+                for workers in all {
+                    left.extend(workers.stop(Duration::from_secs(10)).await);
+                }
+                left
+            })
+        });
+        if !std::thread::panicking() {
+            assert!(
+                left.is_empty(),
+                "background workers still running at the end of the test: {left:?}"
+            );
+        }
+    }
 }
 
 /// A signed-in user.
@@ -57,9 +89,11 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
                 url,
                 region: "us-east-1".into(),
                 access_key_id: std::env::var("XUNCHA_TEST_S3_ACCESS_KEY_ID")
-                    .unwrap_or_else(|_| "testing".into()),
+                    .unwrap_or_else(|_| "testing".into())
+                    .into(),
                 secret_access_key: std::env::var("XUNCHA_TEST_S3_SECRET_ACCESS_KEY")
-                    .unwrap_or_else(|_| "testing".into()),
+                    .unwrap_or_else(|_| "testing".into())
+                    .into(),
                 bucket,
             },
             None,
@@ -86,11 +120,11 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("XUNCHA_S3_BUCKET", store_endpoint.bucket.clone()),
         (
             "XUNCHA_S3_ACCESS_KEY_ID",
-            store_endpoint.access_key_id.clone(),
+            store_endpoint.access_key_id.expose_secret().to_owned(),
         ),
         (
             "XUNCHA_S3_SECRET_ACCESS_KEY",
-            store_endpoint.secret_access_key.clone(),
+            store_endpoint.secret_access_key.expose_secret().to_owned(),
         ),
         ("XUNCHA_JWT_SECRET", JWT_SECRET.to_owned()),
         ("XUNCHA_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
@@ -109,6 +143,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let workers = std::sync::Mutex::new(vec![app.workers()]);
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&database_url).await.unwrap();
@@ -124,6 +159,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         store_endpoint,
         embedded_store,
         settings_vars,
+        workers,
         _data_dir: data_dir,
     }
 }
@@ -147,6 +183,7 @@ impl TestApp {
         let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
         let app = Application::build(settings).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
+        self.workers.lock().unwrap().push(app.workers());
         tokio::spawn(app.run_until_stopped());
         address
     }

@@ -167,7 +167,7 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_draw_is_committed_then_revealed_and_anyone_can_replay_it() {
     let app = spawn_app().await;
     let city = city(&app).await;
@@ -298,7 +298,7 @@ async fn the_draw_is_committed_then_revealed_and_anyone_can_replay_it() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the_close() {
     let app = spawn_app().await;
     let city = city(&app).await;
@@ -485,7 +485,7 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn visits_score_sites_file_cases_and_the_review_adds_up() {
     let app = spawn_app().await;
     let city = city(&app).await;
@@ -913,7 +913,7 @@ fn cell_text(cell: &calamine::Data) -> String {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_bulletin_exports_read_back_cell_by_cell() {
     use calamine::{Reader, Xlsx};
     let app = spawn_app().await;
@@ -1205,7 +1205,7 @@ async fn the_bulletin_exports_read_back_cell_by_cell() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn sites_are_kept_and_imported_all_or_nothing() {
     let app = spawn_app().await;
     let city = city(&app).await;
@@ -1355,7 +1355,7 @@ async fn sites_are_kept_and_imported_all_or_nothing() {
     assert_eq!(refused, 1, "exactly one of X's two markets was drawn");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_checklist_in_use_is_frozen() {
     let app = spawn_app().await;
     let city = city(&app).await;
@@ -1457,7 +1457,7 @@ async fn a_checklist_in_use_is_frozen() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_bad_campaign_plan_is_refused_field_by_field() {
     let app = spawn_app().await;
     let city = city(&app).await;

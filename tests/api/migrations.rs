@@ -20,7 +20,7 @@ async fn photo_rows(db: &sea_orm::DatabaseConnection) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_photos_rebuild_keeps_every_case_photo_down_and_up() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;

@@ -148,7 +148,7 @@ async fn issue_key(app: &TestApp) -> (String, String) {
     (key, body["id"].as_str().unwrap().to_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn discovery_services_and_service_definitions_match_the_spec_in_both_formats() {
     let app = spawn_app().await;
 
@@ -300,7 +300,7 @@ async fn discovery_services_and_service_definitions_match_the_spec_in_both_forma
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_public_request_waits_for_triage_and_shows_closed_once_fixed() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -658,7 +658,7 @@ async fn a_public_request_waits_for_triage_and_shows_closed_once_fixed() {
     assert_eq!(children(doc.root_element(), "request").len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn errors_follow_the_spec_in_json_and_xml() {
     let app = spawn_app().await;
     let (key, key_id) = issue_key(&app).await;
@@ -828,7 +828,7 @@ async fn errors_follow_the_spec_in_json_and_xml() {
 /// The public endpoint takes whatever a client sends: random form posts and queries (valid
 /// and broken keys, codes, coordinates, dates, NUL bytes, long and odd text, repeated and
 /// unknown fields) get a 2xx or 4xx in the asked format, never a 5xx.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn random_public_requests_never_get_a_server_error() {
     let app = spawn_app().await;
     let (key, _) = issue_key(&app).await;
@@ -973,7 +973,7 @@ async fn random_public_requests_never_get_a_server_error() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn control_characters_are_refused_as_the_internal_api_refuses_them() {
     let app = spawn_app().await;
     let (key, _) = issue_key(&app).await;
@@ -1001,7 +1001,7 @@ async fn control_characters_are_refused_as_the_internal_api_refuses_them() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_discovery_document_ignores_forwarded_hosts_from_untrusted_clients() {
     let app = spawn_app().await;
     let discovery: Value = app

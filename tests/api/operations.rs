@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn healthz_answers_ok() {
     let app = spawn_app().await;
     let response = app.get("/healthz", None).await;
@@ -13,7 +13,7 @@ async fn healthz_answers_ok() {
     assert_eq!(body["status"], "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn readyz_is_ready_with_database_and_storage() {
     let app = spawn_app().await;
     let response = app.get("/readyz", None).await;
@@ -22,7 +22,7 @@ async fn readyz_is_ready_with_database_and_storage() {
     assert_eq!(body, serde_json::json!({"database": true, "storage": true}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn readyz_fails_when_storage_is_down() {
     let mut app = spawn_app().await;
     let Some(store) = app.embedded_store.take() else {
@@ -39,14 +39,14 @@ async fn readyz_fails_when_storage_is_down() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_app_runs_its_own_embedded_store_when_none_is_configured() {
     let app = spawn_app_with(&[("XUNCHA_S3_ENDPOINT", "")]).await;
     let response = app.get("/readyz", None).await;
     assert_eq!(response.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn every_response_carries_a_request_id_and_echoes_a_plain_one() {
     let app = spawn_app().await;
     for path in ["/healthz", "/nowhere", "/api/v1/me"] {
@@ -72,7 +72,7 @@ async fn every_response_carries_a_request_id_and_echoes_a_plain_one() {
     assert_ne!(forged.headers()["x-request-id"], "evil id with spaces");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_pattern_and_status() {
     let app = spawn_app().await;
     app.get("/healthz", None).await;
@@ -100,7 +100,7 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
     assert!(text.contains("xuncha_http_request_duration_seconds_bucket"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_the_api() {
     let app = spawn_app().await;
     let response = app.get("/api/v1/openapi.json", None).await;
@@ -125,7 +125,7 @@ async fn the_openapi_document_describes_the_api() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_docs_page_is_served_without_the_internet() {
     let app = spawn_app().await;
     let redirect = app.get("/docs", None).await;
@@ -137,7 +137,7 @@ async fn the_docs_page_is_served_without_the_internet() {
     assert_eq!(asset.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn responses_are_compressed_when_the_client_accepts_it() {
     let app = spawn_app().await;
     let response = app
@@ -151,13 +151,13 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_known_route_without_a_token_is_401_not_500() {
     let app = spawn_app().await;
     assert_error(app.get("/api/v1/users", None).await, 401, "unauthorized").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unchanged_json_list_answers_304_to_its_etag() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;

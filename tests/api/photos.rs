@@ -29,7 +29,7 @@ fn flags(photo: &Value) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_jpeg_is_stored_whole_with_a_preview_and_a_thumbnail() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -79,7 +79,7 @@ async fn a_jpeg_is_stored_whole_with_a_preview_and_a_thumbnail() {
     assert_eq!(detail["photos"][0]["id"], photo["id"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn photos_answer_304_to_their_etag() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -116,7 +116,7 @@ async fn photos_answer_304_to_their_etag() {
     assert_eq!(other.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn png_and_webp_are_accepted_from_their_bytes() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -141,7 +141,7 @@ async fn png_and_webp_are_accepted_from_their_bytes() {
     assert_eq!(types, vec!["image/png", "image/webp"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn heic_text_and_gif_are_refused_with_415() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -179,7 +179,7 @@ async fn heic_text_and_gif_are_refused_with_415() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn truncated_bombs_and_oversized_uploads_get_clean_4xx() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -231,7 +231,7 @@ async fn truncated_bombs_and_oversized_uploads_get_clean_4xx() {
     assert!(app.store().list("photos/").await.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_orientation_6_photo_gets_an_upright_thumbnail() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -282,7 +282,7 @@ async fn an_orientation_6_photo_gets_an_upright_thumbnail() {
     assert!(!preview.windows(4).any(|w| w == b"Exif"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn far_away_and_old_photos_are_flagged_not_refused() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -330,7 +330,7 @@ async fn far_away_and_old_photos_are_flagged_not_refused() {
     assert!(photo["taken_at"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_or_a_near_identical_photo_on_another_case_is_flagged() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -361,7 +361,7 @@ async fn the_same_or_a_near_identical_photo_on_another_case_is_flagged() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_photo_posted_twice_to_a_case_is_stored_once() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -383,7 +383,7 @@ async fn the_same_photo_posted_twice_to_a_case_is_stored_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_case_takes_nine_photos_of_a_kind() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -406,7 +406,7 @@ async fn a_case_takes_nine_photos_of_a_kind() {
     assert_error(tenth, 422, "photo_limit_reached").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn who_adds_which_kind_follows_the_life_cycle() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -484,7 +484,7 @@ fn next_size() -> u32 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn storage_down_during_an_upload_is_503_and_leaves_nothing() {
     let mut app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -519,7 +519,7 @@ async fn storage_down_during_an_upload_is_503_and_leaves_nothing() {
     assert_eq!(after["version"], before["version"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_sweep_removes_objects_no_row_points_to() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -554,7 +554,7 @@ async fn the_sweep_removes_objects_no_row_points_to() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn uploads_that_are_not_multipart_are_415() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;

@@ -70,7 +70,7 @@ async fn area_id(app: &TestApp, token: &str, code: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -137,7 +137,7 @@ async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_bad_feature_is_named_and_nothing_is_imported() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -216,7 +216,7 @@ async fn each_bad_feature_is_named_and_nothing_is_imported() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn rules_local_authorities_and_the_check_endpoint_explain_assignment() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -329,7 +329,7 @@ const SHOPS_CSV: &str = "名称,统一社会信用代码,地址,联系人,电话
 老张面馆,91350100M000100Y43,解放路1号,张,13800000001,30.05,120.05,wgs84,,30,JD-W\n\
 阿香水果,91110000600037341L,解放路3号,香,13800000002,30.0503,120.05,wgs84,\"POLYGON((120.0499 30.0502, 120.0501 30.0502, 120.0501 30.0504, 120.0499 30.0504, 120.0499 30.0502))\",,\n";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn shopfronts_import_from_csv_and_xlsx_and_cases_inside_their_zones_go_to_them() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -449,7 +449,7 @@ async fn shopfronts_import_from_csv_and_xlsx_and_cases_inside_their_zones_go_to_
     assert_eq!(actions, vec!["file", "assign"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_bad_shopfront_row_is_reported_and_nothing_is_imported() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -515,7 +515,7 @@ async fn each_bad_shopfront_row_is_reported_and_nothing_is_imported() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -601,7 +601,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_supervisor_reassigns_by_hand_with_the_version_they_saw() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -648,7 +648,7 @@ async fn a_supervisor_reassigns_by_hand_with_the_version_they_saw() {
     assert_eq!(last["actor_id"], json!(supervisor.user_id));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn registry_edits_while_cases_are_filed_take_effect_at_once_on_every_instance() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::helpers::{assert_error, report_body, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_inspector_files_a_report_and_gets_a_case_number_and_first_event() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -48,7 +48,7 @@ async fn an_inspector_files_a_report_and_gets_a_case_number_and_first_event() {
     assert_eq!(events[0]["hash"].as_str().unwrap().len(), 64);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn case_numbers_count_up() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -70,7 +70,7 @@ async fn case_numbers_count_up() {
 /// Numbers given before (a data load, an upgrade) are never given again: the next filing
 /// continues after the year's counter row, on SQLite and on PostgreSQL's sequence alike,
 /// and a later bulk load moves the numbering on past its own numbers.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn case_numbers_continue_after_earlier_numbers() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -92,7 +92,7 @@ async fn case_numbers_continue_after_earlier_numbers() {
     assert_eq!(next["case_no"], format!("XC-{year}-000501"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn gcj02_and_bd09_locations_are_stored_as_wgs84() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -126,7 +126,7 @@ async fn gcj02_and_bd09_locations_are_stored_as_wgs84() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_bad_field_gets_its_own_error() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -188,7 +188,7 @@ async fn each_bad_field_gets_its_own_error() {
     assert!(body["error"]["fields"]["observed_at"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn only_inspectors_and_supervisors_file() {
     let app = spawn_app().await;
     for role in ["department", "shopfront", "admin"] {
@@ -212,7 +212,7 @@ async fn only_inspectors_and_supervisors_file() {
 
 /// Filing reads the account in its own first statement rather than through the extractor
 /// every other route uses: the same checks must hold there.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_filing_is_refused_for_a_disabled_account_or_a_changed_password() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -254,7 +254,7 @@ async fn a_filing_is_refused_for_a_disabled_account_or_a_changed_password() {
     assert_error(missing, 401, "unauthorized").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_retry_returns_the_same_case_and_a_changed_payload_conflicts() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -283,7 +283,7 @@ async fn a_retry_returns_the_same_case_and_a_changed_payload_conflicts() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_duplicate_filings_make_one_case() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -319,7 +319,7 @@ async fn concurrent_duplicate_filings_make_one_case() {
     assert_eq!(rows, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deactivated_category_takes_no_new_cases() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -343,7 +343,7 @@ async fn a_deactivated_category_takes_no_new_cases() {
     assert!(body["error"]["fields"]["category"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn nearby_finds_open_cases_of_the_category_within_the_radius() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -405,7 +405,7 @@ async fn nearby_finds_open_cases_of_the_category_within_the_radius() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn lists_filter_and_page_with_a_cursor() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -598,7 +598,7 @@ fn urlencode(raw: &str) -> String {
     raw.replace(':', "%3A").replace('+', "%2B")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_geojson_list_is_a_feature_collection_of_points() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -627,7 +627,7 @@ async fn the_geojson_list_is_a_feature_collection_of_points() {
     assert_eq!(feature["properties"]["case_no"], case["case_no"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn admins_manage_categories_and_others_only_read_them() {
     let app = spawn_app().await;
     let admin = app.admin().await;

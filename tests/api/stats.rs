@@ -30,7 +30,7 @@ struct Setting {
     suspended: bool,
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_period_figures_match_a_hand_count() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -4,7 +4,7 @@ use xuncha::storage::{ObjectKey, ObjectStore, StorageError, StoreEndpoint};
 
 use crate::helpers::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_object_round_trips_through_the_store() {
     let app = spawn_app().await;
     let store = app.store();
@@ -33,7 +33,7 @@ async fn an_object_round_trips_through_the_store() {
     assert!(matches!(store.get(&key).await, Err(StorageError::NotFound)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_secret_is_refused_by_the_store() {
     let app = spawn_app().await;
     if app.embedded_store.is_none() {

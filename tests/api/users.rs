@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, assert_error, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_admin_creates_users_of_every_role_with_their_scope() {
     let app = spawn_app().await;
     for role in [
@@ -26,7 +26,7 @@ async fn an_admin_creates_users_of_every_role_with_their_scope() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn creating_a_user_validates_every_field() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -64,7 +64,7 @@ async fn creating_a_user_validates_every_field() {
     assert_error(bad_role, 400, "invalid_json").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_taken_username_is_a_conflict() {
     let app = spawn_app().await;
     app.create_user("li.si", "inspector").await;
@@ -79,7 +79,7 @@ async fn a_taken_username_is_a_conflict() {
     assert_error(again, 409, "username_taken").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn users_list_in_pages_with_a_cursor_and_filters() {
     let app = spawn_app().await;
     for i in 0..5 {
@@ -131,7 +131,7 @@ async fn users_list_in_pages_with_a_cursor_and_filters() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_admin_changes_a_role_with_its_scope() {
     let app = spawn_app().await;
     let user = app.create_user("wang.wu", "inspector").await;
@@ -168,7 +168,7 @@ async fn an_admin_changes_a_role_with_its_scope() {
     assert_eq!(me["role"], "department");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_admin_cannot_disable_or_demote_themselves() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -189,7 +189,7 @@ async fn an_admin_cannot_disable_or_demote_themselves() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_password_reset_ends_the_users_sessions() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -236,7 +236,7 @@ async fn a_password_reset_ends_the_users_sessions() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_users_are_404() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::spawn_app;
 use crate::images;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_role_sees_exactly_its_cases() {
     let app = spawn_app().await;
     let inspector = app.login_as("inspector").await;
@@ -120,7 +120,7 @@ async fn each_role_sees_exactly_its_cases() {
 
 /// A department answers for the cases of the shops it oversees: when a shop moves to
 /// another department, its cases move with it (reads and queues).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_shops_cases_follow_it_to_its_new_department() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -103,7 +103,7 @@ async fn assigned_case(app: &TestApp) -> Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_assignment_is_announced_with_a_valid_signature() {
     let app = spawn_app().await;
     let (url, received) = receiver(0).await;
@@ -125,7 +125,7 @@ async fn an_assignment_is_announced_with_a_valid_signature() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dingtalk_robot_gets_a_markdown_message_and_failures_are_retried() {
     let app = spawn_app().await;
     let (url, received) = receiver(1).await;
@@ -159,7 +159,7 @@ async fn a_dingtalk_robot_gets_a_markdown_message_and_failures_are_retried() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn two_instances_send_each_notice_once() {
     let app = spawn_app().await;
     let _second = app.second_instance().await;
@@ -177,7 +177,7 @@ async fn two_instances_send_each_notice_once() {
     assert_eq!((got.len(), ids.len()), (4, 4));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_overdue_sweep_notifies_once() {
     let app = spawn_app().await;
     let (url, _received) = receiver(0).await;
@@ -221,7 +221,7 @@ async fn the_overdue_sweep_notifies_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_filings_sent_to_two_instances_at_once_make_one_case_and_one_notice_each() {
     let app = spawn_app().await;
     let second = app.second_instance().await;
@@ -294,7 +294,7 @@ async fn the_same_filings_sent_to_two_instances_at_once_make_one_case_and_one_no
     assert_eq!((got.len(), ids.len()), (12, 12), "each notice sent once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn addresses_inside_are_refused_at_registration_in_every_spelling() {
     let app = crate::helpers::spawn_app_with(&[("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", " ")]).await;
     let admin = app.admin().await;
@@ -339,7 +339,7 @@ async fn delivery_errors(app: &TestApp, seconds: u64) -> Vec<String> {
     panic!("no delivery was attempted");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_that_now_points_inside_is_refused_at_send_time() {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
     let app = crate::helpers::spawn_app_with(&[("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", " ")]).await;
@@ -367,7 +367,7 @@ async fn a_webhook_that_now_points_inside_is_refused_at_send_time() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_from_a_receiver_is_not_followed() {
     let app = spawn_app().await;
     let (elsewhere, received) = receiver(0).await;

@@ -74,7 +74,7 @@ async fn after_photo(l: &Loop, case: &Value) -> String {
     body["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_case_goes_round_the_loop_and_its_history_is_a_valid_chain() {
     let l = setup().await;
     let app = &l.app;
@@ -182,7 +182,7 @@ async fn a_case_goes_round_the_loop_and_its_history_is_a_valid_chain() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_edited_event_breaks_the_chain() {
     let l = setup().await;
     let app = &l.app;
@@ -227,7 +227,7 @@ async fn an_edited_event_breaks_the_chain() {
     assert_eq!(history["broken_at_seq"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn rejecting_counts_rework_and_sends_the_case_back() {
     let l = setup().await;
     let app = &l.app;
@@ -265,7 +265,7 @@ async fn rejecting_counts_rework_and_sends_the_case_back() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn actions_outside_the_life_cycle_or_the_role_are_refused() {
     let l = setup().await;
     let app = &l.app;
@@ -391,7 +391,7 @@ async fn actions_outside_the_life_cycle_or_the_role_are_refused() {
     assert_eq!(case["status"], "cancelled");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_stale_version_is_refused_and_if_match_works() {
     let l = setup().await;
     let app = &l.app;
@@ -441,7 +441,7 @@ async fn a_stale_version_is_refused_and_if_match_works() {
     assert_error(missing, 422, "validation_failed").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_actions_on_one_version_let_one_win() {
     let l = setup().await;
     let app = &l.app;
@@ -485,7 +485,7 @@ async fn concurrent_actions_on_one_version_let_one_win() {
     assert_eq!(history["chain_intact"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_supervisor_closes_a_duplicate_pointing_to_the_original() {
     let l = setup().await;
     let app = &l.app;
@@ -522,7 +522,7 @@ async fn a_supervisor_closes_a_duplicate_pointing_to_the_original() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_role_has_its_own_queue_with_counts() {
     let l = setup().await;
     let app = &l.app;
@@ -657,7 +657,7 @@ async fn each_role_has_its_own_queue_with_counts() {
     assert_eq!(mine["items"][0]["id"], urgent["id"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_new_case_near_a_recently_closed_one_is_linked_as_a_recurrence() {
     let l = setup().await;
     let app = &l.app;
@@ -714,7 +714,7 @@ async fn a_new_case_near_a_recently_closed_one_is_linked_as_a_recurrence() {
     assert_eq!(original["recurrences"], json!([again["id"]]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn extensions_move_the_deadline_and_suspension_pauses_the_clock() {
     let l = setup().await;
     let app = &l.app;
@@ -911,7 +911,7 @@ async fn extensions_move_the_deadline_and_suspension_pauses_the_clock() {
     assert_eq!(history["chain_intact"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_assignment_or_a_reopening_restarts_the_clock() {
     let l = setup().await;
     let app = &l.app;

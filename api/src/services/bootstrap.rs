@@ -16,12 +16,13 @@ use crate::auth::refresh;
 use crate::config::Settings;
 use crate::domain::Role;
 use crate::services::now;
+use secrecy::ExposeSecret;
 
 /// `XUNCHA_JWT_SECRET`, or a secret generated once and kept in the data folder (readable by
 /// the owner only). Several instances must share one: set the variable for them.
 pub fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &settings.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
+        return Ok(secret.expose_secret().as_bytes().to_vec());
     }
     let path = settings.data_dir.join("jwt-secret");
     match std::fs::read_to_string(&path) {
@@ -60,7 +61,7 @@ pub async fn ensure_admin(
         return Ok(());
     }
     let (chosen, printed) = match &settings.admin_password {
-        Some(password) => (password.clone(), false),
+        Some(password) => (password.expose_secret().to_owned(), false),
         None => (refresh::generate()[..20].to_owned(), true),
     };
     let hash = passwords

@@ -293,31 +293,40 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, ApiError> {
     Ok(marked)
 }
 
-/// The background sender and overdue sweep of this instance.
-pub fn spawn_workers(state: actix_web::web::Data<AppState>) {
-    tokio::spawn(async move {
-        let client = match OutboundPolicy::of(&state.settings).client(Duration::from_secs(10)) {
-            Ok(client) => client,
-            Err(err) => {
-                tracing::error!(error = %err, "webhook sender cannot start");
-                return;
+/// The webhook sender (every 2 s) and the overdue sweep (every minute) of this instance.
+pub fn start_workers(
+    workers: &crate::workers::Workers,
+    state: actix_web::web::Data<AppState>,
+) -> reqwest::Result<()> {
+    let client = OutboundPolicy::of(&state.settings).client(Duration::from_secs(10))?;
+    let sender_state = state.clone();
+    workers.every(
+        "webhook sender",
+        Duration::from_secs(2),
+        Duration::from_secs(2),
+        move || {
+            let (state, client) = (sender_state.clone(), client.clone());
+            async move {
+                if let Err(err) = send_due(&state, &client).await {
+                    tracing::warn!(error = %err, "webhook sending failed");
+                }
             }
-        };
-        let mut ticks = tokio::time::interval(Duration::from_secs(2));
-        let mut round: u64 = 0;
-        loop {
-            ticks.tick().await;
-            round += 1;
-            if round % 30 == 1
-                && let Err(err) = sweep_overdue(&state).await
-            {
-                tracing::warn!(error = %err, "overdue sweep failed");
+        },
+    );
+    workers.every(
+        "overdue sweep",
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+        move || {
+            let state = state.clone();
+            async move {
+                if let Err(err) = sweep_overdue(&state).await {
+                    tracing::warn!(error = %err, "overdue sweep failed");
+                }
             }
-            if let Err(err) = send_due(&state, &client).await {
-                tracing::warn!(error = %err, "webhook sending failed");
-            }
-        }
-    });
+        },
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -67,8 +67,8 @@ impl EmbeddedS3 {
             endpoint: StoreEndpoint {
                 url: format!("http://{local}"),
                 region: "us-east-1".into(),
-                access_key_id,
-                secret_access_key,
+                access_key_id: access_key_id.into(),
+                secret_access_key: secret_access_key.into(),
                 bucket: bucket.to_owned(),
             },
             stop: Some(stop_tx),

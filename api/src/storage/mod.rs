@@ -47,8 +47,8 @@ where
 pub struct StoreEndpoint {
     pub url: String,
     pub region: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+    pub access_key_id: secrecy::SecretString,
+    pub secret_access_key: secrecy::SecretString,
     pub bucket: String,
 }
 
@@ -66,9 +66,10 @@ pub struct ObjectStore {
 
 impl ObjectStore {
     pub fn new(endpoint: &StoreEndpoint) -> Self {
+        use secrecy::ExposeSecret;
         let credentials = Credentials::new(
-            &endpoint.access_key_id,
-            &endpoint.secret_access_key,
+            endpoint.access_key_id.expose_secret(),
+            endpoint.secret_access_key.expose_secret(),
             None,
             None,
             "xuncha-settings",
