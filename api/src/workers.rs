@@ -11,11 +11,14 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+/// A running worker, by name.
+type Named = (&'static str, JoinHandle<()>);
+
 /// The workers of one instance. Cheap to clone; every clone stops the same workers.
 #[derive(Clone, Default)]
 pub struct Workers {
     stop: CancellationToken,
-    tasks: Arc<Mutex<Vec<(&'static str, JoinHandle<()>)>>>,
+    tasks: Arc<Mutex<Vec<Named>>>,
 }
 
 impl Workers {
