@@ -582,17 +582,11 @@ impl From<crate::storage::StorageError> for ApiError {
     }
 }
 
-/// Turns the errors of actix's own extractors (bad JSON, wrong content type, oversized
-/// body, bad path or query) into the API's shape.
+/// Turns the errors of actix's own extractors (bad path or query) and of body reads into
+/// the API's shape; JSON bodies have their own extractor (`routes::extract::Json`).
 pub mod extractors {
     use super::*;
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-
-    pub fn json_config(limit_bytes: usize) -> actix_web::web::JsonConfig {
-        actix_web::web::JsonConfig::default()
-            .limit(limit_bytes)
-            .error_handler(|err, _req| json_error(err).into())
-    }
+    use actix_web::error::{PathError, QueryPayloadError};
 
     pub fn path_config() -> actix_web::web::PathConfig {
         actix_web::web::PathConfig::default().error_handler(|err, _req| path_error(err).into())
@@ -600,35 +594,6 @@ pub mod extractors {
 
     pub fn query_config() -> actix_web::web::QueryConfig {
         actix_web::web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
-    }
-
-    fn json_error(err: JsonPayloadError) -> ApiError {
-        match err {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                ApiError::new(ErrorCode::PayloadTooLarge)
-            }
-            JsonPayloadError::ContentType => ApiError::new(ErrorCode::UnsupportedMediaType)
-                .with_message(Msg::fixed(
-                    "Send the body as application/json.",
-                    "请求体须为 application/json。",
-                )),
-            JsonPayloadError::Deserialize(cause) => {
-                let (en, zh) = if cause.is_data() {
-                    (
-                        format!("The JSON does not fit this request: {cause}"),
-                        format!("JSON 内容不符合要求：{cause}"),
-                    )
-                } else {
-                    (
-                        format!("The body is not valid JSON: {cause}"),
-                        format!("请求体不是有效的 JSON：{cause}"),
-                    )
-                };
-                ApiError::new(ErrorCode::InvalidJson).with_message(Msg::new(en, zh))
-            }
-            JsonPayloadError::Payload(cause) => payload_error(&cause),
-            _ => ApiError::new(ErrorCode::InvalidJson),
-        }
     }
 
     /// A body that could not be read: too slow (408), or cut off or malformed (400).

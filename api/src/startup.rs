@@ -31,9 +31,6 @@ use crate::storage::{ObjectStore, StoreEndpoint};
 use crate::telemetry::{self, Metrics};
 use crate::workers::Workers;
 
-/// The largest JSON body accepted.
-pub const JSON_LIMIT_BYTES: usize = 1024 * 1024;
-
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     if settings.is_sqlite() {
         std::fs::create_dir_all(&settings.data_dir)?;
@@ -233,7 +230,6 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .openapi(routes::docs::ApiDoc::openapi())
             .app_data(state.clone())
             .app_data(metrics.clone())
-            .app_data(extractors::json_config(JSON_LIMIT_BYTES))
             .app_data(extractors::path_config())
             .app_data(extractors::query_config())
             .configure(routes::health::routes)

@@ -131,8 +131,8 @@ async fn only_admins_keep_the_calendar_and_bad_input_is_refused() {
             json!({"kind": "feast", "name": "x"}),
         )
         .await,
-        400,
-        "invalid_json",
+        422,
+        "validation_failed",
     )
     .await;
     assert_eq!(

@@ -19,20 +19,26 @@ async fn malformed_json_is_400_invalid_json() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn missing_or_unknown_fields_are_400_invalid_json() {
+async fn missing_unknown_and_mistyped_fields_are_422_naming_the_field() {
     let app = spawn_app().await;
-    let missing = app
-        .post_json("/api/v1/auth/login", None, &json!({"username": "admin"}))
-        .await;
-    assert_error(missing, 400, "invalid_json").await;
-    let unknown = app
-        .post_json(
-            "/api/v1/auth/login",
-            None,
-            &json!({"username": "a", "password": "b", "role": "admin"}),
-        )
-        .await;
-    assert_error(unknown, 400, "invalid_json").await;
+    for (body, field) in [
+        (json!({"username": "admin"}), "password"),
+        (
+            json!({"username": "a", "password": "b", "role": "admin"}),
+            "role",
+        ),
+        (json!({"username": 7, "password": "b"}), "username"),
+    ] {
+        let response = app.post_json("/api/v1/auth/login", None, &body).await;
+        assert_eq!(response.status(), 422, "{body}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "validation_failed");
+        let message = answer["error"]["fields"][field]
+            .as_str()
+            .unwrap_or_default();
+        assert!(!message.is_empty(), "{field} in {answer}");
+        assert!(!message.contains("line 1"), "{message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, policy};
 use crate::error::ApiError;
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::services::open311 as service;
 use crate::state::AppState;
 
@@ -82,7 +83,7 @@ async fn list_keys(
 async fn issue_key(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<ApiKeyRequest>,
+    body: Json<ApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let name = parse_label(&body.name, 100).map_err(|m| ApiError::invalid_field("name", m))?;

@@ -11,6 +11,7 @@ use crate::domain::AreaLevel;
 use crate::domain::geometry::Area;
 use crate::error::{ApiError, FieldErrors, RowProblem};
 use crate::routes::departments::{parse_code, parse_label};
+use crate::routes::extract::Json;
 use crate::services::{imports, registry as service};
 use crate::state::AppState;
 
@@ -118,7 +119,7 @@ async fn get_area(
 async fn create_area(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<AreaRequest>,
+    body: Json<AreaRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let created = service::create_area(&state, parse(body.into_inner())?).await?;
@@ -132,7 +133,7 @@ async fn update_area(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<AreaRequest>,
+    body: Json<AreaRequest>,
 ) -> Result<web::Json<AreaJson>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, policy};
 use crate::domain::{Crs, GeoPoint, Role};
 use crate::error::{ApiError, Msg};
+use crate::routes::extract::Json;
 use crate::services::assignment::Target;
 use crate::services::registry as service;
 use crate::state::AppState;
@@ -79,7 +80,7 @@ async fn list_rules(
 async fn create_rule(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CreateRuleRequest>,
+    body: Json<CreateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();
@@ -95,7 +96,7 @@ async fn update_rule(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateRuleRequest>,
+    body: Json<UpdateRuleRequest>,
 ) -> Result<web::Json<RuleJson>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(

@@ -10,6 +10,7 @@ use crate::auth::{CurrentUser, policy};
 use crate::domain::calendar::DayKind;
 use crate::error::{ApiError, Msg};
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::services::calendar as service;
 use crate::state::AppState;
 
@@ -79,7 +80,7 @@ async fn set_day(
     state: web::Data<AppState>,
     user: CurrentUser,
     day: web::Path<NaiveDate>,
-    body: web::Json<CalendarDayRequest>,
+    body: Json<CalendarDayRequest>,
 ) -> Result<web::Json<CalendarDayJson>, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();

@@ -16,6 +16,7 @@ use crate::domain::Role;
 use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::routes::reports::json::{PhotoJson, PhotoUploadResponse};
 use crate::services::inspections::campaigns::{self as service, CampaignInput, CampaignView, Plan};
 use crate::services::inspections::summary::{self, Summary};
@@ -247,7 +248,7 @@ pub struct CreatedCampaignJson {
 async fn create_campaign(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CampaignRequest>,
+    body: Json<CampaignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Supervisor])?;
     let (view, _) = service::create(&state, &user, parse(body.into_inner())?).await?;
@@ -412,7 +413,7 @@ pub struct ReplayJson {
 #[post("/draws/replay")]
 async fn replay_draw(
     _user: CurrentUser,
-    body: web::Json<ReplayRequest>,
+    body: Json<ReplayRequest>,
 ) -> Result<web::Json<ReplayJson>, ApiError> {
     let body = body.into_inner();
     let seed = Seed::parse(&body.seed).map_err(|m| ApiError::invalid_field("seed", m))?;
@@ -560,7 +561,7 @@ async fn record_visit(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<VisitRequest>,
+    body: Json<VisitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.notes.chars().count() > 2000 {

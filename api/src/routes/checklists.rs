@@ -12,6 +12,7 @@ use crate::domain::Role;
 use crate::domain::inspection::parse_max_points;
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::services::inspections::checklists::{
     self as service, Checklist, ChecklistInput, ItemInput,
 };
@@ -164,7 +165,7 @@ async fn get_checklist(
 async fn create_checklist(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<ChecklistRequest>,
+    body: Json<ChecklistRequest>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;
     let created = service::create(&state, parse(body.into_inner())?).await?;
@@ -178,7 +179,7 @@ async fn update_checklist(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<ChecklistRequest>,
+    body: Json<ChecklistRequest>,
 ) -> Result<web::Json<ChecklistJson>, ApiError> {
     may_manage(&user)?;
     Ok(web::Json(

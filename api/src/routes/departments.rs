@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, policy};
 use crate::domain::{DepartmentKind, Role};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::extract::Json;
 use crate::routes::users::json::UserJson;
 use crate::services::registry::{self as service, DepartmentInput};
 use crate::state::AppState;
@@ -142,7 +143,7 @@ async fn get_department(
 async fn create_department(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<DepartmentRequest>,
+    body: Json<DepartmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let created = service::create_department(&state.db, parse(body.into_inner())?).await?;
@@ -156,7 +157,7 @@ async fn update_department(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<DepartmentRequest>,
+    body: Json<DepartmentRequest>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(

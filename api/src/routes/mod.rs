@@ -11,6 +11,7 @@ pub mod categories;
 pub mod checklists;
 pub mod departments;
 pub mod docs;
+pub mod extract;
 pub mod health;
 pub mod me;
 pub mod open311;

@@ -15,6 +15,7 @@ use crate::domain::{CreditCode, Crs, GeoPoint, Role};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::routes::pagination::{self, Page};
 use crate::routes::users::json::UserJson;
 use crate::services::imports;
@@ -196,7 +197,7 @@ async fn get_shopfront(
 async fn create_shopfront(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<ShopfrontRequest>,
+    body: Json<ShopfrontRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let created = service::create_shopfront(&state, parse(body.into_inner())?).await?;
@@ -210,7 +211,7 @@ async fn update_shopfront(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<ShopfrontRequest>,
+    body: Json<ShopfrontRequest>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(

@@ -15,6 +15,7 @@ use crate::domain::{Crs, GeoPoint, Role};
 use crate::error::{ApiError, FieldErrors};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
+use crate::routes::extract::Json;
 use crate::routes::pagination::{self, Page};
 use crate::services::imports;
 use crate::services::inspections::sites::{self as service, SiteFilter, SiteInput};
@@ -208,7 +209,7 @@ async fn get_site(
 async fn create_site(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<SiteRequest>,
+    body: Json<SiteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;
     let created = service::create(&state, parse(body.into_inner())?).await?;
@@ -222,7 +223,7 @@ async fn update_site(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<SiteRequest>,
+    body: Json<SiteRequest>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
     may_manage(&user)?;
     Ok(web::Json(

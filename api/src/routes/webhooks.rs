@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{CurrentUser, policy};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::extract::Json;
 use crate::services::assignment::bump_version;
 use crate::services::notify::{Notice, WebhookFormat};
 use crate::services::now;
@@ -85,7 +86,7 @@ async fn list_webhooks(
 async fn create_webhook(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CreateWebhookRequest>,
+    body: Json<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();

@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::client;
 use crate::error::ApiError;
+use crate::routes::extract::Json;
 use crate::services::sessions;
 use crate::state::AppState;
 use json::{LoginRequest, RefreshRequest, TokenResponse};
@@ -33,7 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
     let address = client::address(&req, state.settings.trust_forwarded_for);
@@ -60,7 +61,7 @@ pub fn tokens(session: sessions::Session) -> HttpResponse {
 #[post("/auth/refresh")]
 async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let session = sessions::refresh(&state, &body.refresh_token).await?;
     Ok(tokens(session))
@@ -71,7 +72,7 @@ async fn refresh(
 #[post("/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sessions::logout(&state, &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

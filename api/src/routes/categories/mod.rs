@@ -10,6 +10,7 @@ use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
 use crate::domain::question::{Question, parse_questions};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::extract::Json;
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
 use crate::state::AppState;
 
@@ -148,7 +149,7 @@ async fn get_category(
 async fn create_category(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CreateCategoryRequest>,
+    body: Json<CreateCategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let mut errors = FieldErrors::default();
@@ -188,7 +189,7 @@ async fn update_category(
     state: web::Data<AppState>,
     user: CurrentUser,
     code: web::Path<String>,
-    body: web::Json<UpdateCategoryRequest>,
+    body: Json<UpdateCategoryRequest>,
 ) -> Result<web::Json<CategoryJson>, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();

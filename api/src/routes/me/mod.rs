@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::domain::NewPassword;
 use crate::error::ApiError;
 use crate::routes::auth::json::TokenResponse;
+use crate::routes::extract::Json;
 use crate::routes::users::json::UserJson;
 use crate::services::{sessions, users};
 use crate::state::AppState;
@@ -46,7 +47,7 @@ pub struct ChangePasswordRequest {
 async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new = NewPassword::parse(&body.new_password)

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, SignedIn};
 use crate::domain::{CaseStatus, Crs, GeoPoint, PhotoKind, Severity};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::routes::uploads::PhotoForm;
 use crate::services::photos as photo_service;
@@ -227,7 +228,7 @@ async fn case_json(
 async fn file_report(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    body: web::Json<FileReportRequest>,
+    body: Json<FileReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let new = parse_filing(body.into_inner())?;
     // The account and its role are checked in the filing's first statement.
@@ -609,7 +610,7 @@ async fn act_on_report(
     user: CurrentUser,
     path: web::Path<(Uuid, String)>,
     req: actix_web::HttpRequest,
-    body: web::Json<ActionRequest>,
+    body: Json<ActionRequest>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
     let (id, action) = path.into_inner();
     let action = crate::domain::Action::parse(&action).ok_or_else(ApiError::not_found)?;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, policy};
 use crate::domain::{NewPassword, Username};
 use crate::error::{ApiError, FieldErrors, Msg};
+use crate::routes::extract::Json;
 use crate::routes::pagination::{self, Page};
 use crate::services::users::{self as service, NewUser, RoleScope, UserChange, UserFilter};
 use crate::state::AppState;
@@ -49,7 +50,7 @@ pub fn parse_display_name(raw: &str) -> Result<String, Msg> {
 async fn create_user(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();
@@ -152,7 +153,7 @@ async fn update_user(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserJson>, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();
@@ -204,7 +205,7 @@ async fn reset_password(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    body: web::Json<ResetPasswordRequest>,
+    body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let password = NewPassword::parse(&body.new_password)
