@@ -47,7 +47,7 @@ async fn deadlines_in_working_days_skip_the_holidays_admins_set() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 6);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 6);
 
     let category = app
         .patch_json(

@@ -328,7 +328,7 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             );
         }
         let list = get_ok(&app, "/api/v1/campaigns", &session.access_token).await;
-        assert_eq!(list.as_array().unwrap().len(), 1, "{who}");
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{who}");
     }
     for (who, session) in [
         ("other inspector", &other_inspector),
@@ -344,7 +344,11 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             .await;
         }
         let list = get_ok(&app, "/api/v1/campaigns", &session.access_token).await;
-        assert_eq!(list, json!([]), "{who} does not learn the campaign exists");
+        assert_eq!(
+            list["items"],
+            json!([]),
+            "{who} does not learn the campaign exists"
+        );
         assert_eq!(
             app.get(
                 &format!("/api/v1/campaigns/{id}/summary"),
@@ -378,8 +382,8 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             &session.access_token,
         )
         .await;
-        assert_eq!(visits.as_array().unwrap().len(), 1);
-        assert_eq!(visits[0]["id"], visit["id"]);
+        assert_eq!(visits["items"].as_array().unwrap().len(), 1);
+        assert_eq!(visits["items"][0]["id"], visit["id"]);
         assert_eq!(
             app.get(
                 &format!(
@@ -1417,7 +1421,7 @@ async fn a_checklist_in_use_is_frozen() {
     assert_eq!(edited.json::<Value>().await.unwrap()["total_points"], 100.0);
     let listed = get_ok(&app, "/api/v1/checklists", &city.inspector.access_token).await;
     assert_eq!(
-        listed[0]["items"].as_array().unwrap().len(),
+        listed["items"][0]["items"].as_array().unwrap().len(),
         1,
         "inspectors read checklists"
     );
@@ -1462,8 +1466,7 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
     let app = spawn_app().await;
     let city = city(&app).await;
     let token = city.supervisor.access_token.as_str();
-    let grid = get_ok(&app, "/api/v1/areas", token)
-        .await
+    let grid = get_ok(&app, "/api/v1/areas", token).await["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -59,7 +59,7 @@ async fn area_id(app: &TestApp, token: &str, code: &str) -> String {
         .json()
         .await
         .unwrap();
-    areas
+    areas["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -95,7 +95,7 @@ async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
         .await
         .unwrap();
     assert_eq!(
-        listed.as_array().unwrap().len(),
+        listed["items"].as_array().unwrap().len(),
         0,
         "a dry run writes nothing"
     );
@@ -119,7 +119,7 @@ async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
         .json()
         .await
         .unwrap();
-    assert_eq!(children.as_array().unwrap().len(), 2);
+    assert_eq!(children["items"].as_array().unwrap().len(), 2);
     let again: Value = post_raw(
         &app,
         "/api/v1/areas/import",
@@ -184,7 +184,10 @@ async fn each_bad_feature_is_named_and_nothing_is_imported() {
         .json()
         .await
         .unwrap();
-    assert!(listed.as_array().unwrap().is_empty(), "all or nothing");
+    assert!(
+        listed["items"].as_array().unwrap().is_empty(),
+        "all or nothing"
+    );
 
     let orphan = json!({"type": "FeatureCollection", "features": [feature("CHILD", "子", "grid", Some("MISSING"), square(120.0, 30.0, 0.01))]});
     let body = assert_error(
@@ -565,7 +568,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
         .json()
         .await
         .unwrap();
-    assert_eq!(users[0]["id"], json!(owner.user_id));
+    assert_eq!(users["items"][0]["id"], json!(owner.user_id));
     assert_eq!(
         app.get(
             &format!("/api/v1/shopfronts/{shop_id}"),
@@ -587,7 +590,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
         .json()
         .await
         .unwrap();
-    assert_eq!(dept_users[0]["id"], json!(dept_user.user_id));
+    assert_eq!(dept_users["items"][0]["id"], json!(dept_user.user_id));
     assert_error(
         app.client
             .delete(app.url(&format!("/api/v1/departments/{department_id}")))

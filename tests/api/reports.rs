@@ -638,14 +638,14 @@ async fn admins_manage_categories_and_others_only_read_them() {
         .json()
         .await
         .unwrap();
-    let codes: Vec<&str> = listed
+    let codes: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes.len(), 10);
-    let parking = listed
+    let parking = listed["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -355,11 +355,27 @@ async fn sign_in(
     username: &str,
     password: &str,
 ) -> anyhow::Result<String> {
-    let response = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await?;
+    // A burst of sign-ins meets the server's bounded hashing queue (503 with Retry-After):
+    // come back when told, as a phone does.
+    let mut attempts = 0;
+    let response = loop {
+        let response = client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await?;
+        attempts += 1;
+        if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || attempts == 10 {
+            break response;
+        }
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    };
     let status = response.status();
     let body: Value = response.json().await?;
     body["access_token"]

@@ -11,6 +11,7 @@ use crate::auth::{CurrentUser, policy};
 use crate::error::ApiError;
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::open311 as service;
 use crate::state::AppState;
 
@@ -61,12 +62,12 @@ pub struct ApiKeyRequest {
 }
 
 /// The keys issued (admins); the keys themselves are never shown again.
-#[utoipa::path(tag = "open311", responses((status = 200, body = Vec<ApiKeyJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "open311", responses((status = 200, body = pagination::Page<ApiKeyJson>)), security(("bearer" = [])))]
 #[get("/api-keys")]
 async fn list_keys(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<ApiKeyJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<ApiKeyJson>>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(
         service::list_keys(&state)

@@ -12,6 +12,7 @@ use crate::domain::geometry::Area;
 use crate::error::{ApiError, FieldErrors, RowProblem};
 use crate::routes::departments::{parse_code, parse_label};
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::{imports, registry as service};
 use crate::state::AppState;
 
@@ -91,13 +92,13 @@ pub struct ListAreasQuery {
 }
 
 /// Areas, optionally the children of one or of one level.
-#[utoipa::path(tag = "registry", params(ListAreasQuery), responses((status = 200, body = Vec<AreaJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "registry", params(ListAreasQuery), responses((status = 200, body = pagination::Page<AreaJson>)), security(("bearer" = [])))]
 #[get("/areas")]
 async fn list_areas(
     state: web::Data<AppState>,
     _user: CurrentUser,
     query: web::Query<ListAreasQuery>,
-) -> Result<web::Json<Vec<AreaJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<AreaJson>>, ApiError> {
     let rows = service::list_areas(&state, query.parent_id, query.level).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }

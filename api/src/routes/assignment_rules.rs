@@ -11,6 +11,7 @@ use crate::auth::{CurrentUser, policy};
 use crate::domain::{Crs, GeoPoint, Role};
 use crate::error::{ApiError, Msg};
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::assignment::Target;
 use crate::services::registry as service;
 use crate::state::AppState;
@@ -58,12 +59,12 @@ pub struct UpdateRuleRequest {
 }
 
 /// All rules (admins and supervisors).
-#[utoipa::path(tag = "registry", responses((status = 200, body = Vec<RuleJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "registry", responses((status = 200, body = pagination::Page<RuleJson>)), security(("bearer" = [])))]
 #[get("/assignment-rules")]
 async fn list_rules(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<RuleJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<RuleJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
         service::list_rules(&state)

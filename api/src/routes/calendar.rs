@@ -11,6 +11,7 @@ use crate::domain::calendar::DayKind;
 use crate::error::{ApiError, Msg};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::calendar as service;
 use crate::state::AppState;
 
@@ -53,13 +54,13 @@ pub struct CalendarQuery {
 }
 
 /// The days between `from` and `to` that differ from their weekday.
-#[utoipa::path(tag = "calendar", params(CalendarQuery), responses((status = 200, body = Vec<CalendarDayJson>), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(tag = "calendar", params(CalendarQuery), responses((status = 200, body = pagination::Page<CalendarDayJson>), (status = 422)), security(("bearer" = [])))]
 #[get("/calendar")]
 async fn list_days(
     state: web::Data<AppState>,
     _user: CurrentUser,
     query: web::Query<CalendarQuery>,
-) -> Result<web::Json<Vec<CalendarDayJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<CalendarDayJson>>, ApiError> {
     if query.to < query.from || (query.to - query.from).num_days() > 731 {
         return Err(ApiError::invalid_field(
             "to",

@@ -17,6 +17,7 @@ use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::routes::reports::json::{PhotoJson, PhotoUploadResponse};
 use crate::services::inspections::campaigns::{self as service, CampaignInput, CampaignView, Plan};
 use crate::services::inspections::summary::{self, Summary};
@@ -203,12 +204,12 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
 
 /// The campaigns the user may see, newest first. Those inspected see an unannounced
 /// campaign only once it is closed.
-#[utoipa::path(tag = "inspections", responses((status = 200, body = Vec<CampaignJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "inspections", responses((status = 200, body = pagination::Page<CampaignJson>)), security(("bearer" = [])))]
 #[get("/campaigns")]
 async fn list_campaigns(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<CampaignJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<CampaignJson>>, ApiError> {
     Ok(web::Json(
         service::list(&state, &user)
             .await?
@@ -536,18 +537,18 @@ pub struct VisitRequest {
 
 /// The visits of a campaign: all of them for those who see the campaign; for a
 /// department or shopfront, the visits recorded at the sites it answers for.
-#[utoipa::path(tag = "inspections", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<VisitJson>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(tag = "inspections", params(("id" = Uuid, Path)), responses((status = 200, body = pagination::Page<VisitJson>), (status = 404)), security(("bearer" = [])))]
 #[get("/campaigns/{id}/visits")]
 async fn list_visits(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<Vec<VisitJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<VisitJson>>, ApiError> {
     let mut items = Vec::new();
     for visit in visits::list(&state, &user, *id).await? {
         items.push(visits::details(&state, visit).await?.into());
     }
-    Ok(web::Json(items))
+    Ok(web::Json(pagination::Page::whole(items)))
 }
 
 /// Record a visit (the campaign's inspectors and supervisors): a score for every

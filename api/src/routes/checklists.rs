@@ -13,6 +13,7 @@ use crate::domain::inspection::parse_max_points;
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::inspections::checklists::{
     self as service, Checklist, ChecklistInput, ItemInput,
 };
@@ -131,12 +132,12 @@ fn may_manage(user: &CurrentUser) -> Result<(), ApiError> {
 }
 
 /// Checklists (supervisors, admins and inspectors, who score with them).
-#[utoipa::path(tag = "inspections", responses((status = 200, body = Vec<ChecklistJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "inspections", responses((status = 200, body = pagination::Page<ChecklistJson>)), security(("bearer" = [])))]
 #[get("/checklists")]
 async fn list_checklists(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<ChecklistJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<ChecklistJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor, Role::Inspector])?;
     Ok(web::Json(
         service::list(&state)

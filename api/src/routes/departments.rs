@@ -10,6 +10,7 @@ use crate::auth::{CurrentUser, policy};
 use crate::domain::{DepartmentKind, Role};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::routes::users::json::UserJson;
 use crate::services::registry::{self as service, DepartmentInput};
 use crate::state::AppState;
@@ -107,12 +108,12 @@ fn parse(body: DepartmentRequest) -> Result<DepartmentInput, ApiError> {
 }
 
 /// All departments (admins and supervisors).
-#[utoipa::path(tag = "registry", responses((status = 200, body = Vec<DepartmentJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "registry", responses((status = 200, body = pagination::Page<DepartmentJson>)), security(("bearer" = [])))]
 #[get("/departments")]
 async fn list_departments(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<DepartmentJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<DepartmentJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
         service::list_departments(&state)
@@ -181,13 +182,13 @@ async fn delete_department(
 }
 
 /// The users who act for a department (admins).
-#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<UserJson>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = pagination::Page<UserJson>), (status = 404)), security(("bearer" = [])))]
 #[get("/departments/{id}/users")]
 async fn department_users(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<Vec<UserJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     policy::may_administer(&user)?;
     service::get_department(&state.db, *id).await?;
     Ok(web::Json(

@@ -18,6 +18,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A list that is whole in one answer (a registry's departments, a case's nearby
+    /// duplicates): the same shape as every list, with no next page.
+    pub fn whole(items: Vec<T>) -> Self {
+        Self {
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
+/// Collecting items makes a whole page.
+impl<T> FromIterator<T> for Page<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Self::whole(items.into_iter().collect())
+    }
+}
+
 pub fn parse_limit(raw: Option<u64>, errors: &mut FieldErrors) -> u64 {
     match raw {
         None => DEFAULT_LIMIT,

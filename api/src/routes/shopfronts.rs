@@ -235,13 +235,13 @@ async fn delete_shopfront(
 }
 
 /// The users of a shopfront (admins).
-#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<UserJson>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(tag = "registry", params(("id" = Uuid, Path)), responses((status = 200, body = pagination::Page<UserJson>), (status = 404)), security(("bearer" = [])))]
 #[get("/shopfronts/{id}/users")]
 async fn shopfront_users(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<Vec<UserJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     policy::may_administer(&user)?;
     service::get_shopfront(&state.db, *id).await?;
     Ok(web::Json(

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, policy};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::assignment::bump_version;
 use crate::services::notify::{Notice, WebhookFormat};
 use crate::services::now;
@@ -64,12 +65,12 @@ pub struct CreateWebhookRequest {
 }
 
 /// Outbound webhooks.
-#[utoipa::path(tag = "webhooks", responses((status = 200, body = Vec<WebhookJson>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "webhooks", responses((status = 200, body = pagination::Page<WebhookJson>)), security(("bearer" = [])))]
 #[get("/webhooks")]
 async fn list_webhooks(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<Vec<WebhookJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<WebhookJson>>, ApiError> {
     policy::may_administer(&user)?;
     let rows = entity::webhooks::Entity::find()
         .order_by_asc(entity::webhooks::Column::Id)

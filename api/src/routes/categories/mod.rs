@@ -11,6 +11,7 @@ use crate::domain::case::parse_category_code;
 use crate::domain::question::{Question, parse_questions};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::extract::Json;
+use crate::routes::pagination;
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
 use crate::state::AppState;
 
@@ -113,13 +114,13 @@ fn parse_deadline_hours(hours: i32) -> Result<i32, Msg> {
 
 /// The categories a case can be filed under.
 #[utoipa::path(tag = "categories", params(ListCategoriesQuery),
-    responses((status = 200, body = Vec<CategoryJson>)), security(("bearer" = [])))]
+    responses((status = 200, body = pagination::Page<CategoryJson>)), security(("bearer" = [])))]
 #[get("/categories")]
 async fn list_categories(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<ListCategoriesQuery>,
-) -> Result<web::Json<Vec<CategoryJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<CategoryJson>>, ApiError> {
     if query.include_inactive {
         policy::may_administer(&user)?;
     }

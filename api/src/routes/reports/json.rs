@@ -255,11 +255,6 @@ pub struct NearbyCaseJson {
     pub case: CaseJson,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NearbyResponse {
-    pub items: Vec<NearbyCaseJson>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NearbyQuery {

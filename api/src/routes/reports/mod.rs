@@ -24,7 +24,7 @@ use crate::services::reports::{
 use crate::state::AppState;
 use json::{
     CaseJson, EventJson, FileReportRequest, ListReportsQuery, NearbyCaseJson, NearbyQuery,
-    NearbyResponse, PhotoJson, PhotoUploadQuery, PhotoUploadResponse,
+    PhotoJson, PhotoUploadQuery, PhotoUploadResponse,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -260,13 +260,13 @@ async fn file_report(
 
 /// Open cases of a category near a point, nearest first, so a problem is not filed twice.
 #[utoipa::path(tag = "reports", params(NearbyQuery),
-    responses((status = 200, body = NearbyResponse), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = pagination::Page<NearbyCaseJson>), (status = 422)), security(("bearer" = [])))]
 #[get("/reports/nearby")]
 async fn nearby(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<NearbyQuery>,
-) -> Result<web::Json<NearbyResponse>, ApiError> {
+) -> Result<web::Json<pagination::Page<NearbyCaseJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let crs = errors.check("crs", parse_crs(query.crs.as_deref()));
     let lat = errors.check("lat", query.lat.map_or_else(required, Ok));
@@ -304,7 +304,7 @@ async fn nearby(
             case: CaseJson::new(case, details, crs),
         })
         .collect();
-    Ok(web::Json(NearbyResponse { items }))
+    Ok(web::Json(pagination::Page::whole(items)))
 }
 
 fn encode_cursor(cursor: CaseCursor) -> String {
