@@ -698,3 +698,59 @@ async fn registry_edits_while_cases_are_filed_take_effect_at_once_on_every_insta
     let case: Value = response.json().await.unwrap();
     assert_eq!(case["assignee"]["name"], "店0", "{case}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn areas_come_a_page_at_a_time_by_code_or_level_and_with_boundaries_when_asked() {
+    let app = spawn_app().await;
+    let token = app.admin().await.access_token;
+    let imported = post_raw(
+        &app,
+        "/api/v1/areas/import",
+        &token,
+        "application/geo+json",
+        serde_json::to_vec(&city()).unwrap(),
+    )
+    .await;
+    assert_eq!(imported.status(), 200);
+    let page = |query: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let response = app
+                .get(&format!("/api/v1/areas{query}"), Some(&token))
+                .await;
+            assert_eq!(response.status(), 200, "{query}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let first = page("?limit=2").await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert!(
+        first["items"][0].get("boundary").is_none(),
+        "no geometry unless asked"
+    );
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let rest: Value = app
+        .get(
+            &format!("/api/v1/areas?limit=2&cursor={cursor}"),
+            Some(&token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    let by_code = page("?code=330100002&geometry=true").await;
+    assert_eq!(by_code["items"].as_array().unwrap().len(), 1);
+    assert_eq!(by_code["items"][0]["name"], "东街道");
+    assert_eq!(by_code["items"][0]["boundary"]["type"], "Polygon");
+    let subdistricts = page("?level=subdistrict").await;
+    assert_eq!(subdistricts["items"].as_array().unwrap().len(), 2);
+    assert_error(
+        app.get("/api/v1/areas?limit=0", Some(&token)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}

@@ -34,9 +34,18 @@ pub struct AreaJson {
     pub parent_id: Option<Uuid>,
     /// The department that takes unmatched cases here and below (属地兜底).
     pub local_authority_id: Option<Uuid>,
-    /// GeoJSON Polygon or MultiPolygon, WGS-84.
+    /// GeoJSON Polygon or MultiPolygon, WGS-84. In lists only with `?geometry=true`.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub boundary: Option<serde_json::Value>,
+}
+
+impl AreaJson {
+    /// The area without its boundary, as lists give it unless asked.
+    fn outline_only(mut self) -> Self {
+        self.boundary = None;
+        self
+    }
 }
 
 impl From<entity::areas::Model> for AreaJson {
@@ -89,9 +98,17 @@ fn parse(body: AreaRequest) -> Result<service::AreaInput, ApiError> {
 pub struct ListAreasQuery {
     pub parent_id: Option<Uuid>,
     pub level: Option<AreaLevel>,
+    /// The area with this code.
+    pub code: Option<String>,
+    /// Include each area's boundary (large: a grid's polygon can be kilobytes).
+    #[serde(default)]
+    pub geometry: bool,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }
 
-/// Areas, optionally the children of one or of one level.
+/// Areas, a page at a time: the children of one, of one level, or the one with a code;
+/// boundaries only with `geometry=true`.
 #[utoipa::path(tag = "registry", params(ListAreasQuery), responses((status = 200, body = pagination::Page<AreaJson>)), security(("bearer" = [])))]
 #[get("/areas")]
 async fn list_areas(
@@ -99,8 +116,29 @@ async fn list_areas(
     _user: CurrentUser,
     query: web::Query<ListAreasQuery>,
 ) -> Result<web::Json<pagination::Page<AreaJson>>, ApiError> {
-    let rows = service::list_areas(&state, query.parent_id, query.level).await?;
-    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
+    let mut errors = FieldErrors::default();
+    let limit = pagination::parse_limit(query.limit, &mut errors);
+    let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
+    errors.finish()?;
+    let filter = service::AreaFilter {
+        parent: query.parent_id,
+        level: query.level,
+        code: query.code.clone(),
+    };
+    let (rows, more) = service::list_areas(&state, &filter, after, limit).await?;
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|a| pagination::cursor_after(a.id));
+    let geometry = query.geometry;
+    Ok(web::Json(pagination::Page {
+        items: rows
+            .into_iter()
+            .map(AreaJson::from)
+            .map(|a| if geometry { a } else { a.outline_only() })
+            .collect(),
+        next_cursor,
+    }))
 }
 
 /// One area with its boundary.

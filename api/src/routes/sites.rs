@@ -263,11 +263,7 @@ async fn import_sites(
 ) -> Result<web::Json<ImportResult>, ApiError> {
     may_manage(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
-    let areas: HashMap<String, Uuid> = crate::services::registry::list_areas(&state, None, None)
-        .await?
-        .into_iter()
-        .map(|a| (a.code, a.id))
-        .collect();
+    let areas = crate::services::registry::area_ids_by_code(&state).await?;
     let shopfronts: HashMap<String, Uuid> =
         crate::services::registry::shopfront_credit_codes(&state).await?;
     let rows = imports::site_rows(&bytes, &areas, &shopfronts).map_err(ApiError::invalid_rows)?;

@@ -273,19 +273,53 @@ pub async fn get_area(db: &impl ConnectionTrait, id: Uuid) -> Result<areas::Mode
         .ok_or_else(ApiError::not_found)
 }
 
+/// Every area's id by its code (for imports that name areas by code).
+pub async fn area_ids_by_code(
+    state: &AppState,
+) -> Result<std::collections::HashMap<String, Uuid>, ApiError> {
+    Ok(areas::Entity::find()
+        .select_only()
+        .column(areas::Column::Code)
+        .column(areas::Column::Id)
+        .into_tuple::<(String, Uuid)>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Which areas a list shows.
+#[derive(Debug, Default)]
+pub struct AreaFilter {
+    pub parent: Option<Uuid>,
+    pub level: Option<AreaLevel>,
+    pub code: Option<String>,
+}
+
+/// A page of areas after `after` (by id), and whether more follow.
 pub async fn list_areas(
     state: &AppState,
-    parent: Option<Uuid>,
-    level: Option<AreaLevel>,
-) -> Result<Vec<areas::Model>, ApiError> {
-    let mut query = areas::Entity::find().order_by_asc(areas::Column::Code);
-    if let Some(parent) = parent {
+    filter: &AreaFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<(Vec<areas::Model>, bool), ApiError> {
+    let mut query = areas::Entity::find().order_by_asc(areas::Column::Id);
+    if let Some(parent) = filter.parent {
         query = query.filter(areas::Column::ParentId.eq(parent));
     }
-    if let Some(level) = level {
+    if let Some(level) = filter.level {
         query = query.filter(areas::Column::Level.eq(level.as_str()));
     }
-    Ok(query.all(&state.db).await?)
+    if let Some(code) = &filter.code {
+        query = query.filter(areas::Column::Code.eq(code.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(areas::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(&state.db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((rows, more))
 }
 
 pub async fn delete_area(state: &AppState, id: Uuid) -> Result<(), ApiError> {
