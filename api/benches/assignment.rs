@@ -159,13 +159,17 @@ async fn main() {
 
     let mut rng = Rng(0x5EED);
     let started = Instant::now();
-    let (created, _) = registry::import_areas(&state, areas(), false)
+    let created = registry::import_areas(&state, areas(), false)
         .await
         .map_err(|p| p.len())
-        .unwrap();
-    let (shops_created, _) = registry::import_shopfronts(&state, shops(&mut rng), false)
+        .unwrap()
+        .created
+        .len();
+    let shops_created = registry::import_shopfronts(&state, shops(&mut rng), false)
         .await
-        .unwrap();
+        .unwrap()
+        .created
+        .len();
     eprintln!(
         "loaded {created} areas and {shops_created} shopfronts in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -87,7 +87,10 @@ async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
     .json()
     .await
     .unwrap();
-    assert_eq!(dry, json!({"dry_run": true, "created": 3, "updated": 0}));
+    assert_eq!(
+        dry,
+        json!({"dry_run": true, "created": 3, "updated": 0, "created_ids": [], "updated_ids": []})
+    );
     let listed: Value = app
         .get("/api/v1/areas", Some(token))
         .await
@@ -112,6 +115,17 @@ async fn an_area_import_is_checked_whole_and_can_be_dry_run() {
     .await
     .unwrap();
     assert_eq!(done["created"], 3);
+    let created_ids = done["created_ids"].as_array().unwrap();
+    assert_eq!(created_ids.len(), 3);
+    for id in created_ids {
+        let area = app
+            .get(
+                &format!("/api/v1/areas/{}", id.as_str().unwrap()),
+                Some(token),
+            )
+            .await;
+        assert_eq!(area.status(), 200, "the import answers the ids it created");
+    }
     let district = area_id(&app, token, "330100").await;
     let children: Value = app
         .get(&format!("/api/v1/areas?parent_id={district}"), Some(token))

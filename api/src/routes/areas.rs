@@ -208,6 +208,22 @@ pub struct ImportResult {
     pub dry_run: bool,
     pub created: usize,
     pub updated: usize,
+    /// The ids created (empty on a dry run, which creates nothing).
+    pub created_ids: Vec<Uuid>,
+    /// The ids updated (on a dry run: that would be updated).
+    pub updated_ids: Vec<Uuid>,
+}
+
+impl ImportResult {
+    pub fn of(dry_run: bool, outcome: crate::services::imports::ImportOutcome) -> Self {
+        Self {
+            dry_run,
+            created: outcome.created.len(),
+            updated: outcome.updated.len(),
+            created_ids: if dry_run { Vec::new() } else { outcome.created },
+            updated_ids: outcome.updated,
+        }
+    }
 }
 
 /// Import a GeoJSON FeatureCollection (properties `code`, `name`, `level`,
@@ -224,14 +240,9 @@ async fn import_areas(
 ) -> Result<web::Json<ImportResult>, ApiError> {
     policy::may_administer(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
-    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(crate::error::ErrorCode::InvalidJson).with_message(crate::error::Msg::new(
-            format!("The body is not valid JSON: {e}"),
-            format!("请求体不是有效的 JSON：{e}"),
-        ))
-    })?;
+    let body: serde_json::Value = crate::routes::extract::parse(&bytes)?;
     let features = imports::area_features(&body).map_err(ApiError::invalid_rows)?;
-    let (created, updated) = service::import_areas(&state, features, query.dry_run)
+    let outcome = service::import_areas(&state, features, query.dry_run)
         .await
         .map_err(|problems| {
             ApiError::invalid_rows(
@@ -245,9 +256,5 @@ async fn import_areas(
                     .collect(),
             )
         })?;
-    Ok(web::Json(ImportResult {
-        dry_run: query.dry_run,
-        created,
-        updated,
-    }))
+    Ok(web::Json(ImportResult::of(query.dry_run, outcome)))
 }

@@ -276,10 +276,6 @@ async fn import_shopfronts(
         .map(|d| (d.code, d.id))
         .collect();
     let rows = imports::shopfront_rows(&bytes, &departments).map_err(ApiError::invalid_rows)?;
-    let (created, updated) = service::import_shopfronts(&state, rows, query.dry_run).await?;
-    Ok(web::Json(ImportResult {
-        dry_run: query.dry_run,
-        created,
-        updated,
-    }))
+    let outcome = service::import_shopfronts(&state, rows, query.dry_run).await?;
+    Ok(web::Json(ImportResult::of(query.dry_run, outcome)))
 }

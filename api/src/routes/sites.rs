@@ -267,10 +267,6 @@ async fn import_sites(
     let shopfronts: HashMap<String, Uuid> =
         crate::services::registry::shopfront_credit_codes(&state).await?;
     let rows = imports::site_rows(&bytes, &areas, &shopfronts).map_err(ApiError::invalid_rows)?;
-    let (created, updated) = service::import(&state, rows, query.dry_run).await?;
-    Ok(web::Json(ImportResult {
-        dry_run: query.dry_run,
-        created,
-        updated,
-    }))
+    let outcome = service::import(&state, rows, query.dry_run).await?;
+    Ok(web::Json(ImportResult::of(query.dry_run, outcome)))
 }

@@ -17,6 +17,14 @@ use crate::services::registry::{
     DEFAULT_FRONTAGE_RADIUS_M, FrontageZone, ImportedArea, ShopfrontInput,
 };
 
+/// What an import wrote (or, on a dry run, would have written): the ids of the rows it
+/// created and of those it updated, in the order they were written.
+#[derive(Debug, Default)]
+pub struct ImportOutcome {
+    pub created: Vec<Uuid>,
+    pub updated: Vec<Uuid>,
+}
+
 fn problem(row: usize, field: &str, message: Msg) -> RowProblem {
     RowProblem {
         row,

@@ -14,6 +14,7 @@ use crate::domain::geometry::Area;
 use crate::domain::{AreaLevel, CreditCode, DepartmentKind, GeoPoint};
 use crate::error::{ApiError, ErrorCode, Msg};
 use crate::services::assignment::bump_version;
+use crate::services::imports::ImportOutcome;
 use crate::services::now;
 use crate::state::AppState;
 
@@ -358,7 +359,7 @@ pub async fn import_areas(
     state: &AppState,
     features: Vec<ImportedArea>,
     dry_run: bool,
-) -> Result<(usize, usize), Vec<(usize, String, Msg)>> {
+) -> Result<ImportOutcome, Vec<(usize, String, Msg)>> {
     let db_error = |e: ApiError| vec![(0usize, "import".to_owned(), e.message)];
     let txn = crate::services::begin_write(&state.db)
         .await
@@ -419,7 +420,7 @@ pub async fn import_areas(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let (mut created, mut updated) = (0, 0);
+    let mut outcome = ImportOutcome::default();
     for i in order {
         let feature = &features[i];
         let id = ids[&feature.code];
@@ -435,14 +436,14 @@ pub async fn import_areas(
         };
         let result = match existing.get(&feature.code) {
             Some(old) => {
-                updated += 1;
+                outcome.updated.push(id);
                 area_model(id, input, old.created_at)
                     .update(&txn)
                     .await
                     .map(|_| ())
             }
             None => {
-                created += 1;
+                outcome.created.push(id);
                 area_model(id, input, now()).insert(&txn).await.map(|_| ())
             }
         };
@@ -460,14 +461,14 @@ pub async fn import_areas(
     if !problems.is_empty() || dry_run {
         let _ = txn.rollback().await;
         return if problems.is_empty() {
-            Ok((created, updated))
+            Ok(outcome)
         } else {
             Err(problems)
         };
     }
     bump_version(&txn).await.map_err(db_error)?;
     txn.commit().await.map_err(|e| db_error(e.into()))?;
-    Ok((created, updated))
+    Ok(outcome)
 }
 
 // ---------------------------------------------------------------- assignment rules
@@ -763,7 +764,7 @@ pub async fn import_shopfronts(
     state: &AppState,
     rows: Vec<ShopfrontInput>,
     dry_run: bool,
-) -> Result<(usize, usize), ApiError> {
+) -> Result<ImportOutcome, ApiError> {
     let txn = crate::services::begin_write(&state.db).await?;
     // Looked up in chunks: SQLite takes at most 32766 bound parameters per statement.
     let mut existing: std::collections::HashMap<String, shopfronts::Model> =
@@ -783,7 +784,7 @@ pub async fn import_shopfronts(
                 .filter_map(|s| s.credit_code.clone().map(|c| (c, s))),
         );
     }
-    let (mut created, mut updated) = (0, 0);
+    let mut outcome = ImportOutcome::default();
     let mut inserts = Vec::new();
     let mut moved = false;
     for row in rows {
@@ -793,11 +794,12 @@ pub async fn import_shopfronts(
                 shopfront_model(old.id, row, old.created_at)
                     .update(&txn)
                     .await?;
-                updated += 1;
+                outcome.updated.push(old.id);
             }
             None => {
-                inserts.push(shopfront_model(Uuid::now_v7(), row, now()));
-                created += 1;
+                let id = Uuid::now_v7();
+                inserts.push(shopfront_model(id, row, now()));
+                outcome.created.push(id);
             }
         }
     }
@@ -811,11 +813,11 @@ pub async fn import_shopfronts(
     }
     if dry_run {
         txn.rollback().await?;
-    } else {
-        bump_version(&txn).await?;
-        txn.commit().await?;
+        return Ok(outcome);
     }
-    Ok((created, updated))
+    bump_version(&txn).await?;
+    txn.commit().await?;
+    Ok(outcome)
 }
 
 /// Moves the cases of shops that changed department (`shop`, or every shop) to the shops'

@@ -13,6 +13,7 @@ use entity::{areas, campaign_sites, inspection_sites, shopfronts};
 use crate::domain::GeoPoint;
 use crate::domain::inspection::SiteType;
 use crate::error::{ApiError, ErrorCode, Msg};
+use crate::services::imports::ImportOutcome;
 use crate::services::now;
 use crate::state::AppState;
 
@@ -208,7 +209,7 @@ pub async fn import(
     state: &AppState,
     rows: Vec<SiteInput>,
     dry_run: bool,
-) -> Result<(usize, usize), ApiError> {
+) -> Result<ImportOutcome, ApiError> {
     let txn = crate::services::begin_write(&state.db).await?;
     let mut existing: HashMap<String, inspection_sites::Model> = HashMap::new();
     let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
@@ -221,7 +222,7 @@ pub async fn import(
             existing.insert(site.code.clone(), site);
         }
     }
-    let (mut created, mut updated) = (0, 0);
+    let mut outcome = ImportOutcome::default();
     let mut inserts = Vec::new();
     for row in rows {
         match existing.get(&row.code) {
@@ -232,11 +233,12 @@ pub async fn import(
                     ..row
                 };
                 model(old.id, row, old.created_at).update(&txn).await?;
-                updated += 1;
+                outcome.updated.push(old.id);
             }
             None => {
-                inserts.push(model(Uuid::now_v7(), row, now()));
-                created += 1;
+                let id = Uuid::now_v7();
+                inserts.push(model(id, row, now()));
+                outcome.created.push(id);
             }
         }
     }
@@ -247,8 +249,8 @@ pub async fn import(
     }
     if dry_run {
         txn.rollback().await?;
-    } else {
-        txn.commit().await?;
+        return Ok(outcome);
     }
-    Ok((created, updated))
+    txn.commit().await?;
+    Ok(outcome)
 }
