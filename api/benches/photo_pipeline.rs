@@ -174,6 +174,8 @@ fn main() {
         let mut samples = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
+            // What an upload does: the file's SHA-256, then the pipeline.
+            assert_eq!(xuncha::photo::sha256_hex(&bytes).len(), 64);
             let processed =
                 xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS)
                     .unwrap();

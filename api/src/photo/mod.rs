@@ -10,7 +10,7 @@ mod sniff;
 
 pub use exif::ExifFacts;
 pub use phash::{SIMILAR_MAX_DISTANCE, hamming, phash_bands};
-pub use pipeline::{PREVIEW_SIDE, ProcessedPhoto, THUMBNAIL_SIDE, process};
+pub use pipeline::{PREVIEW_SIDE, ProcessedPhoto, THUMBNAIL_SIDE, process, sha256_hex};
 pub use sniff::{ImageFormat, sniff};
 
 /// Limits on what a phone may upload.

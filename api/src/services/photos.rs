@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use sha2::{Digest, Sha256};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use entity::{cases, photos, visits};
@@ -112,11 +112,15 @@ pub async fn add_to(
     kind: PhotoKind,
     uploads: &[Bytes],
 ) -> Result<(Vec<photos::Model>, bool), ApiError> {
-    // Identify first (cheap): only bytes the case does not have yet are processed.
-    let digests: Vec<String> = uploads
-        .iter()
-        .map(|b| hex::encode(Sha256::digest(b)))
-        .collect();
+    // Identify first (cheap): only bytes the case does not have yet are processed. This is
+    // the one SHA-256 of each file; the row and the flags use it.
+    let digests: Vec<String> = {
+        let files = uploads.to_vec();
+        tokio::task::spawn_blocking(move || files.iter().map(|b| photo::sha256_hex(b)).collect())
+            .instrument(tracing::info_span!("photo.hash", files = uploads.len()))
+            .await
+            .map_err(ApiError::internal)?
+    };
     let stored: HashMap<String, photos::Model> = photos::Entity::find()
         .filter(owner.column().eq(owner.id()))
         .filter(photos::Column::Sha256.is_in(digests.clone()))
@@ -146,16 +150,26 @@ pub async fn add_to(
     }
 
     let at = now();
-    let mut rows = Vec::with_capacity(processed.len());
-    for ((_, original), photo) in fresh.iter().zip(&processed) {
-        let flags = flags_for(state, &owner, photo).await?;
-        rows.push(row_for(&owner, kind, user.id, original, photo, flags, at));
-    }
+    let flags = flags_for(state, &owner, &fresh, &processed)
+        .instrument(tracing::info_span!("photo.flags", files = fresh.len()))
+        .await?;
+    let rows: Vec<photos::Model> = fresh
+        .iter()
+        .zip(&processed)
+        .zip(flags)
+        .map(|((file, photo), flags)| row_for(&owner, kind, user.id, file, photo, flags, at))
+        .collect();
 
     let mut uploaded: Vec<ObjectKey> = Vec::new();
-    let stored_all = store_objects(state, &rows, &fresh, &processed, &mut uploaded).await;
+    let stored_all = store_objects(state, &rows, &fresh, &processed, &mut uploaded)
+        .instrument(tracing::info_span!("photo.store", objects = rows.len() * 3))
+        .await;
     let committed = match stored_all {
-        Ok(()) => insert_rows(state, user, &owner, kind, &rows, at).await,
+        Ok(()) => {
+            insert_rows(state, user, &owner, kind, &rows, at)
+                .instrument(tracing::info_span!("photo.database", rows = rows.len()))
+                .await
+        }
         Err(err) => Err(err.into()),
     };
     if let Err(err) = committed {
@@ -211,10 +225,13 @@ async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, ApiEr
         .await
         .map_err(ApiError::internal)?;
     let city = state.settings.timezone;
-    let result =
-        tokio::task::spawn_blocking(move || photo::process(&bytes, city, photo::MAX_PIXELS))
-            .await
-            .map_err(ApiError::internal)?;
+    let span = tracing::info_span!("photo.decode_encode", bytes = bytes.len());
+    let result = tokio::task::spawn_blocking(move || {
+        let _stage = span.enter();
+        photo::process(&bytes, city, photo::MAX_PIXELS)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     result.map_err(|err| match err {
         PhotoError::UnsupportedFormat(what) => ApiError::new(ErrorCode::UnsupportedMediaType)
             .with_message(Msg::new(
@@ -233,66 +250,96 @@ async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, ApiEr
     })
 }
 
+/// The flags of each new photo, with the look-ups for all of them made at once: one query
+/// for the same bytes on another case or visit, one for perceptual-hash neighbours.
 async fn flags_for(
     state: &AppState,
     owner: &Owner,
-    photo: &ProcessedPhoto,
-) -> Result<Vec<&'static str>, ApiError> {
-    let mut flags = Vec::new();
-    if let (Some((lat, lon)), Some(at)) = (photo.exif.gps, owner.point())
-        && GeoPoint::new(lat, lon).is_ok_and(|taken| taken.distance_m(at) > FAR_FROM_CASE_M)
-    {
-        flags.push(FLAG_GPS_FAR);
+    fresh: &[(String, Bytes)],
+    processed: &[ProcessedPhoto],
+) -> Result<Vec<Vec<&'static str>>, ApiError> {
+    if fresh.is_empty() {
+        return Ok(Vec::new());
     }
-    if photo
-        .exif
-        .taken_at
-        .is_some_and(|taken| taken < owner.reference_time() - TAKEN_BEFORE_FILING)
-    {
-        flags.push(FLAG_OLD);
-    }
-    let same_elsewhere = photos::Entity::find()
-        .filter(photos::Column::Sha256.eq(&photo.sha256))
+    let digests: Vec<&str> = fresh.iter().map(|(d, _)| d.as_str()).collect();
+    let same_elsewhere: std::collections::HashSet<String> = photos::Entity::find()
+        .select_only()
+        .column(photos::Column::Sha256)
+        .filter(photos::Column::Sha256.is_in(digests))
         .filter(owner.elsewhere())
-        .one(&state.db)
+        .into_tuple::<String>()
+        .all(&state.db)
         .await?
-        .is_some();
-    if same_elsewhere {
-        flags.push(FLAG_SAME);
-    } else if similar_elsewhere(state, owner, photo.phash).await? {
-        flags.push(FLAG_SIMILAR);
-    }
-    Ok(flags)
+        .into_iter()
+        .collect();
+    let neighbours = similar_candidates(state, owner, processed).await?;
+    Ok(fresh
+        .iter()
+        .zip(processed)
+        .map(|((digest, _), photo)| {
+            let mut flags = Vec::new();
+            if let (Some((lat, lon)), Some(at)) = (photo.exif.gps, owner.point())
+                && GeoPoint::new(lat, lon).is_ok_and(|taken| taken.distance_m(at) > FAR_FROM_CASE_M)
+            {
+                flags.push(FLAG_GPS_FAR);
+            }
+            if photo
+                .exif
+                .taken_at
+                .is_some_and(|taken| taken < owner.reference_time() - TAKEN_BEFORE_FILING)
+            {
+                flags.push(FLAG_OLD);
+            }
+            if same_elsewhere.contains(digest) {
+                flags.push(FLAG_SAME);
+            } else if neighbours
+                .iter()
+                .any(|other| photo::hamming(*other, photo.phash) <= photo::SIMILAR_MAX_DISTANCE)
+            {
+                flags.push(FLAG_SIMILAR);
+            }
+            flags
+        })
+        .collect())
 }
 
-/// A photo of another case or visit whose perceptual hash is within
-/// `SIMILAR_MAX_DISTANCE` bits. Such a photo shares at least one 16-bit band, so the
-/// bands find every candidate.
-async fn similar_elsewhere(state: &AppState, owner: &Owner, phash: u64) -> Result<bool, ApiError> {
-    let [b0, b1, b2, b3] = photo::phash_bands(phash);
-    let candidates = photos::Entity::find()
+/// Perceptual hashes of photos of other cases or visits that share a 16-bit band with
+/// any of `processed`: a photo within `SIMILAR_MAX_DISTANCE` bits shares at least one
+/// band, so the bands find every candidate. The newest 1,000 per photo are read.
+async fn similar_candidates(
+    state: &AppState,
+    owner: &Owner,
+    processed: &[ProcessedPhoto],
+) -> Result<Vec<u64>, ApiError> {
+    let mut bands = Condition::any();
+    for photo in processed {
+        let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
+        bands = bands
+            .add(photos::Column::PhashB0.eq(b0))
+            .add(photos::Column::PhashB1.eq(b1))
+            .add(photos::Column::PhashB2.eq(b2))
+            .add(photos::Column::PhashB3.eq(b3));
+    }
+    Ok(photos::Entity::find()
+        .select_only()
+        .column(photos::Column::Phash)
         .filter(owner.elsewhere())
-        .filter(
-            Condition::any()
-                .add(photos::Column::PhashB0.eq(b0))
-                .add(photos::Column::PhashB1.eq(b1))
-                .add(photos::Column::PhashB2.eq(b2))
-                .add(photos::Column::PhashB3.eq(b3)),
-        )
+        .filter(bands)
         .order_by_desc(photos::Column::Id)
-        .limit(1000)
+        .limit(1000 * processed.len() as u64)
+        .into_tuple::<i64>()
         .all(&state.db)
-        .await?;
-    Ok(candidates
-        .iter()
-        .any(|c| photo::hamming(c.phash as u64, phash) <= photo::SIMILAR_MAX_DISTANCE))
+        .await?
+        .into_iter()
+        .map(|phash| phash as u64)
+        .collect())
 }
 
 fn row_for(
     owner: &Owner,
     kind: PhotoKind,
     uploaded_by: Uuid,
-    original: &Bytes,
+    (digest, original): &(String, Bytes),
     photo: &ProcessedPhoto,
     flags: Vec<&'static str>,
     at: chrono::DateTime<chrono::Utc>,
@@ -303,7 +350,7 @@ fn row_for(
         case_id: matches!(owner, Owner::Case(_)).then(|| owner.id()),
         visit_id: matches!(owner, Owner::Visit { .. }).then(|| owner.id()),
         kind: kind.as_str().to_owned(),
-        sha256: photo.sha256.clone(),
+        sha256: digest.to_owned(),
         content_type: photo.format.content_type().to_owned(),
         bytes: original.len() as i64,
         width: i32::try_from(photo.width).unwrap_or(i32::MAX),
@@ -322,6 +369,8 @@ fn row_for(
     }
 }
 
+/// Stores the three objects of every photo at once. Every object that was stored is
+/// named in `uploaded`, whatever else failed, so the caller can remove them.
 async fn store_objects(
     state: &AppState,
     rows: &[photos::Model],
@@ -329,8 +378,9 @@ async fn store_objects(
     processed: &[ProcessedPhoto],
     uploaded: &mut Vec<ObjectKey>,
 ) -> Result<(), StorageError> {
+    let mut puts = Vec::with_capacity(rows.len() * 3);
     for ((row, (_, original)), photo) in rows.iter().zip(originals).zip(processed) {
-        let objects = [
+        for (size, bytes, content_type) in [
             (
                 PhotoSize::Original,
                 original.clone(),
@@ -346,14 +396,24 @@ async fn store_objects(
                 Bytes::from(photo.thumbnail.clone()),
                 "image/jpeg",
             ),
-        ];
-        for (size, bytes, content_type) in objects {
+        ] {
             let key = object_key(row, size);
-            state.store.put(&key, bytes, content_type).await?;
-            uploaded.push(key);
+            puts.push(async move {
+                let stored = state.store.put(&key, bytes, content_type).await;
+                (key, stored)
+            });
         }
     }
-    Ok(())
+    let mut first_error = None;
+    for (key, stored) in futures_util::future::join_all(puts).await {
+        match stored {
+            Ok(()) => uploaded.push(key),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Writes the rows once their objects exist, re-checking the per-kind limit inside the
