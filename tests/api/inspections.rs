@@ -98,7 +98,7 @@ async fn city(app: &TestApp) -> City {
     ] {
         let site = post(app, "/api/v1/sites", &supervisor.access_token, &json!({
             "code": code, "name": format!("{code} 农贸市场"), "site_type": site_type, "area_id": area,
-            "lat": 30.03, "lon": lon, "address": format!("{code} 路 1 号"), "shopfront_id": shop})).await;
+            "location": {"lat": 30.03, "lon": lon}, "address": format!("{code} 路 1 号"), "shopfront_id": shop})).await;
         sites.insert(code, site["id"].as_str().unwrap().to_owned());
     }
     let checklist = post(
@@ -179,7 +179,7 @@ async fn the_draw_is_committed_then_revealed_and_anyone_can_replay_it() {
             "/api/v1/sites",
             token,
             &json!({"code": format!("M{i:02}"), "name": "市场",
-            "site_type": "market", "area_id": city.x, "lat": 30.04, "lon": 120.03}),
+            "site_type": "market", "area_id": city.x, "location": {"lat": 30.04, "lon": 120.03}}),
         )
         .await;
     }
@@ -1219,7 +1219,7 @@ async fn sites_are_kept_and_imported_all_or_nothing() {
             "/api/v1/sites",
             Some(token),
             &json!({"code": "X1", "name": "重复", "site_type": "market",
-        "area_id": city.x, "lat": 30.03, "lon": 120.02}),
+        "area_id": city.x, "location": {"lat": 30.03, "lon": 120.02}}),
         )
         .await,
         409,
@@ -1231,14 +1231,14 @@ async fn sites_are_kept_and_imported_all_or_nothing() {
             "/api/v1/sites",
             Some(token),
             &json!({"code": "", "name": "坏", "site_type": "mall",
-        "area_id": city.x, "lat": 95.0, "lon": 120.02}),
+        "area_id": city.x, "location": {"lat": 95.0, "lon": 120.02}}),
         )
         .await,
         422,
         "validation_failed",
     )
     .await;
-    for field in ["code", "site_type", "lat"] {
+    for field in ["code", "site_type", "location"] {
         assert!(
             body["error"]["fields"][field].is_string(),
             "{field}: {body}"
@@ -1249,7 +1249,7 @@ async fn sites_are_kept_and_imported_all_or_nothing() {
             "/api/v1/sites",
             Some(token),
             &json!({"code": "Z", "name": "无区域", "site_type": "market",
-        "area_id": Uuid::now_v7(), "lat": 30.0, "lon": 120.0}),
+        "area_id": Uuid::now_v7(), "location": {"lat": 30.0, "lon": 120.0}}),
         )
         .await,
         422,

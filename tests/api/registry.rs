@@ -538,7 +538,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     let admin = app.admin().await;
     let token = &admin.access_token;
     let department_id = department(&app, token, "CG", "城管局").await;
-    let create = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号", "lat": 30.25, "lon": 120.16, "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))", "department_id": department_id});
+    let create = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号", "location": {"lat": 30.25, "lon": 120.16}, "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))", "department_id": department_id});
     let inspector = app.login_as("inspector").await;
     assert_error(
         app.post_json("/api/v1/shopfronts", Some(&inspector.access_token), &create)
@@ -693,7 +693,7 @@ async fn registry_edits_while_cases_are_filed_take_effect_at_once_on_every_insta
             let code = format!("92330199MA{:07}", i);
             let code = xuncha::domain::CreditCode::with_check_digit(&code).unwrap();
             let response = app
-                .post_json("/api/v1/shopfronts", Some(&admin.access_token), &json!({"name": format!("店{i}"), "credit_code": code.as_str(), "address": "x", "lat": 30.3 + f64::from(i) * 0.01, "lon": 120.3, "zone_radius_m": 20}))
+                .post_json("/api/v1/shopfronts", Some(&admin.access_token), &json!({"name": format!("店{i}"), "credit_code": code.as_str(), "address": "x", "location": {"lat": 30.3 + f64::from(i) * 0.01, "lon": 120.3}, "zone_radius_m": 20}))
                 .await;
             assert_eq!(response.status(), 201);
         }
@@ -767,4 +767,46 @@ async fn areas_come_a_page_at_a_time_by_code_or_level_and_with_boundaries_when_a
         "validation_failed",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shop_answers_the_one_location_shape_and_reads_back_as_created() {
+    let app = spawn_app().await;
+    let token = app.admin().await.access_token;
+    let created = app
+        .post_json(
+            "/api/v1/shopfronts",
+            Some(&token),
+            &json!({"name": "老王烧饼", "credit_code": "91350100M000100Y43", "address": "解放路 3 号",
+                "location": {"lat": 30.2500, "lon": 120.1600, "crs": "gcj02"}}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let location = &created["location"];
+    assert_eq!(location["crs"], "wgs84", "answers say their system");
+    // GCJ-02 is shifted from WGS-84 by a few hundred metres around Hangzhou.
+    assert!(
+        (location["lon"].as_f64().unwrap() - 120.16).abs() > 0.003,
+        "{location}"
+    );
+    let read: Value = app
+        .get(
+            &format!("/api/v1/shopfronts/{}", created["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, created, "GET answers what POST answered");
+    let flat = app
+        .post_json(
+            "/api/v1/shopfronts",
+            Some(&token),
+            &json!({"name": "x", "credit_code": "91350100M000100Y43", "address": "y",
+                "lat": 30.25, "lon": 120.16}),
+        )
+        .await;
+    assert_eq!(flat.status(), 422, "lat and lon go inside location");
 }

@@ -127,7 +127,7 @@ async fn a_shops_cases_follow_it_to_its_new_department() {
     let department_a = app.create_department().await;
     let department_b = app.create_department().await;
     let mut shop = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号",
-        "lat": 30.25, "lon": 120.16, "department_id": department_a,
+        "location": {"lat": 30.25, "lon": 120.16}, "department_id": department_a,
         "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))"});
     let created = app
         .post_json("/api/v1/shopfronts", Some(&admin.access_token), &shop)

@@ -13,6 +13,7 @@ pub mod departments;
 pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod location;
 pub mod me;
 pub mod open311;
 pub mod pagination;

@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use crate::auth::{CurrentUser, policy};
 use crate::domain::geometry::Area;
-use crate::domain::{CreditCode, Crs, GeoPoint, Role};
+use crate::domain::{CreditCode, Role};
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::location::{PointJson, PointRequest};
 use crate::routes::pagination::{self, Page};
 use crate::routes::users::json::UserJson;
 use crate::services::imports;
@@ -42,8 +43,8 @@ pub struct ShopfrontJson {
     pub address: String,
     pub contact: String,
     pub phone: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
+    /// Where the shop is (`null` for shops imported without a place).
+    pub location: Option<PointJson>,
     /// The frontage zone as GeoJSON, when drawn; otherwise `zone_radius_m` around the shop.
     #[schema(value_type = Option<Object>)]
     pub zone: Option<serde_json::Value>,
@@ -61,8 +62,10 @@ impl From<entity::shopfronts::Model> for ShopfrontJson {
             address: s.address,
             contact: s.contact,
             phone: s.phone,
-            lat: s.lat,
-            lon: s.lon,
+            location: s
+                .lat
+                .zip(s.lon)
+                .map(|(lat, lon)| PointJson::wgs84(lat, lon)),
             zone: s.zone.and_then(|z| serde_json::from_str(&z).ok()),
             zone_radius_m: s.zone_radius_m,
             department_id: s.department_id,
@@ -81,11 +84,8 @@ pub struct ShopfrontRequest {
     pub contact: String,
     #[serde(default)]
     pub phone: String,
-    pub lat: f64,
-    pub lon: f64,
-    /// The system of `lat`/`lon` (zones are always WGS-84).
-    #[serde(default)]
-    pub crs: Crs,
+    /// Where the shop is (zones are always WGS-84).
+    pub location: PointRequest,
     /// A GeoJSON Polygon/MultiPolygon ...
     #[schema(value_type = Option<Object>)]
     pub zone: Option<serde_json::Value>,
@@ -101,7 +101,7 @@ fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
     let name = errors.check("name", parse_label(&body.name, 100));
     let credit_code = errors.check("credit_code", CreditCode::parse(&body.credit_code));
     let address = errors.check("address", parse_label(&body.address, 200));
-    let location = errors.check("lat", GeoPoint::from_crs(body.lat, body.lon, body.crs));
+    let location = errors.check("location", body.location.parse());
     let zone = errors.check(
         "zone",
         match (body.zone, body.zone_wkt, body.zone_radius_m) {

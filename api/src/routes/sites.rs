@@ -10,12 +10,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::domain::Role;
 use crate::domain::inspection::SiteType;
-use crate::domain::{Crs, GeoPoint, Role};
 use crate::error::{ApiError, FieldErrors};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
+use crate::routes::location::{PointJson, PointRequest};
 use crate::routes::pagination::{self, Page};
 use crate::services::imports;
 use crate::services::inspections::sites::{self as service, SiteFilter, SiteInput};
@@ -44,8 +45,7 @@ pub struct SiteJson {
     /// The type as campaign documents name it.
     pub site_type_zh: &'static str,
     pub area_id: Uuid,
-    pub lat: f64,
-    pub lon: f64,
+    pub location: PointJson,
     pub address: String,
     pub shopfront_id: Option<Uuid>,
     pub active: bool,
@@ -63,8 +63,7 @@ impl From<entity::inspection_sites::Model> for SiteJson {
             site_type,
             site_type_zh: site_type.name_zh(),
             area_id: s.area_id,
-            lat: s.lat,
-            lon: s.lon,
+            location: PointJson::wgs84(s.lat, s.lon),
             address: s.address,
             shopfront_id: s.shopfront_id,
             active: s.active,
@@ -83,10 +82,7 @@ pub struct SiteRequest {
     pub site_type: String,
     /// The area the site lies in (usually a community or grid).
     pub area_id: Uuid,
-    pub lat: f64,
-    pub lon: f64,
-    #[serde(default)]
-    pub crs: Crs,
+    pub location: PointRequest,
     #[serde(default)]
     pub address: String,
     /// The shopfront this site is, when it is one.
@@ -114,7 +110,7 @@ fn parse(body: SiteRequest) -> Result<SiteInput, ApiError> {
             )
         }),
     );
-    let location = errors.check("lat", GeoPoint::from_crs(body.lat, body.lon, body.crs));
+    let location = errors.check("location", body.location.parse());
     if body.address.chars().count() > 200 {
         errors.add(
             "address",
