@@ -129,8 +129,8 @@ async fn city(app: &TestApp) -> City {
 async fn create_campaign(app: &TestApp, city: &City, mode: &str, count: u32) -> Value {
     post(app, "/api/v1/campaigns", &city.supervisor.access_token, &json!({
         "name": "2026年第四季度明察暗访", "mode": mode, "starts_on": "2026-11-01", "ends_on": "2026-11-30",
-        "checklist_id": city.checklist["id"], "area_ids": [city.x, city.y],
-        "quotas": [{"site_type": "market", "count": count}],
+        "checklist_id": city.checklist["id"], "plan": {"area_ids": [city.x, city.y],
+        "quotas": [{"site_type": "market", "count": count}]},
         "inspector_ids": [city.inspector.user_id]})).await
 }
 
@@ -1430,7 +1430,7 @@ async fn a_checklist_in_use_is_frozen() {
         "/api/v1/campaigns",
         token,
         &json!({"name": "r", "starts_on": "2026-11-01", "ends_on": "2026-11-30",
-        "checklist_id": id, "area_ids": [city.x], "quotas": [{"site_type": "market", "count": 1}]}),
+        "checklist_id": id, "plan": {"area_ids": [city.x], "quotas": [{"site_type": "market", "count": 1}]}}),
     )
     .await;
     assert_error(
@@ -1479,8 +1479,8 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
             Some(token),
             &json!({
         "name": "", "mode": "surprise", "starts_on": "2026-11-30", "ends_on": "2026-11-01",
-        "checklist_id": Uuid::now_v7(), "area_ids": [city.x, grid],
-        "quotas": [{"site_type": "market", "count": 0}, {"site_type": "mall", "count": 1}],
+        "checklist_id": Uuid::now_v7(), "plan": {"area_ids": [city.x, grid],
+        "quotas": [{"site_type": "market", "count": 0}, {"site_type": "mall", "count": 1}]},
         "inspector_ids": [city.supervisor.user_id]}),
         )
         .await,
@@ -1492,8 +1492,8 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
         "name",
         "mode",
         "ends_on",
-        "quotas[0].count",
-        "quotas[1].site_type",
+        "plan.quotas[0].count",
+        "plan.quotas[1].site_type",
     ] {
         assert!(
             body["error"]["fields"][field].is_string(),
@@ -1506,8 +1506,8 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
             Some(token),
             &json!({
         "name": "n", "starts_on": "2026-11-01", "ends_on": "2026-11-30",
-        "checklist_id": Uuid::now_v7(), "area_ids": [city.x, grid, Uuid::now_v7()],
-        "quotas": [{"site_type": "market", "count": 1}],
+        "checklist_id": Uuid::now_v7(), "plan": {"area_ids": [city.x, grid, Uuid::now_v7()],
+        "quotas": [{"site_type": "market", "count": 1}]},
         "inspector_ids": [city.supervisor.user_id]}),
         )
         .await,
@@ -1517,8 +1517,8 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
     .await;
     for field in [
         "checklist_id",
-        "area_ids[1]",
-        "area_ids[2]",
+        "plan.area_ids[1]",
+        "plan.area_ids[2]",
         "inspector_ids",
     ] {
         assert!(
@@ -1527,7 +1527,7 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
         );
     }
     let valid = json!({"name": "n", "starts_on": "2026-11-01", "ends_on": "2026-11-30",
-        "checklist_id": city.checklist["id"], "area_ids": [city.x], "quotas": [{"site_type": "market", "count": 1}]});
+        "checklist_id": city.checklist["id"], "plan": {"area_ids": [city.x], "quotas": [{"site_type": "market", "count": 1}]}});
     assert_eq!(
         app.post_json(
             "/api/v1/campaigns",
@@ -1538,4 +1538,23 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
         .status(),
         403
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_campaign_answers_the_plan_it_was_sent() {
+    let app = spawn_app().await;
+    let city = city(&app).await;
+    let campaign = create_campaign(&app, &city, "announced", 1).await;
+    assert_eq!(
+        campaign["plan"],
+        json!({"area_ids": [city.x, city.y], "quotas": [{"site_type": "market", "count": 1}]}),
+        "the answer's plan is the request's plan"
+    );
+    let read = get_ok(
+        &app,
+        &format!("/api/v1/campaigns/{}", campaign["id"].as_str().unwrap()),
+        &city.supervisor.access_token,
+    )
+    .await;
+    assert_eq!(read["plan"], campaign["plan"]);
 }

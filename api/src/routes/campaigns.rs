@@ -97,6 +97,15 @@ pub struct QuotaRequest {
     pub count: u32,
 }
 
+/// The sampling plan as a request gives it (the answer's `plan`, with site types as text).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// The scope areas (none inside another); sites are drawn in each.
+    pub area_ids: Vec<Uuid>,
+    pub quotas: Vec<QuotaRequest>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignRequest {
@@ -107,9 +116,8 @@ pub struct CampaignRequest {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub checklist_id: Uuid,
-    /// The scope areas (none inside another); sites are drawn in each.
-    pub area_ids: Vec<Uuid>,
-    pub quotas: Vec<QuotaRequest>,
+    /// What to draw: the same shape the campaign answers with.
+    pub plan: PlanRequest,
     /// The inspectors who will visit.
     #[serde(default)]
     pub inspector_ids: Vec<Uuid>,
@@ -143,28 +151,28 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
     if body.ends_on < body.starts_on {
         errors.add("ends_on", Msg::fixed("before starts_on", "早于开始日期"));
     }
-    if !(1..=200).contains(&body.area_ids.len()) {
+    if !(1..=200).contains(&body.plan.area_ids.len()) {
         errors.add(
-            "area_ids",
+            "plan.area_ids",
             Msg::fixed("1 to 200 areas", "须有 1 到 200 个区域"),
         );
     }
-    if !(1..=SiteType::ALL.len()).contains(&body.quotas.len()) {
+    if !(1..=SiteType::ALL.len()).contains(&body.plan.quotas.len()) {
         errors.add(
-            "quotas",
+            "plan.quotas",
             Msg::fixed("one quota per site type at most", "每种点位类型至多一条"),
         );
     }
     let mut quotas = Vec::new();
-    for (i, quota) in body.quotas.iter().enumerate() {
+    for (i, quota) in body.plan.quotas.iter().enumerate() {
         let site_type = errors.check(
-            &format!("quotas[{i}].site_type"),
+            &format!("plan.quotas[{i}].site_type"),
             SiteType::parse(&quota.site_type)
                 .ok_or_else(|| Msg::fixed("not a site type", "不是有效的点位类型")),
         );
         if !(1..=1000).contains(&quota.count) {
             errors.add(
-                &format!("quotas[{i}].count"),
+                &format!("plan.quotas[{i}].count"),
                 Msg::fixed("from 1 to 1000", "须在 1 到 1000 之间"),
             );
         }
@@ -174,7 +182,7 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
                 .any(|q: &service::Quota| q.site_type == site_type)
             {
                 errors.add(
-                    &format!("quotas[{i}].site_type"),
+                    &format!("plan.quotas[{i}].site_type"),
                     Msg::fixed("named twice", "重复"),
                 );
             }
@@ -195,7 +203,7 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
         ends_on: body.ends_on,
         checklist_id: body.checklist_id,
         plan: Plan {
-            area_ids: body.area_ids,
+            area_ids: body.plan.area_ids,
             quotas,
         },
         inspector_ids: body.inspector_ids,

@@ -92,14 +92,14 @@ pub async fn create(
     for (i, area) in input.plan.area_ids.iter().enumerate() {
         if tree.get(*area).is_none() {
             errors.add(
-                &format!("area_ids[{i}]"),
+                &format!("plan.area_ids[{i}]"),
                 Msg::fixed("no such area", "区域不存在"),
             );
         }
         for other in &input.plan.area_ids[..i] {
             if tree.within(*area, *other) || tree.within(*other, *area) {
                 errors.add(
-                    &format!("area_ids[{i}]"),
+                    &format!("plan.area_ids[{i}]"),
                     Msg::fixed(
                         "scope areas must not overlap (one lies inside another, or is named twice)",
                         "抽查区域不能重叠（互相包含或重复）",
