@@ -342,7 +342,7 @@ async fn rules_local_authorities_and_the_check_endpoint_explain_assignment() {
     );
 }
 
-const SHOPS_CSV: &str = "名称,统一社会信用代码,地址,联系人,电话,纬度,经度,坐标系,门前三包范围,半径,监管部门编码\n\
+const SHOPS_CSV: &str = "名称,统一社会信用代码,地址,联系人,电话,纬度,经度,坐标系,门前三包范围,门前三包半径,监管部门编码\n\
 老张面馆,91350100M000100Y43,解放路1号,张,13800000001,30.05,120.05,wgs84,,30,JD-W\n\
 阿香水果,91110000600037341L,解放路3号,香,13800000002,30.0503,120.05,wgs84,\"POLYGON((120.0499 30.0502, 120.0501 30.0502, 120.0501 30.0504, 120.0499 30.0504, 120.0499 30.0502))\",,\n";
 
@@ -471,7 +471,7 @@ async fn each_bad_shopfront_row_is_reported_and_nothing_is_imported() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let token = &admin.access_token;
-    let csv = "name,credit_code,address,lat,lon,crs,zone,radius_m,department_code\n\
+    let csv = "name,credit_code,address,lat,lon,crs,frontage_zone,frontage_radius_m,overseeing_department_code\n\
                好店,91350100M000100Y43,路1号,30.0,120.0,,,,\n\
                ,91350100M000100Y44,路2号,30.0,120.0,,,,\n\
                坏坐标,91110000600037341L,路3号,north,120.0,,,,\n\
@@ -500,8 +500,8 @@ async fn each_bad_shopfront_row_is_reported_and_nothing_is_imported() {
         (3, "credit_code"),
         (4, "lat"),
         (5, "crs"),
-        (5, "zone"),
-        (5, "department_code"),
+        (5, "frontage_zone"),
+        (5, "overseeing_department_code"),
     ] {
         assert!(found.contains(&expected), "{expected:?} in {found:?}");
     }
@@ -538,7 +538,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     let admin = app.admin().await;
     let token = &admin.access_token;
     let department_id = department(&app, token, "CG", "城管局").await;
-    let create = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号", "location": {"lat": 30.25, "lon": 120.16}, "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))", "department_id": department_id});
+    let create = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号", "location": {"lat": 30.25, "lon": 120.16}, "frontage_zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))", "overseeing_department_id": department_id});
     let inspector = app.login_as("inspector").await;
     assert_error(
         app.post_json("/api/v1/shopfronts", Some(&inspector.access_token), &create)
@@ -552,7 +552,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
         .await;
     assert_eq!(created.status(), 201);
     let shop: Value = created.json().await.unwrap();
-    assert_eq!(shop["zone"]["type"], "Polygon");
+    assert_eq!(shop["frontage_zone"]["type"], "Polygon");
     assert_error(
         app.post_json("/api/v1/shopfronts", Some(token), &create)
             .await,
@@ -562,7 +562,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     .await;
     let mut bad = create.clone();
     bad["credit_code"] = json!("91350100M000100Y44");
-    bad["zone_radius_m"] = json!(10);
+    bad["frontage_radius_m"] = json!(10);
     let body = assert_error(
         app.post_json("/api/v1/shopfronts", Some(token), &bad).await,
         422,
@@ -571,7 +571,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
     .await;
     assert!(
         body["error"]["fields"]["credit_code"].is_string()
-            && body["error"]["fields"]["zone"].is_string()
+            && body["error"]["fields"]["frontage_zone"].is_string()
     );
 
     let shop_id: uuid::Uuid = shop["id"].as_str().unwrap().parse().unwrap();
@@ -693,7 +693,7 @@ async fn registry_edits_while_cases_are_filed_take_effect_at_once_on_every_insta
             let code = format!("92330199MA{:07}", i);
             let code = xuncha::domain::CreditCode::with_check_digit(&code).unwrap();
             let response = app
-                .post_json("/api/v1/shopfronts", Some(&admin.access_token), &json!({"name": format!("店{i}"), "credit_code": code.as_str(), "address": "x", "location": {"lat": 30.3 + f64::from(i) * 0.01, "lon": 120.3}, "zone_radius_m": 20}))
+                .post_json("/api/v1/shopfronts", Some(&admin.access_token), &json!({"name": format!("店{i}"), "credit_code": code.as_str(), "address": "x", "location": {"lat": 30.3 + f64::from(i) * 0.01, "lon": 120.3}, "frontage_radius_m": 20}))
                 .await;
             assert_eq!(response.status(), 201);
         }

@@ -127,8 +127,8 @@ async fn a_shops_cases_follow_it_to_its_new_department() {
     let department_a = app.create_department().await;
     let department_b = app.create_department().await;
     let mut shop = json!({"name": "老张面馆", "credit_code": "91350100M000100Y43", "address": "解放路1号",
-        "location": {"lat": 30.25, "lon": 120.16}, "department_id": department_a,
-        "zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))"});
+        "location": {"lat": 30.25, "lon": 120.16}, "overseeing_department_id": department_a,
+        "frontage_zone_wkt": "POLYGON((120.1599 30.2499, 120.1601 30.2499, 120.1601 30.2501, 120.1599 30.2501, 120.1599 30.2499))"});
     let created = app
         .post_json("/api/v1/shopfronts", Some(&admin.access_token), &shop)
         .await;
@@ -183,7 +183,7 @@ async fn a_shops_cases_follow_it_to_its_new_department() {
     let queue_a = queue_of(a.access_token.clone()).await;
     assert_eq!(queue_ids(queue_a), vec![case["id"].as_str().unwrap()]);
 
-    shop["department_id"] = json!(department_b);
+    shop["overseeing_department_id"] = json!(department_b);
     let moved = app
         .client
         .put(app.url(&format!("/api/v1/shopfronts/{shop_id}")))

@@ -45,12 +45,13 @@ pub struct ShopfrontJson {
     pub phone: String,
     /// Where the shop is (`null` for shops imported without a place).
     pub location: Option<PointJson>,
-    /// The frontage zone as GeoJSON, when drawn; otherwise `zone_radius_m` around the shop.
+    /// The frontage zone (门前三包范围) as GeoJSON, when drawn; otherwise
+    /// `frontage_radius_m` around the shop.
     #[schema(value_type = Option<Object>)]
-    pub zone: Option<serde_json::Value>,
-    pub zone_radius_m: Option<f64>,
-    /// The overseeing department.
-    pub department_id: Option<Uuid>,
+    pub frontage_zone: Option<serde_json::Value>,
+    pub frontage_radius_m: Option<f64>,
+    /// The overseeing department (监管部门).
+    pub overseeing_department_id: Option<Uuid>,
 }
 
 impl From<entity::shopfronts::Model> for ShopfrontJson {
@@ -66,9 +67,9 @@ impl From<entity::shopfronts::Model> for ShopfrontJson {
                 .lat
                 .zip(s.lon)
                 .map(|(lat, lon)| PointJson::wgs84(lat, lon)),
-            zone: s.zone.and_then(|z| serde_json::from_str(&z).ok()),
-            zone_radius_m: s.zone_radius_m,
-            department_id: s.department_id,
+            frontage_zone: s.zone.and_then(|z| serde_json::from_str(&z).ok()),
+            frontage_radius_m: s.zone_radius_m,
+            overseeing_department_id: s.department_id,
         }
     }
 }
@@ -86,14 +87,15 @@ pub struct ShopfrontRequest {
     pub phone: String,
     /// Where the shop is (zones are always WGS-84).
     pub location: PointRequest,
-    /// A GeoJSON Polygon/MultiPolygon ...
+    /// The frontage zone as a GeoJSON Polygon/MultiPolygon ...
     #[schema(value_type = Option<Object>)]
-    pub zone: Option<serde_json::Value>,
-    /// ... or a WKT POLYGON ...
-    pub zone_wkt: Option<String>,
+    pub frontage_zone: Option<serde_json::Value>,
+    /// ... or as a WKT POLYGON ...
+    pub frontage_zone_wkt: Option<String>,
     /// ... or a radius around the shop (default 15 m).
-    pub zone_radius_m: Option<f64>,
-    pub department_id: Option<Uuid>,
+    pub frontage_radius_m: Option<f64>,
+    /// The overseeing department (监管部门).
+    pub overseeing_department_id: Option<Uuid>,
 }
 
 fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
@@ -103,19 +105,23 @@ fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
     let address = errors.check("address", parse_label(&body.address, 200));
     let location = errors.check("location", body.location.parse());
     let zone = errors.check(
-        "zone",
-        match (body.zone, body.zone_wkt, body.zone_radius_m) {
+        "frontage_zone",
+        match (
+            body.frontage_zone,
+            body.frontage_zone_wkt,
+            body.frontage_radius_m,
+        ) {
             (Some(geojson), None, None) => Area::from_geojson(&geojson).map(FrontageZone::Polygon),
             (None, Some(wkt), None) => Area::from_wkt(&wkt).map(FrontageZone::Polygon),
             (None, None, Some(r)) if (1.0..=500.0).contains(&r) => Ok(FrontageZone::Radius(r)),
             (None, None, Some(_)) => Err(Msg::fixed(
-                "zone_radius_m must be from 1 to 500",
-                "zone_radius_m 须在 1 到 500 之间",
+                "frontage_radius_m must be from 1 to 500",
+                "frontage_radius_m 须在 1 到 500 之间",
             )),
             (None, None, None) => Ok(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
             _ => Err(Msg::fixed(
-                "give one of zone, zone_wkt and zone_radius_m",
-                "zone、zone_wkt、zone_radius_m 只能填一个",
+                "give one of frontage_zone, frontage_zone_wkt and frontage_radius_m",
+                "frontage_zone、frontage_zone_wkt、frontage_radius_m 只能填一个",
             )),
         },
     );
@@ -129,7 +135,7 @@ fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
                 phone: body.phone.trim().chars().take(40).collect(),
                 location,
                 zone,
-                department_id: body.department_id,
+                department_id: body.overseeing_department_id,
             })
         }
         _ => Err(ApiError::invalid(errors)),

@@ -150,9 +150,9 @@ const COLUMNS: [(&str, &str); 11] = [
     ("lat", "纬度"),
     ("lon", "经度"),
     ("crs", "坐标系"),
-    ("zone", "门前三包范围"),
-    ("radius_m", "半径"),
-    ("department_code", "监管部门编码"),
+    ("frontage_zone", "门前三包范围"),
+    ("frontage_radius_m", "门前三包半径"),
+    ("overseeing_department_code", "监管部门编码"),
 ];
 
 /// Rows of a table past the header, at most.
@@ -567,15 +567,15 @@ pub fn shopfront_rows(
                 .map_err(|(field, m)| fail(field, m))
                 .ok();
             let number = |raw: &str| raw.parse::<f64>().ok();
-            let raw_zone = cell("zone");
+            let raw_zone = cell("frontage_zone");
             let zone = if raw_zone.is_empty() {
-                match cell("radius_m") {
+                match cell("frontage_radius_m") {
                     "" => Some(FrontageZone::Radius(DEFAULT_FRONTAGE_RADIUS_M)),
                     raw => match number(raw) {
                         Some(r) if (1.0..=500.0).contains(&r) => Some(FrontageZone::Radius(r)),
                         _ => {
                             fail(
-                                "radius_m",
+                                "frontage_radius_m",
                                 Msg::fixed("from 1 to 500 metres", "须在 1 到 500 米之间"),
                             );
                             None
@@ -592,21 +592,21 @@ pub fn shopfront_rows(
                     })
                     .and_then(|v| Area::from_geojson(&v))
                     .map(FrontageZone::Polygon)
-                    .map_err(|m| fail("zone", m))
+                    .map_err(|m| fail("frontage_zone", m))
                     .ok()
             } else {
                 Area::from_wkt(raw_zone)
                     .map(FrontageZone::Polygon)
-                    .map_err(|m| fail("zone", m))
+                    .map_err(|m| fail("frontage_zone", m))
                     .ok()
             };
-            let department_id = match cell("department_code") {
+            let department_id = match cell("overseeing_department_code") {
                 "" => Some(None),
                 code => match departments.get(code) {
                     Some(id) => Some(Some(*id)),
                     None => {
                         fail(
-                            "department_code",
+                            "overseeing_department_code",
                             Msg::new(
                                 format!("no department with code {code}"),
                                 format!("不存在编码为 {code} 的部门"),
@@ -780,7 +780,7 @@ mod tests {
 
     #[test]
     fn a_csv_with_chinese_headers_parses() {
-        let csv = "名称,统一社会信用代码,地址,纬度,经度,坐标系,门前三包范围,半径\n老张面馆,91350100M000100Y43,解放路1号,30.25,120.16,gcj02,,20\n";
+        let csv = "名称,统一社会信用代码,地址,纬度,经度,坐标系,门前三包范围,门前三包半径\n老张面馆,91350100M000100Y43,解放路1号,30.25,120.16,gcj02,,20\n";
         let rows = shopfront_rows(csv.as_bytes(), &HashMap::new()).unwrap();
         assert_eq!(rows.len(), 1);
         assert!(matches!(rows[0].zone, FrontageZone::Radius(r) if r == 20.0));
@@ -789,7 +789,7 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_reported() {
-        let csv = "name,credit_code,address,lat,lon,zone,department_code\n\
+        let csv = "name,credit_code,address,lat,lon,frontage_zone,overseeing_department_code\n\
                    ,91350100M000100Y44,a,30,120,,\n\
                    ok,91350100M000100Y43,a,abc,120,,\n\
                    ok2,91350100M000100Y43,a,30,120,POLYGON((1 2)),NOPE\n";
@@ -801,8 +801,8 @@ mod tests {
             (2, "credit_code"),
             (3, "lat"),
             (4, "credit_code"),
-            (4, "zone"),
-            (4, "department_code"),
+            (4, "frontage_zone"),
+            (4, "overseeing_department_code"),
         ] {
             assert!(found.contains(&expected), "{expected:?} in {found:?}");
         }
