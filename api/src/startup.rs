@@ -186,13 +186,36 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then stops taking connections and lets requests in
     /// flight finish (up to 30 s), then lets the background workers finish their rounds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // The workers hear the stop signal when the server does, so their last rounds end
+        // within the same 30 s as the requests in flight.
+        let workers = self.workers.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            workers.cancel();
+        });
         let served = self.server.await;
-        let left = self.workers.stop(Duration::from_secs(30)).await;
+        let left = self.workers.stop(Duration::from_secs(5)).await;
         if !left.is_empty() {
             tracing::warn!(?left, "background workers still running at shutdown");
         }
         served
     }
+}
+
+/// SIGTERM or Ctrl-C, as actix's server listens for them.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// How often, and past what age, photo objects without a row are removed.

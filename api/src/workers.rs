@@ -39,29 +39,41 @@ impl Workers {
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
+                    // Once told to stop, no new round starts.
+                    biased;
                     () = stop.cancelled() => break,
                     _ = ticks.tick() => round().await,
                 }
             }
         });
-        if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.push((name, task));
-        }
+        self.tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((name, task));
+    }
+
+    /// Tells every worker to start no new round; rounds in progress go on.
+    pub fn cancel(&self) {
+        self.stop.cancel();
     }
 
     /// Tells every worker to stop and waits up to `within` for them. Returns the names of
     /// those still running (empty when all ended).
     pub async fn stop(&self, within: Duration) -> Vec<&'static str> {
-        self.stop.cancel();
-        let tasks = match self.tasks.lock() {
-            Ok(mut tasks) => std::mem::take(&mut *tasks),
-            Err(_) => Vec::new(),
+        self.cancel();
+        let tasks = {
+            let mut tasks = self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::take(&mut *tasks)
         };
         let deadline = Instant::now() + within;
         let mut left = Vec::new();
         for (name, task) in tasks {
             match tokio::time::timeout_at(deadline, task).await {
-                Ok(_) => {}
+                Ok(Ok(())) => {}
+                Ok(Err(failed)) => tracing::error!(worker = name, error = %failed, "worker failed"),
                 Err(_) => left.push(name),
             }
         }

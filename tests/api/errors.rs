@@ -154,3 +154,31 @@ async fn too_many_requests_from_one_address_get_a_json_429() {
     assert!(response.headers().contains_key("retry-after"));
     assert_error(response, 429, "too_many_requests").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gzip_compressed_json_body_is_read_and_an_oversized_one_refused_unread() {
+    use std::io::Write;
+    let app = spawn_app().await;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(br#"{"username":"admin","password":"not the password"}"#)
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 401, "invalid_credentials").await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+}

@@ -50,8 +50,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             req.mime_type().ok().flatten().is_some_and(|mime| {
                 mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON)
             });
-        let mut payload = payload.take();
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        // Bodies sent gzip- or brotli-compressed are read as they were before compression.
+        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
         Box::pin(async move {
+            if declared.is_some_and(|n| n > JSON_LIMIT_BYTES) {
+                return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+            }
             if !is_json {
                 return Err(ApiError::new(ErrorCode::UnsupportedMediaType).with_message(
                     Msg::fixed(
@@ -99,11 +108,12 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .iter()
         .find_map(|lead| problem.strip_prefix(lead))
         .and_then(|rest| rest.split('`').next());
-    let field = match (named, parent.is_empty()) {
-        (Some(name), true) => name.to_owned(),
-        (Some(name), false) if !parent.ends_with(name) => format!("{parent}.{name}"),
-        (_, true) => "body".to_owned(),
-        (_, false) => parent,
+    let already_named = |name: &str| parent == name || parent.ends_with(&format!(".{name}"));
+    let field = match named {
+        Some(name) if parent.is_empty() => name.to_owned(),
+        Some(name) if !already_named(name) => format!("{parent}.{name}"),
+        _ if parent.is_empty() => "body".to_owned(),
+        _ => parent,
     };
     let mut fields = FieldErrors::default();
     fields.add(
@@ -178,6 +188,10 @@ mod tests {
         assert_eq!(
             field_of(r#"{"category":"x","location":{"lat":1,"lon":1},"colour":"red"}"#),
             (422, vec!["colour".to_owned()])
+        );
+        assert_eq!(
+            field_of(r#"{"category":"x","location":{"lat":1,"lon":1,"n":2}}"#),
+            (422, vec!["location.n".to_owned()])
         );
     }
 

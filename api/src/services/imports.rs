@@ -140,6 +140,15 @@ impl TableFormat {
     }
 }
 
+/// Column names a shopfront file used before they were renamed, with the names now used:
+/// a file that still has one is refused rather than read without it.
+const RENAMED_COLUMNS: [(&str, &str); 4] = [
+    ("zone", "frontage_zone"),
+    ("radius_m", "frontage_radius_m"),
+    ("半径", "门前三包半径"),
+    ("department_code", "overseeing_department_code"),
+];
+
 /// The columns, by their English and Chinese names.
 const COLUMNS: [(&str, &str); 11] = [
     ("name", "名称"),
@@ -424,6 +433,7 @@ fn read_rows(
     bytes: &[u8],
     columns: &[(&'static str, &'static str)],
     required: &[&'static str],
+    renamed: &[(&'static str, &'static str)],
     problems: &mut Vec<RowProblem>,
     mut each: impl FnMut(&Columns, usize, &[String], &mut Vec<RowProblem>),
 ) -> Result<(), Vec<RowProblem>> {
@@ -433,7 +443,7 @@ fn read_rows(
             return Ok(());
         }
         let Some(position) = &position else {
-            position = Some(header_positions(row, &cells, columns, required)?);
+            position = Some(header_positions(row, &cells, columns, required, renamed)?);
             return Ok(());
         };
         each(position, row, &cells, problems);
@@ -471,7 +481,20 @@ fn header_positions(
     header: &[String],
     columns: &[(&'static str, &'static str)],
     required: &[&'static str],
+    renamed: &[(&'static str, &'static str)],
 ) -> Result<Columns, Stop> {
+    if let Some((old, new)) = renamed
+        .iter()
+        .find(|(old, _)| header.iter().any(|h| h.eq_ignore_ascii_case(old)))
+    {
+        return Err(Stop::Header(
+            row,
+            Msg::new(
+                format!("the column {old} is now called {new}"),
+                format!("列 {old} 已更名为 {new}"),
+            ),
+        ));
+    }
     let position: Columns = columns
         .iter()
         .filter_map(|(en, zh)| {
@@ -642,6 +665,7 @@ pub fn shopfront_rows(
         bytes,
         &COLUMNS,
         &["name", "credit_code", "address", "lat", "lon"],
+        &RENAMED_COLUMNS,
         &mut problems,
         each,
     )?;
@@ -764,6 +788,7 @@ pub fn site_rows(
         bytes,
         &SITE_COLUMNS,
         &["code", "name", "site_type", "area_code", "lat", "lon"],
+        &[],
         &mut problems,
         each,
     )?;
@@ -785,6 +810,18 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert!(matches!(rows[0].zone, FrontageZone::Radius(r) if r == 20.0));
         assert!(rows[0].location.lon() < 120.16, "GCJ-02 was converted");
+    }
+
+    #[test]
+    fn a_file_with_a_renamed_column_is_refused_naming_the_new_name() {
+        let csv = "名称,统一社会信用代码,地址,纬度,经度,半径\n老张面馆,91350100M000100Y43,解放路1号,30.25,120.16,20\n";
+        let problems = shopfront_rows(csv.as_bytes(), &HashMap::new()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!((problems[0].row, problems[0].field.as_str()), (1, "header"));
+        assert!(
+            problems[0].problem.zh.contains("门前三包半径"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -250,8 +250,8 @@ async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, ApiEr
     })
 }
 
-/// The flags of each new photo, with the look-ups for all of them made at once: one query
-/// for the same bytes on another case or visit, one for perceptual-hash neighbours.
+/// The flags of each new photo: one query for the same bytes on another case or visit for
+/// all of them, and their perceptual-hash neighbours looked up at once.
 async fn flags_for(
     state: &AppState,
     owner: &Owner,
@@ -267,6 +267,7 @@ async fn flags_for(
         .column(photos::Column::Sha256)
         .filter(photos::Column::Sha256.is_in(digests))
         .filter(owner.elsewhere())
+        .distinct()
         .into_tuple::<String>()
         .all(&state.db)
         .await?
@@ -276,7 +277,8 @@ async fn flags_for(
     Ok(fresh
         .iter()
         .zip(processed)
-        .map(|((digest, _), photo)| {
+        .zip(neighbours)
+        .map(|(((digest, _), photo), neighbours)| {
             let mut flags = Vec::new();
             if let (Some((lat, lon)), Some(at)) = (photo.exif.gps, owner.point())
                 && GeoPoint::new(lat, lon).is_ok_and(|taken| taken.distance_m(at) > FAR_FROM_CASE_M)
@@ -303,36 +305,38 @@ async fn flags_for(
         .collect())
 }
 
-/// Perceptual hashes of photos of other cases or visits that share a 16-bit band with
-/// any of `processed`: a photo within `SIMILAR_MAX_DISTANCE` bits shares at least one
-/// band, so the bands find every candidate. The newest 1,000 per photo are read.
+/// For each of `processed`, the perceptual hashes of the newest 1,000 photos of other
+/// cases or visits that share a 16-bit band with it: a photo within
+/// `SIMILAR_MAX_DISTANCE` bits shares at least one band, so the bands find every
+/// candidate. One query per photo, all sent at once.
 async fn similar_candidates(
     state: &AppState,
     owner: &Owner,
     processed: &[ProcessedPhoto],
-) -> Result<Vec<u64>, ApiError> {
-    let mut bands = Condition::any();
-    for photo in processed {
+) -> Result<Vec<Vec<u64>>, ApiError> {
+    let queries = processed.iter().map(|photo| {
         let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
-        bands = bands
-            .add(photos::Column::PhashB0.eq(b0))
-            .add(photos::Column::PhashB1.eq(b1))
-            .add(photos::Column::PhashB2.eq(b2))
-            .add(photos::Column::PhashB3.eq(b3));
-    }
-    Ok(photos::Entity::find()
-        .select_only()
-        .column(photos::Column::Phash)
-        .filter(owner.elsewhere())
-        .filter(bands)
-        .order_by_desc(photos::Column::Id)
-        .limit(1000 * processed.len() as u64)
-        .into_tuple::<i64>()
-        .all(&state.db)
+        photos::Entity::find()
+            .select_only()
+            .column(photos::Column::Phash)
+            .filter(owner.elsewhere())
+            .filter(
+                Condition::any()
+                    .add(photos::Column::PhashB0.eq(b0))
+                    .add(photos::Column::PhashB1.eq(b1))
+                    .add(photos::Column::PhashB2.eq(b2))
+                    .add(photos::Column::PhashB3.eq(b3)),
+            )
+            .order_by_desc(photos::Column::Id)
+            .limit(1000)
+            .into_tuple::<i64>()
+            .all(&state.db)
+    });
+    futures_util::future::try_join_all(queries)
         .await?
         .into_iter()
-        .map(|phash| phash as u64)
-        .collect())
+        .map(|found| Ok(found.into_iter().map(|phash| phash as u64).collect()))
+        .collect()
 }
 
 fn row_for(
