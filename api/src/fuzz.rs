@@ -149,6 +149,38 @@ fn site_workbook(extra: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8>
     workbook.save_to_buffer().unwrap_or_default()
 }
 
+/// The workbook with the entry whose name ends with `suffix` rewritten by `edit`.
+fn with_entry_rewritten(
+    workbook: Vec<u8>,
+    suffix: &str,
+    edit: impl FnOnce(String) -> String,
+) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(workbook)).unwrap();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut edit = Some(edit);
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with(suffix)
+            && let Some(edit) = edit.take()
+        {
+            data = edit(String::from_utf8(data).unwrap()).into_bytes();
+        }
+        writer
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(&data).unwrap();
+    }
+    assert!(
+        edit.is_none(),
+        "the workbook has no entry ending with {suffix}"
+    );
+    writer.finish().unwrap().into_inner()
+}
+
 /// Found while writing these targets (by reading calamine, not by the fuzzer): one cell
 /// at XFD1048576 made calamine's `worksheet_range` allocate a dense grid of 17 billion
 /// cells, and the process aborted.
@@ -182,27 +214,9 @@ fn a_cell_in_the_last_corner_of_a_sheet_costs_nothing() {
 /// calamine multiply past `u32` (a panic in a debug build, as `cargo run` serves).
 #[test]
 fn a_cell_reference_of_many_letters_is_unreadable_not_a_crash() {
-    use std::io::{Read, Write};
-    let original = site_workbook(|_| {});
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).unwrap();
-        let name = entry.name().unwrap().into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        if name.ends_with("sheet1.xml") {
-            data = String::from_utf8(data)
-                .unwrap()
-                .replace("r=\"A2\"", "r=\"ZZZZZZZZZZZZZZZZ2\"")
-                .into_bytes();
-        }
-        writer
-            .start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(&data).unwrap();
-    }
-    let bytes = writer.finish().unwrap().into_inner();
+    let bytes = with_entry_rewritten(site_workbook(|_| {}), "sheet1.xml", |xml| {
+        xml.replace("r=\"A2\"", "r=\"ZZZZZZZZZZZZZZZZ2\"")
+    });
     let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
         .err()
         .unwrap_or_default();
@@ -250,30 +264,11 @@ proptest! {
 /// the process abort. The claim is read and held to a limit first.
 #[test]
 fn a_shared_string_table_claiming_billions_is_refused_unread() {
-    use std::io::{Read, Write};
-    let original = site_workbook(|_| {});
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let mut patched = false;
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).unwrap();
-        let name = entry.name().unwrap().into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        if name.ends_with("sharedStrings.xml") {
-            let text = String::from_utf8(data).unwrap();
-            let at = text.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
-            let end = at + text[at..].find('"').unwrap();
-            data = format!("{}100000000000{}", &text[..at], &text[end..]).into_bytes();
-            patched = true;
-        }
-        writer
-            .start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(&data).unwrap();
-    }
-    assert!(patched, "the workbook has a shared-string table");
-    let bytes = writer.finish().unwrap().into_inner();
+    let bytes = with_entry_rewritten(site_workbook(|_| {}), "sharedStrings.xml", |xml| {
+        let at = xml.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+        let end = at + xml[at..].find('"').unwrap();
+        format!("{}100000000000{}", &xml[..at], &xml[end..])
+    });
     let problems = imports::site_rows(&bytes, &HashMap::new(), &HashMap::new())
         .err()
         .unwrap_or_default();

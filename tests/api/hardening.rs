@@ -128,6 +128,32 @@ fn endless_upload_of(
     (head, start)
 }
 
+/// Sends an upload at a steady 6 MiB/s without ever finishing it, and returns what the
+/// server answered within `limit`.
+async fn upload_answer(
+    address: &str,
+    (head, start): (String, Vec<u8>),
+    limit: Duration,
+) -> Option<String> {
+    answer_while_sending(
+        address,
+        head,
+        start,
+        64 * 1024,
+        Duration::from_millis(10),
+        limit,
+    )
+    .await
+}
+
+/// An upload kept arriving in the background (for 30 s), holding what it reserved.
+fn hold_upload(address: &str, upload: (String, Vec<u8>)) -> tokio::task::JoinHandle<()> {
+    let address = address.to_owned();
+    tokio::spawn(async move {
+        let _ = upload_answer(&address, upload, Duration::from_secs(30)).await;
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_to_a_case_the_caller_cannot_see_is_refused_before_its_body_is_read() {
     let app = spawn_app().await;
@@ -157,13 +183,9 @@ async fn an_upload_to_a_case_the_caller_cannot_see_is_refused_before_its_body_is
             "HTTP/1.1 403",
         ),
     ] {
-        let (head, start) = endless_upload(&path, token, kind_in_form);
-        let answer = answer_while_sending(
+        let answer = upload_answer(
             &app.address,
-            head,
-            start,
-            64 * 1024,
-            Duration::from_millis(10),
+            endless_upload(&path, token, kind_in_form),
             Duration::from_secs(5),
         )
         .await
@@ -313,30 +335,18 @@ async fn one_user_holds_at_most_two_uploads_in_flight() {
         "/api/v1/reports/{}/photos?kind=before",
         case["id"].as_str().unwrap()
     );
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let (head, start) = endless_upload(&path, &filer.access_token, false);
-        let address = app.address.clone();
-        held.push(tokio::spawn(async move {
-            answer_while_sending(
-                &address,
-                head,
-                start,
-                64 * 1024,
-                Duration::from_millis(10),
-                Duration::from_secs(20),
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            hold_upload(
+                &app.address,
+                endless_upload(&path, &filer.access_token, false),
             )
-            .await
-        }));
-    }
+        })
+        .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (head, start) = endless_upload(&path, &filer.access_token, false);
-    let third = answer_while_sending(
+    let third = upload_answer(
         &app.address,
-        head,
-        start,
-        64 * 1024,
-        Duration::from_millis(10),
+        endless_upload(&path, &filer.access_token, false),
         Duration::from_secs(5),
     )
     .await
@@ -361,32 +371,19 @@ async fn uploads_past_the_memory_budget_are_told_to_come_back() {
     let first_case = app.file_report(&first.access_token, json!({})).await;
     let second_case = app.file_report(&second.access_token, json!({})).await;
     // 171 MiB of the 192 are taken by an upload still arriving.
-    let (head, start) = endless_upload(&path_of(&first_case), &first.access_token, false);
-    let address = app.address.clone();
-    let held = tokio::spawn(async move {
-        answer_while_sending(
-            &address,
-            head,
-            start,
-            64 * 1024,
-            Duration::from_millis(10),
-            Duration::from_secs(30),
-        )
-        .await
-    });
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (head, start) = endless_upload_of(
-        &path_of(&second_case),
-        &second.access_token,
-        false,
-        30 * 1024 * 1024,
-    );
-    let answer = answer_while_sending(
+    let held = hold_upload(
         &app.address,
-        head,
-        start,
-        64 * 1024,
-        Duration::from_millis(10),
+        endless_upload(&path_of(&first_case), &first.access_token, false),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let answer = upload_answer(
+        &app.address,
+        endless_upload_of(
+            &path_of(&second_case),
+            &second.access_token,
+            false,
+            30 * 1024 * 1024,
+        ),
         Duration::from_secs(15),
     )
     .await
