@@ -127,17 +127,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::SeedDemo => {
             let prepared = startup::prepare(settings).await?;
             let users = xuncha::services::demo::seed(&prepared.state).await?;
-            println!(
-                "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts."
+            let mut out = String::from(
+                "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts.\nDemo users (passwords are new on every run):\n",
             );
-            println!("Demo users (passwords are new on every run):");
             for user in users {
-                println!(
-                    "  {:<18} {:<11} {}",
+                out.push_str(&format!(
+                    "  {:<18} {:<11} {}\n",
                     user.username,
                     user.role.as_str(),
                     user.password
-                );
+                ));
+            }
+            // A reader that stops early (`| grep -q`, `| head`) is not an error.
+            if let Err(err) =
+                std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
+                && err.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(err.into());
             }
         }
     }
