@@ -10,7 +10,7 @@ use actix_governor::{KeyExtractor, SimpleKeyExtractionError};
 use actix_web::dev::ServiceRequest;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 
-use crate::error::{ApiError, ErrorCode, Lang};
+use crate::error::{ApiError, Error, ErrorCode, Lang};
 
 pub fn address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let raw = if trust_forwarded_for {
@@ -51,6 +51,10 @@ impl KeyExtractor for AddressKey {
         _response: HttpResponseBuilder,
     ) -> HttpResponse {
         let wait = negative.wait_time_from(DefaultClock::default().now());
-        ApiError::too_many(ErrorCode::TooManyRequests, wait.as_secs().max(1)).render(Lang::En)
+        ApiError(Error::too_many(
+            ErrorCode::TooManyRequests,
+            wait.as_secs().max(1),
+        ))
+        .render(Lang::En)
     }
 }

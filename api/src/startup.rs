@@ -22,7 +22,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::client::AddressKey;
 use crate::config::{S3Settings, Settings, SqliteDurability};
-use crate::error::{self, ApiError, extractors};
+use crate::error::{self, ApiError, Error, extractors};
 use crate::routes;
 use crate::services::bootstrap;
 use crate::state::AppState;
@@ -158,7 +158,7 @@ impl Application {
         let server = serve(listener, prepared.state.clone())?;
         let workers = Workers::default();
         start_orphan_sweep(&workers, prepared.state.clone());
-        crate::services::notify::start_workers(&workers, prepared.state.clone())
+        crate::services::notify::start_workers(&workers, prepared.state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
             port,
@@ -272,7 +272,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             )
             .configure(routes::open311::routes)
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found())
+                Err::<HttpResponse, ApiError>(Error::not_found().into())
             }))
             .wrap(from_fn(error::shape_errors))
             .wrap(from_fn(crate::body_deadline::bound_body_time))

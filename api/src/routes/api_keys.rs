@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
-use crate::error::ApiError;
+use crate::auth::{Caller, policy};
+use crate::error::{ApiError, Error};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -66,7 +66,7 @@ pub struct ApiKeyRequest {
 #[get("/api-keys")]
 async fn list_keys(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<ApiKeyJson>>, ApiError> {
     policy::may_administer(&user)?;
     Ok(web::Json(
@@ -83,11 +83,11 @@ async fn list_keys(
 #[post("/api-keys")]
 async fn issue_key(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<ApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
-    let name = parse_label(&body.name, 100).map_err(|m| ApiError::invalid_field("name", m))?;
+    let name = parse_label(&body.name, 100).map_err(|m| Error::invalid_field("name", m))?;
     let (key, api_key) = service::issue_key(&state, &user, name).await?;
     Ok(HttpResponse::Created()
         .insert_header(crate::routes::no_store())
@@ -102,7 +102,7 @@ async fn issue_key(
 #[delete("/api-keys/{id}")]
 async fn revoke_key(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApiKeyJson>, ApiError> {
     policy::may_administer(&user)?;

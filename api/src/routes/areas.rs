@@ -6,10 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::AreaLevel;
 use crate::domain::geometry::Area;
-use crate::error::{ApiError, FieldErrors, RowProblem};
+use crate::error::{ApiError, Error, FieldErrors, RowProblem};
 use crate::routes::departments::{parse_code, parse_label};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -89,7 +89,7 @@ fn parse(body: AreaRequest) -> Result<service::AreaInput, ApiError> {
             boundary,
             local_authority_id: body.local_authority_id,
         }),
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors).into()),
     }
 }
 
@@ -113,7 +113,7 @@ pub struct ListAreasQuery {
 #[get("/areas")]
 async fn list_areas(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    _user: Caller,
     query: web::Query<ListAreasQuery>,
 ) -> Result<web::Json<pagination::Page<AreaJson>>, ApiError> {
     let mut errors = FieldErrors::default();
@@ -146,7 +146,7 @@ async fn list_areas(
 #[get("/areas/{id}")]
 async fn get_area(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    _user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AreaJson>, ApiError> {
     Ok(web::Json(service::get_area(&state.db, *id).await?.into()))
@@ -157,7 +157,7 @@ async fn get_area(
 #[post("/areas")]
 async fn create_area(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<AreaRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -170,7 +170,7 @@ async fn create_area(
 #[put("/areas/{id}")]
 async fn update_area(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<AreaRequest>,
 ) -> Result<web::Json<AreaJson>, ApiError> {
@@ -187,7 +187,7 @@ async fn update_area(
 #[delete("/areas/{id}")]
 async fn delete_area(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -234,18 +234,18 @@ impl ImportResult {
 #[post("/areas/import")]
 async fn import_areas(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
     policy::may_administer(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
     let body: serde_json::Value = crate::routes::extract::parse(&bytes)?;
-    let features = imports::area_features(&body).map_err(ApiError::invalid_rows)?;
+    let features = imports::area_features(&body).map_err(Error::invalid_rows)?;
     let outcome = service::import_areas(&state, features, query.dry_run)
         .await
         .map_err(|problems| {
-            ApiError::invalid_rows(
+            Error::invalid_rows(
                 problems
                     .into_iter()
                     .map(|(i, field, problem)| RowProblem {

@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::{Crs, GeoPoint, Role};
-use crate::error::{ApiError, Msg};
+use crate::error::{ApiError, Error, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::services::assignment::Target;
@@ -63,7 +63,7 @@ pub struct UpdateRuleRequest {
 #[get("/assignment-rules")]
 async fn list_rules(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<RuleJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
@@ -80,7 +80,7 @@ async fn list_rules(
 #[post("/assignment-rules")]
 async fn create_rule(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<CreateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -95,7 +95,7 @@ async fn create_rule(
 #[patch("/assignment-rules/{id}")]
 async fn update_rule(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<UpdateRuleRequest>,
 ) -> Result<web::Json<RuleJson>, ApiError> {
@@ -112,7 +112,7 @@ async fn update_rule(
 #[delete("/assignment-rules/{id}")]
 async fn delete_rule(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -146,16 +146,16 @@ pub struct CheckResult {
 #[get("/assignment-rules/check")]
 async fn check_assignment(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<CheckQuery>,
 ) -> Result<web::Json<CheckResult>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     let point = GeoPoint::from_crs(query.lat, query.lon, query.crs)
-        .map_err(|p| ApiError::invalid_field("lat", p))?;
+        .map_err(|p| Error::invalid_field("lat", p))?;
     crate::services::categories::get(&state, &query.category)
         .await
         .map_err(|_| {
-            ApiError::invalid_field("category", Msg::fixed("no such category", "类别不存在"))
+            Error::invalid_field("category", Msg::fixed("no such category", "类别不存在"))
         })?;
     let decision = state
         .registry

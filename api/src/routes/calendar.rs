@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::calendar::DayKind;
-use crate::error::{ApiError, Msg};
+use crate::error::{ApiError, Error, Msg};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -58,17 +58,18 @@ pub struct CalendarQuery {
 #[get("/calendar")]
 async fn list_days(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    _user: Caller,
     query: web::Query<CalendarQuery>,
 ) -> Result<web::Json<pagination::Page<CalendarDayJson>>, ApiError> {
     if query.to < query.from || (query.to - query.from).num_days() > 731 {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "to",
             Msg::fixed(
                 "from 0 to 731 days after from",
                 "须在 from 之后 0 到 731 天内",
             ),
-        ));
+        )
+        .into());
     }
     let rows = service::days_between(&state, query.from, query.to).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
@@ -79,13 +80,13 @@ async fn list_days(
 #[put("/calendar/{day}")]
 async fn set_day(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     day: web::Path<NaiveDate>,
     body: Json<CalendarDayRequest>,
 ) -> Result<web::Json<CalendarDayJson>, ApiError> {
     policy::may_administer(&user)?;
     let body = body.into_inner();
-    let name = parse_label(&body.name, 50).map_err(|p| ApiError::invalid_field("name", p))?;
+    let name = parse_label(&body.name, 50).map_err(|p| Error::invalid_field("name", p))?;
     Ok(web::Json(
         service::set_day(&state, *day, body.kind, name)
             .await?
@@ -98,7 +99,7 @@ async fn set_day(
 #[delete("/calendar/{day}")]
 async fn clear_day(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     day: web::Path<NaiveDate>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;

@@ -11,10 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::domain::Role;
 use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -216,7 +216,7 @@ fn parse(body: CampaignRequest) -> Result<CampaignInput, ApiError> {
 #[get("/campaigns")]
 async fn list_campaigns(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<CampaignJson>>, ApiError> {
     Ok(web::Json(
         service::list(&state, &user)
@@ -255,7 +255,7 @@ pub struct CreatedCampaignJson {
 #[post("/campaigns")]
 async fn create_campaign(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<CampaignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Supervisor])?;
@@ -302,7 +302,7 @@ async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite
 #[get("/campaigns/{id}")]
 async fn get_campaign(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<CampaignJson>, ApiError> {
     Ok(web::Json(
@@ -316,7 +316,7 @@ async fn get_campaign(
 #[post("/campaigns/{id}/close")]
 async fn close_campaign(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<CampaignJson>, ApiError> {
     Ok(web::Json(service::close(&state, &user, *id).await?.into()))
@@ -366,7 +366,7 @@ fn stratum_json(s: Stratum) -> StratumJson {
 #[get("/campaigns/{id}/draw")]
 async fn get_draw(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DrawJson>, ApiError> {
     let view = service::visible(&state, &user, *id).await?;
@@ -419,20 +419,21 @@ pub struct ReplayJson {
 #[utoipa::path(tag = "inspections", request_body = ReplayRequest, responses((status = 200, body = ReplayJson), (status = 422)), security(("bearer" = [])))]
 #[post("/draws/replay")]
 async fn replay_draw(
-    _user: CurrentUser,
+    _user: Caller,
     body: Json<ReplayRequest>,
 ) -> Result<web::Json<ReplayJson>, ApiError> {
     let body = body.into_inner();
-    let seed = Seed::parse(&body.seed).map_err(|m| ApiError::invalid_field("seed", m))?;
+    let seed = Seed::parse(&body.seed).map_err(|m| Error::invalid_field("seed", m))?;
     let candidates: usize = body.strata.iter().map(|s| s.candidates.len()).sum();
     if body.strata.len() > 10_000 || candidates > 1_000_000 {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "strata",
             Msg::fixed(
                 "at most 10000 strata and 1000000 candidates",
                 "最多 10000 层、1000000 个候选点位",
             ),
-        ));
+        )
+        .into());
     }
     let strata: Vec<Stratum> = body
         .strata
@@ -547,7 +548,7 @@ pub struct VisitRequest {
 #[get("/campaigns/{id}/visits")]
 async fn list_visits(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<pagination::Page<VisitJson>>, ApiError> {
     let mut items = Vec::new();
@@ -566,16 +567,17 @@ async fn list_visits(
 #[post("/campaigns/{id}/visits")]
 async fn record_visit(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<VisitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.notes.chars().count() > 2000 {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "notes",
             Msg::fixed("at most 2000 characters", "最多 2000 个字符"),
-        ));
+        )
+        .into());
     }
     let input = VisitInput {
         client_id: body.client_id,
@@ -609,13 +611,13 @@ async fn record_visit(
 #[get("/campaigns/{id}/visits/{visit_id}")]
 async fn get_visit(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<VisitJson>, ApiError> {
     let (campaign_id, visit_id) = path.into_inner();
     let visit = visits::visible_visit(&state, &user, visit_id).await?;
     if visit.campaign_id != campaign_id {
-        return Err(ApiError::not_found());
+        return Err(Error::not_found().into());
     }
     Ok(web::Json(visits::details(&state, visit).await?.into()))
 }
@@ -630,7 +632,7 @@ async fn get_visit(
 #[post("/campaigns/{id}/visits/{visit_id}/photos")]
 async fn upload_visit_photos(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     path: web::Path<(Uuid, Uuid)>,
     req: actix_web::HttpRequest,
     form: Multipart,
@@ -671,18 +673,19 @@ pub struct SummaryQuery {
 #[get("/campaigns/{id}/summary")]
 async fn campaign_summary(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     query: web::Query<SummaryQuery>,
 ) -> Result<web::Json<Summary>, ApiError> {
     if query.compare_to == Some(*id) {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "compare_to",
             Msg::fixed(
                 "compare with another campaign",
                 "请选择另一次检查活动进行对比",
             ),
-        ));
+        )
+        .into());
     }
     Ok(web::Json(
         summary::summary(&state, &user, *id, query.compare_to).await?,
@@ -715,7 +718,7 @@ fn attachment(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpRespo
 #[get("/campaigns/{id}/export.xlsx")]
 async fn export_xlsx(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;
@@ -741,7 +744,7 @@ pub struct CsvQuery {
 #[get("/campaigns/{id}/export.csv")]
 async fn export_csv(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     query: web::Query<CsvQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -754,13 +757,14 @@ async fn export_csv(
         "categories" => export::categories_table(&summary),
         "cases" => export::cases_table(&state, *id).await?,
         _ => {
-            return Err(ApiError::invalid_field(
+            return Err(Error::invalid_field(
                 "table",
                 Msg::fixed(
                     "sites, areas, departments, categories or cases",
                     "须为 sites、areas、departments、categories 或 cases",
                 ),
-            ));
+            )
+            .into());
         }
     };
     Ok(attachment(
@@ -795,7 +799,7 @@ pub struct StatsParams {
 #[get("/stats")]
 async fn get_stats(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<StatsParams>,
 ) -> Result<web::Json<stats::Stats>, ApiError> {
     summary::supervisors_only(&user)?;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::domain::Role;
 use crate::domain::inspection::parse_max_points;
 use crate::error::{ApiError, FieldErrors, Msg};
@@ -127,7 +127,7 @@ fn parse(body: ChecklistRequest) -> Result<ChecklistInput, ApiError> {
     })
 }
 
-fn may_manage(user: &CurrentUser) -> Result<(), ApiError> {
+fn may_manage(user: &crate::auth::CurrentUser) -> Result<(), crate::error::Error> {
     user.require(&[Role::Admin, Role::Supervisor])
 }
 
@@ -136,7 +136,7 @@ fn may_manage(user: &CurrentUser) -> Result<(), ApiError> {
 #[get("/checklists")]
 async fn list_checklists(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<ChecklistJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor, Role::Inspector])?;
     Ok(web::Json(
@@ -153,7 +153,7 @@ async fn list_checklists(
 #[get("/checklists/{id}")]
 async fn get_checklist(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChecklistJson>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor, Role::Inspector])?;
@@ -165,7 +165,7 @@ async fn get_checklist(
 #[post("/checklists")]
 async fn create_checklist(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<ChecklistRequest>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;
@@ -178,7 +178,7 @@ async fn create_checklist(
 #[put("/checklists/{id}")]
 async fn update_checklist(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<ChecklistRequest>,
 ) -> Result<web::Json<ChecklistJson>, ApiError> {
@@ -195,7 +195,7 @@ async fn update_checklist(
 #[delete("/checklists/{id}")]
 async fn delete_checklist(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::{DepartmentKind, Role};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::routes::users::json::UserJson;
@@ -103,7 +103,7 @@ fn parse(body: DepartmentRequest) -> Result<DepartmentInput, ApiError> {
             kind: body.kind,
             contact,
         }),
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors).into()),
     }
 }
 
@@ -112,7 +112,7 @@ fn parse(body: DepartmentRequest) -> Result<DepartmentInput, ApiError> {
 #[get("/departments")]
 async fn list_departments(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<DepartmentJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
@@ -129,7 +129,7 @@ async fn list_departments(
 #[get("/departments/{id}")]
 async fn get_department(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
@@ -143,7 +143,7 @@ async fn get_department(
 #[post("/departments")]
 async fn create_department(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<DepartmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -156,7 +156,7 @@ async fn create_department(
 #[put("/departments/{id}")]
 async fn update_department(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<DepartmentRequest>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
@@ -173,7 +173,7 @@ async fn update_department(
 #[delete("/departments/{id}")]
 async fn delete_department(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -186,7 +186,7 @@ async fn delete_department(
 #[get("/departments/{id}/users")]
 async fn department_users(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     policy::may_administer(&user)?;

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, ErrorCode, FieldErrors, Msg, extractors::payload_error};
+use crate::error::{ApiError, Error, ErrorCode, FieldErrors, Msg, extractors::payload_error};
 
 /// The largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1024 * 1024;
@@ -59,21 +59,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
         Box::pin(async move {
             if declared.is_some_and(|n| n > JSON_LIMIT_BYTES) {
-                return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+                return Err(Error::new(ErrorCode::PayloadTooLarge).into());
             }
             if !is_json {
-                return Err(ApiError::new(ErrorCode::UnsupportedMediaType).with_message(
-                    Msg::fixed(
+                return Err(Error::new(ErrorCode::UnsupportedMediaType)
+                    .with_message(Msg::fixed(
                         "Send the body as application/json.",
                         "请求体须为 application/json。",
-                    ),
-                ));
+                    ))
+                    .into());
             }
             let mut body = bytes::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| payload_error(&e))?;
                 if body.len() + chunk.len() > JSON_LIMIT_BYTES {
-                    return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+                    return Err(Error::new(ErrorCode::PayloadTooLarge).into());
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -94,7 +94,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     };
     let cause = err.inner();
     if !cause.is_data() {
-        return Err(not_json(cause));
+        return Err(not_json(cause).into());
     }
     let text = cause.to_string();
     // serde_json ends its messages with the position, which says nothing the path does not.
@@ -120,11 +120,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         &field,
         Msg::new(problem.to_owned(), format!("格式不符：{problem}")),
     );
-    Err(ApiError::invalid(fields))
+    Err(Error::invalid(fields).into())
 }
 
-fn not_json(cause: &serde_json::Error) -> ApiError {
-    ApiError::new(ErrorCode::InvalidJson).with_message(Msg::new(
+fn not_json(cause: &serde_json::Error) -> Error {
+    Error::new(ErrorCode::InvalidJson).with_message(Msg::new(
         format!("The body is not valid JSON: {cause}"),
         format!("请求体不是有效的 JSON：{cause}"),
     ))
@@ -154,8 +154,8 @@ mod tests {
     fn field_of(body: &str) -> (u16, Vec<String>) {
         let err = parse::<Filing>(body.as_bytes()).unwrap_err();
         (
-            err.code.status().as_u16(),
-            err.fields.keys().cloned().collect(),
+            crate::error::status(err.0.code).as_u16(),
+            err.0.fields.keys().cloned().collect(),
         )
     }
 
@@ -201,7 +201,7 @@ mod tests {
         assert!(parse::<Filing>(whole.as_bytes()).is_ok());
         for body in ["{", "not json", &format!("{whole} trailing")] {
             let err = parse::<Filing>(body.as_bytes()).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidJson, "{body}");
+            assert_eq!(err.0.code, ErrorCode::InvalidJson, "{body}");
         }
     }
 }

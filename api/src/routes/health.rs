@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
 use crate::services::health::{self, Readiness};
 use crate::state::AppState;
 use crate::telemetry::Metrics;
@@ -39,7 +39,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(metrics: web::Data<Metrics>) -> Result<HttpResponse, ApiError> {
-    let text = metrics.render().map_err(ApiError::internal)?;
+    let text = metrics.render().map_err(Error::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))

@@ -30,7 +30,7 @@ use actix_web::web;
 use futures_util::StreamExt;
 use utoipa_actix_web::scope;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, Error, ErrorCode};
 
 /// For answers that carry a secret (tokens, an API key, a webhook's signing key): no
 /// cache, shared or private, may keep them.
@@ -48,7 +48,7 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<bytes:
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| crate::error::extractors::payload_error(&e))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+            return Err(Error::new(ErrorCode::PayloadTooLarge).into());
         }
         body.extend_from_slice(&chunk);
     }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::GeoPoint;
 use crate::domain::question::{Datatype, check_answers};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::services::categories::{self as category_service, questions_of};
 use crate::services::open311::{
     self as service, FileError, PublicRequest, RequestFilter, Whereabouts,
@@ -163,9 +163,8 @@ fn error(format: Format, status: StatusCode, description: &str) -> HttpResponse 
 }
 
 /// A failure of ours (database, storage) in the spec's error format, with its status.
-fn failure(format: Format, err: ApiError) -> HttpResponse {
-    use actix_web::ResponseError;
-    error(format, err.status_code(), &err.message.en)
+fn failure(format: Format, err: Error) -> HttpResponse {
+    error(format, crate::error::status(err.code), &err.message.en)
 }
 
 fn bad(format: Format, description: &str) -> HttpResponse {
@@ -343,7 +342,7 @@ async fn service_definition(
     let category = match category_service::get(&state, &code).await {
         Ok(c) if c.active => c,
         Ok(_)
-        | Err(ApiError {
+        | Err(Error {
             code: crate::error::ErrorCode::NotFound,
             ..
         }) => {
@@ -612,7 +611,7 @@ async fn post_request(
     let category = match category_service::get(&state, code).await {
         Ok(c) if c.active => c,
         Ok(_)
-        | Err(ApiError {
+        | Err(Error {
             code: crate::error::ErrorCode::NotFound,
             ..
         }) => {

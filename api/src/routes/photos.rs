@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::services::photos as service;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[get("/photos/{id}/{size}")]
 async fn get_photo(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     path: web::Path<(Uuid, PhotoSize)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -52,14 +52,7 @@ async fn get_photo(
             .insert_header(cache)
             .finish());
     }
-    let content_type = match size {
-        PhotoSize::Original => photo.content_type.clone(),
-        PhotoSize::Preview | PhotoSize::Thumbnail => "image/jpeg".to_owned(),
-    };
-    let (stream, length) = state
-        .store
-        .get_stream(&crate::services::photos::object_key(&photo, size))
-        .await?;
+    let (content_type, stream, length) = service::rendition(&state, &photo, size).await?;
     let mut response = HttpResponse::Ok();
     response
         .content_type(content_type)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::domain::Crs;
 use crate::error::{ApiError, FieldErrors};
 use crate::routes::pagination;
@@ -42,7 +42,7 @@ pub struct QueueQuery {
 #[get("/queue")]
 async fn my_queue(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<QueueQuery>,
 ) -> Result<web::Json<QueueResponse>, ApiError> {
     let mut errors = FieldErrors::default();

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::geometry::Area;
 use crate::domain::{CreditCode, Role};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
@@ -138,7 +138,7 @@ fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
                 department_id: body.overseeing_department_id,
             })
         }
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors).into()),
     }
 }
 
@@ -155,7 +155,7 @@ pub struct ListShopfrontsQuery {
 #[get("/shopfronts")]
 async fn list_shopfronts(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListShopfrontsQuery>,
 ) -> Result<web::Json<Page<ShopfrontJson>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
@@ -179,7 +179,7 @@ async fn list_shopfronts(
 #[get("/shopfronts/{id}")]
 async fn get_shopfront(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
     let shop = service::get_shopfront(&state.db, *id).await?;
@@ -192,7 +192,7 @@ async fn get_shopfront(
         Role::Inspector => false,
     };
     if !visible {
-        return Err(ApiError::not_found());
+        return Err(Error::not_found().into());
     }
     Ok(web::Json(shop.into()))
 }
@@ -202,7 +202,7 @@ async fn get_shopfront(
 #[post("/shopfronts")]
 async fn create_shopfront(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<ShopfrontRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -215,7 +215,7 @@ async fn create_shopfront(
 #[put("/shopfronts/{id}")]
 async fn update_shopfront(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<ShopfrontRequest>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
@@ -232,7 +232,7 @@ async fn update_shopfront(
 #[delete("/shopfronts/{id}")]
 async fn delete_shopfront(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -245,7 +245,7 @@ async fn delete_shopfront(
 #[get("/shopfronts/{id}/users")]
 async fn shopfront_users(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     policy::may_administer(&user)?;
@@ -270,7 +270,7 @@ async fn shopfront_users(
 #[post("/shopfronts/import")]
 async fn import_shopfronts(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
@@ -281,7 +281,7 @@ async fn import_shopfronts(
         .into_iter()
         .map(|d| (d.code, d.id))
         .collect();
-    let rows = imports::shopfront_rows(&bytes, &departments).map_err(ApiError::invalid_rows)?;
+    let rows = imports::shopfront_rows(&bytes, &departments).map_err(Error::invalid_rows)?;
     let outcome = service::import_shopfronts(&state, rows, query.dry_run).await?;
     Ok(web::Json(ImportResult::of(query.dry_run, outcome)))
 }

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::domain::Role;
 use crate::domain::inspection::SiteType;
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, Error, FieldErrors};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// Sites are the campaign office's working list.
-fn may_manage(user: &CurrentUser) -> Result<(), ApiError> {
+fn may_manage(user: &crate::auth::CurrentUser) -> Result<(), crate::error::Error> {
     user.require(&[Role::Admin, Role::Supervisor])
 }
 
@@ -130,7 +130,7 @@ fn parse(body: SiteRequest) -> Result<SiteInput, ApiError> {
                 active: body.active,
             })
         }
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors).into()),
     }
 }
 
@@ -149,7 +149,7 @@ pub struct ListSitesQuery {
 #[get("/sites")]
 async fn list_sites(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListSitesQuery>,
 ) -> Result<web::Json<Page<SiteJson>>, ApiError> {
     may_manage(&user)?;
@@ -192,7 +192,7 @@ async fn list_sites(
 #[get("/sites/{id}")]
 async fn get_site(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
     may_manage(&user)?;
@@ -204,7 +204,7 @@ async fn get_site(
 #[post("/sites")]
 async fn create_site(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<SiteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;
@@ -217,7 +217,7 @@ async fn create_site(
 #[put("/sites/{id}")]
 async fn update_site(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<SiteRequest>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
@@ -234,7 +234,7 @@ async fn update_site(
 #[delete("/sites/{id}")]
 async fn delete_site(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&user)?;
@@ -253,7 +253,7 @@ async fn delete_site(
 #[post("/sites/import")]
 async fn import_sites(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
@@ -262,7 +262,7 @@ async fn import_sites(
     let areas = crate::services::registry::area_ids_by_code(&state).await?;
     let shopfronts: HashMap<String, Uuid> =
         crate::services::registry::shopfront_credit_codes(&state).await?;
-    let rows = imports::site_rows(&bytes, &areas, &shopfronts).map_err(ApiError::invalid_rows)?;
+    let rows = imports::site_rows(&bytes, &areas, &shopfronts).map_err(Error::invalid_rows)?;
     let outcome = service::import(&state, rows, query.dry_run).await?;
     Ok(web::Json(ImportResult::of(query.dry_run, outcome)))
 }

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::auth::{Caller, policy};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::services::assignment::bump_version;
@@ -69,7 +69,7 @@ pub struct CreateWebhookRequest {
 #[get("/webhooks")]
 async fn list_webhooks(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
 ) -> Result<web::Json<pagination::Page<WebhookJson>>, ApiError> {
     policy::may_administer(&user)?;
     let rows = entity::webhooks::Entity::find()
@@ -86,7 +86,7 @@ async fn list_webhooks(
 #[post("/webhooks")]
 async fn create_webhook(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -130,7 +130,7 @@ async fn create_webhook(
         crate::services::registry::get_department(&state.db, department)
             .await
             .map_err(|_| {
-                ApiError::invalid_field(
+                Error::invalid_field(
                     "department_id",
                     Msg::fixed("no such department", "部门不存在"),
                 )
@@ -143,7 +143,7 @@ async fn create_webhook(
         url: Set(body.url),
         secret: Set(secret.clone()),
         department_id: Set(body.department_id),
-        events: Set(serde_json::to_string(&body.events).map_err(ApiError::internal)?),
+        events: Set(serde_json::to_string(&body.events).map_err(Error::internal)?),
         format: Set(format.unwrap_or(WebhookFormat::Json).as_str().to_owned()),
         active: Set(true),
         created_at: Set(now()),
@@ -164,7 +164,7 @@ async fn create_webhook(
 #[delete("/webhooks/{id}")]
 async fn delete_webhook(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -173,7 +173,7 @@ async fn delete_webhook(
         .exec(&txn)
         .await?;
     if deleted.rows_affected == 0 {
-        return Err(ApiError::not_found());
+        return Err(Error::not_found().into());
     }
     bump_version(&txn).await?;
     txn.commit().await?;

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
 use crate::domain::question::{Question, parse_questions};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
@@ -118,7 +118,7 @@ fn parse_deadline_hours(hours: i32) -> Result<i32, Msg> {
 #[get("/categories")]
 async fn list_categories(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListCategoriesQuery>,
 ) -> Result<web::Json<pagination::Page<CategoryJson>>, ApiError> {
     if query.include_inactive {
@@ -136,7 +136,7 @@ async fn list_categories(
 #[get("/categories/{code}")]
 async fn get_category(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    _user: Caller,
     code: web::Path<String>,
 ) -> Result<web::Json<CategoryJson>, ApiError> {
     Ok(web::Json(service::get(&state, &code).await?.into()))
@@ -149,7 +149,7 @@ async fn get_category(
 #[post("/categories")]
 async fn create_category(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<CreateCategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -162,7 +162,7 @@ async fn create_category(
     let (Some(code), Some(name_zh), Some(name_en), Some(deadline_hours), Some(attributes)) =
         (code, name_zh, name_en, deadline_hours, attributes)
     else {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors).into());
     };
     let created = service::create(
         &state,
@@ -188,7 +188,7 @@ async fn create_category(
 #[patch("/categories/{code}")]
 async fn update_category(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     code: web::Path<String>,
     body: Json<UpdateCategoryRequest>,
 ) -> Result<web::Json<CategoryJson>, ApiError> {

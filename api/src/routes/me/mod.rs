@@ -5,9 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::domain::NewPassword;
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
 use crate::routes::auth::json::TokenResponse;
 use crate::routes::extract::Json;
 use crate::routes::users::json::UserJson;
@@ -22,10 +22,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[utoipa::path(tag = "auth", responses((status = 200, body = UserJson), (status = 401)),
     security(("bearer" = [])))]
 #[get("/me")]
-async fn me(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<web::Json<UserJson>, ApiError> {
+async fn me(state: web::Data<AppState>, user: Caller) -> Result<web::Json<UserJson>, ApiError> {
     Ok(web::Json(users::get(&state, user.id).await?.into()))
 }
 
@@ -46,12 +43,12 @@ pub struct ChangePasswordRequest {
 #[post("/me/password")]
 async fn change_password(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new = NewPassword::parse(&body.new_password)
-        .map_err(|problem| ApiError::invalid_field("new_password", problem))?;
+        .map_err(|problem| Error::invalid_field("new_password", problem))?;
     let session =
         sessions::change_own_password(&state, user.id, body.current_password, new).await?;
     Ok(crate::routes::auth::tokens(session))

@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, SignedIn};
+use crate::auth::{Caller, Token};
 use crate::domain::{CaseStatus, Crs, GeoPoint, PhotoKind, Severity};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
 use crate::routes::uploads::PhotoForm;
@@ -192,7 +192,7 @@ fn parse_filing(body: FileReportRequest) -> Result<NewReport, ApiError> {
             observed_at,
             severity,
         }),
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors).into()),
     }
 }
 
@@ -205,7 +205,7 @@ async fn case_json(
     let details = details
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("no details"))?;
+        .ok_or_else(|| Error::internal("no details"))?;
     Ok(CaseJson::new(case, details, crs))
 }
 
@@ -227,7 +227,7 @@ async fn case_json(
 #[post("/reports")]
 async fn file_report(
     state: web::Data<AppState>,
-    signed_in: SignedIn,
+    Token(signed_in): Token,
     body: Json<FileReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let new = parse_filing(body.into_inner())?;
@@ -264,7 +264,7 @@ async fn file_report(
 #[get("/reports/nearby")]
 async fn nearby(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<NearbyQuery>,
 ) -> Result<web::Json<pagination::Page<NearbyCaseJson>>, ApiError> {
     let mut errors = FieldErrors::default();
@@ -289,9 +289,9 @@ async fn nearby(
     let (Some(crs), Some(lat), Some(lon), Some(category), Some(radius)) =
         (crs, lat, lon, category, radius)
     else {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors).into());
     };
-    let point = GeoPoint::from_crs(lat, lon, crs).map_err(|p| ApiError::invalid_field("lat", p))?;
+    let point = GeoPoint::from_crs(lat, lon, crs).map_err(|p| Error::invalid_field("lat", p))?;
     let found = service::nearby(&state, &user, point, &category, radius).await?;
     let (cases, distances): (Vec<_>, Vec<_>) = found.into_iter().unzip();
     let details = service::details_for(&state, &cases).await?;
@@ -454,7 +454,7 @@ fn parse_filter(query: &ListReportsQuery) -> Result<(CaseFilter, Crs), ApiError>
 #[get("/reports")]
 async fn list_reports(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListReportsQuery>,
 ) -> Result<web::Json<pagination::Page<CaseJson>>, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
@@ -476,7 +476,7 @@ async fn list_reports(
 #[get("/reports.geojson")]
 async fn reports_geojson(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListReportsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
@@ -528,11 +528,11 @@ pub struct CrsQuery {
 #[get("/reports/{id}")]
 async fn get_report(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     query: web::Query<CrsQuery>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
-    let crs = parse_crs(query.crs.as_deref()).map_err(|p| ApiError::invalid_field("crs", p))?;
+    let crs = parse_crs(query.crs.as_deref()).map_err(|p| Error::invalid_field("crs", p))?;
     let case = service::visible_case(&state, &user, *id).await?;
     let history = service::history(&state, case.id).await?;
     let recurrences = service::recurrences_of(&state, case.id).await?;
@@ -577,7 +577,7 @@ fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, 
         });
     let from_header = match header {
         Some(raw) => Some(raw.parse::<i32>().map_err(|_| {
-            ApiError::invalid_field(
+            Error::invalid_field(
                 "If-Match",
                 Msg::fixed("the case version, a number", "须为案件版本号"),
             )
@@ -585,15 +585,17 @@ fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, 
         None => None,
     };
     match (body, from_header) {
-        (Some(a), Some(b)) if a != b => Err(ApiError::invalid_field(
+        (Some(a), Some(b)) if a != b => Err(Error::invalid_field(
             "version",
             Msg::fixed("body and If-Match disagree", "请求体与 If-Match 不一致"),
-        )),
+        )
+        .into()),
         (Some(v), _) | (None, Some(v)) => Ok(v),
-        (None, None) => Err(ApiError::invalid_field(
+        (None, None) => Err(Error::invalid_field(
             "version",
             Msg::fixed("required (or send If-Match)", "必填（或使用 If-Match）"),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -607,17 +609,17 @@ fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, 
 #[post("/reports/{id}/{action}")]
 async fn act_on_report(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     path: web::Path<(Uuid, String)>,
     req: actix_web::HttpRequest,
     body: Json<ActionRequest>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
     let (id, action) = path.into_inner();
-    let action = crate::domain::Action::parse(&action).ok_or_else(ApiError::not_found)?;
+    let action = crate::domain::Action::parse(&action).ok_or_else(Error::not_found)?;
     let body = body.into_inner();
     let version = version_from(body.version, &req)?;
     let note =
-        parse_text(body.note.as_deref(), 1000).map_err(|p| ApiError::invalid_field("note", p))?;
+        parse_text(body.note.as_deref(), 1000).map_err(|p| Error::invalid_field("note", p))?;
     let input = crate::services::workflow::ActionInput {
         version,
         note: Some(note).filter(|n| !n.is_empty()),
@@ -646,7 +648,7 @@ pub struct EventsResponse {
 #[get("/reports/{id}/events")]
 async fn report_events(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<EventsResponse>, ApiError> {
     let case = service::visible_case(&state, &user, *id).await?;
@@ -680,7 +682,7 @@ async fn report_events(
 #[post("/reports/{id}/photos")]
 async fn upload_photos(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     query: web::Query<PhotoUploadQuery>,
     req: HttpRequest,
@@ -689,24 +691,26 @@ async fn upload_photos(
     let form = PhotoForm::open(form).await?;
     let kind_raw = match (query.kind.as_deref(), form.kind.as_deref()) {
         (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid_field(
+            return Err(Error::invalid_field(
                 "kind",
                 Msg::fixed("query and form disagree", "查询参数与表单不一致"),
-            ));
+            )
+            .into());
         }
         (Some(k), _) | (None, Some(k)) => k.to_owned(),
         (None, None) => {
-            return Err(ApiError::invalid_field(
+            return Err(Error::invalid_field(
                 "kind",
                 Msg::fixed(
                     "required, in the query or before the files",
                     "必填，放在查询参数中或文件之前",
                 ),
-            ));
+            )
+            .into());
         }
     };
     let kind = PhotoKind::parse(&kind_raw).ok_or_else(|| {
-        ApiError::invalid_field(
+        Error::invalid_field(
             "kind",
             Msg::fixed(
                 "one of before, after, verification",

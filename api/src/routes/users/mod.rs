@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, policy};
+use crate::auth::{Caller, policy};
 use crate::domain::{NewPassword, Username};
-use crate::error::{ApiError, FieldErrors, Msg};
+use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination::{self, Page};
 use crate::services::users::{self as service, NewUser, RoleScope, UserChange, UserFilter};
@@ -49,7 +49,7 @@ pub fn parse_display_name(raw: &str) -> Result<String, Msg> {
 #[post("/users")]
 async fn create_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
@@ -67,7 +67,7 @@ async fn create_user(
     let (Some(username), Some(password), Some(display_name), Some(scope)) =
         (username, password, display_name, scope)
     else {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors).into());
     };
     let created = service::create(
         &state,
@@ -92,7 +92,7 @@ async fn create_user(
 #[get("/users")]
 async fn list_users(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     query: web::Query<ListUsersQuery>,
 ) -> Result<web::Json<Page<UserJson>>, ApiError> {
     policy::may_administer(&user)?;
@@ -130,7 +130,7 @@ async fn list_users(
 #[get("/users/{id}")]
 async fn get_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserJson>, ApiError> {
     policy::may_administer(&user)?;
@@ -151,7 +151,7 @@ async fn get_user(
 #[patch("/users/{id}")]
 async fn update_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserJson>, ApiError> {
@@ -203,13 +203,13 @@ async fn update_user(
 #[post("/users/{id}/password")]
 async fn reset_password(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    user: Caller,
     id: web::Path<Uuid>,
     body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     policy::may_administer(&user)?;
     let password = NewPassword::parse(&body.new_password)
-        .map_err(|problem| ApiError::invalid_field("new_password", problem))?;
+        .map_err(|problem| Error::invalid_field("new_password", problem))?;
     service::reset_password(&state, *id, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

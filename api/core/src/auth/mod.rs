@@ -1,0 +1,80 @@
+//! Who is calling: password hashing, access tokens, refresh tokens, the failed-login
+//! throttle and the signed-in user. What a caller may do is `policy`'s job; reading the
+//! caller from a request is the HTTP layer's.
+
+pub mod jwt;
+pub mod password;
+pub mod policy;
+pub mod refresh;
+pub mod throttle;
+
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::error::Error;
+
+/// A signed-in user whose account was read and found usable.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub shopfront_id: Option<Uuid>,
+}
+
+impl CurrentUser {
+    /// 403 unless the user holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::forbidden())
+        }
+    }
+
+    /// The account behind a verified token: 401 when it is gone, disabled, or its password
+    /// changed after the token was issued.
+    pub fn of_account(
+        account: Option<entity::users::Model>,
+        signed_in: &SignedIn,
+    ) -> Result<Self, Error> {
+        let user = account.ok_or_else(Error::unauthorized)?;
+        if user.disabled
+            || user.password_changed_at.timestamp_millis() != signed_in.password_epoch_ms
+        {
+            return Err(Error::unauthorized());
+        }
+        let role = Role::parse(&user.role)
+            .ok_or_else(|| Error::internal(format!("user {} has role {}", user.id, user.role)))?;
+        Ok(CurrentUser {
+            id: user.id,
+            username: user.username,
+            role,
+            department_id: user.department_id,
+            shopfront_id: user.shopfront_id,
+        })
+    }
+
+    /// The user a verified token names, read from the database.
+    pub async fn load(
+        db: &sea_orm::DatabaseConnection,
+        signed_in: &SignedIn,
+    ) -> Result<Self, Error> {
+        use sea_orm::EntityTrait;
+        let account = entity::users::Entity::find_by_id(signed_in.user_id)
+            .one(db)
+            .await?;
+        Self::of_account(account, signed_in)
+    }
+}
+
+/// A valid access token whose account is not read yet. Filing, the busiest write, reads
+/// the account in the statement that reads everything else it needs and then checks it
+/// with [`CurrentUser::of_account`]; everything else works with a [`CurrentUser`].
+#[derive(Clone, Copy, Debug)]
+pub struct SignedIn {
+    pub user_id: Uuid,
+    /// The account's `password_changed_at` (ms) when the token was issued.
+    pub password_epoch_ms: i64,
+}

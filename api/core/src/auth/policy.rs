@@ -1,0 +1,159 @@
+//! Who may see and do what, in one place. Single reads and list queries use the same SQL
+//! condition, so a page never holds a case its reader may not see, and a case the reader
+//! may not see answers 404.
+
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
+
+use entity::{campaigns, cases};
+
+use crate::auth::CurrentUser;
+use crate::domain::inspection::{CampaignMode, CampaignStatus};
+use crate::domain::{Action, CaseStatus, PhotoKind, Role};
+use crate::error::{Error, ErrorCode, Msg};
+
+/// Users, areas, departments, shopfronts, categories, assignment rules and API keys.
+pub fn may_administer(user: &CurrentUser) -> Result<(), Error> {
+    user.require(&[Role::Admin])
+}
+
+/// Inspectors on patrol and the campaign office file cases.
+pub fn may_file_reports(user: &CurrentUser) -> Result<(), Error> {
+    user.require(&[Role::Inspector, Role::Supervisor])
+}
+
+/// The cases a user may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseScope {
+    /// Admins and supervisors (the campaign office).
+    All,
+    /// An inspector: every case, except those an open unannounced campaign filed that
+    /// the inspector did not file (they would give the round away).
+    Inspector(Uuid),
+    /// A department: cases assigned to it and to the shopfronts it oversees.
+    Department(Uuid),
+    /// A shopfront: its own cases only.
+    Shopfront(Uuid),
+    /// A department or shopfront user whose account lacks its scope sees nothing.
+    Nothing,
+}
+
+pub fn case_scope(user: &CurrentUser) -> CaseScope {
+    match user.role {
+        Role::Admin | Role::Supervisor => CaseScope::All,
+        Role::Inspector => CaseScope::Inspector(user.id),
+        Role::Department => user
+            .department_id
+            .map_or(CaseScope::Nothing, CaseScope::Department),
+        Role::Shopfront => user
+            .shopfront_id
+            .map_or(CaseScope::Nothing, CaseScope::Shopfront),
+    }
+}
+
+/// The SQL condition on `cases` for a scope.
+pub fn case_condition(scope: CaseScope) -> Condition {
+    match scope {
+        CaseScope::All => Condition::all(),
+        CaseScope::Inspector(inspector) => Condition::any()
+            .add(cases::Column::CampaignId.is_null())
+            .add(cases::Column::ReporterId.eq(inspector))
+            .add(
+                cases::Column::CampaignId.not_in_subquery(
+                    Query::select()
+                        .column(campaigns::Column::Id)
+                        .from(campaigns::Entity)
+                        .and_where(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+                        .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced.as_str()))
+                        .to_owned(),
+                ),
+            ),
+        // Its own cases and those of the shops it oversees, as stored on the case.
+        CaseScope::Department(department) => {
+            Condition::all().add(cases::Column::OverseerDepartmentId.eq(department))
+        }
+        CaseScope::Shopfront(shopfront) => {
+            Condition::all().add(cases::Column::AssigneeShopfrontId.eq(shopfront))
+        }
+        CaseScope::Nothing => Condition::all().add(cases::Column::Id.is_null()),
+    }
+}
+
+/// Whether `user` (who can see `case`) may add a photo of `kind` now. Before photos come
+/// from the filer or a supervisor while the problem is open; after photos from the
+/// assignee while it works on the case; verification photos from the filer or a
+/// supervisor once the case is reported rectified.
+pub fn may_add_photo(
+    user: &CurrentUser,
+    case: &cases::Model,
+    kind: PhotoKind,
+) -> Result<(), Error> {
+    let status = CaseStatus::parse(&case.status);
+    let filer_or_supervisor = user.role == Role::Supervisor
+        || (user.role == Role::Inspector && case.reporter_id == Some(user.id));
+    let (allowed_role, allowed_status) = match kind {
+        PhotoKind::Before => (
+            filer_or_supervisor,
+            status.is_some_and(|s| s.is_open() && s != CaseStatus::Rectified),
+        ),
+        PhotoKind::After => (
+            is_assignee(user, case),
+            status == Some(CaseStatus::InProgress),
+        ),
+        PhotoKind::Verification => (filer_or_supervisor, status == Some(CaseStatus::Rectified)),
+    };
+    if !allowed_role {
+        return Err(Error::forbidden());
+    }
+    if !allowed_status {
+        return Err(Error::new(ErrorCode::Conflict).with_message(Msg::new(
+            format!("A case that is {} takes no {} photos.", case.status, kind),
+            format!("当前状态（{}）的案件不能添加 {} 照片。", case.status, kind),
+        )));
+    }
+    Ok(())
+}
+
+/// Who may take `action` on a case they can see: supervisors triage, assign, cancel,
+/// reopen and mark duplicates; the assignee accepts, disputes and rectifies; the filing
+/// inspector or a supervisor verifies or rejects, never whoever rectified.
+pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Result<(), Error> {
+    let supervisor = user.role == Role::Supervisor;
+    let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
+    let allowed = match action {
+        Action::Assign
+        | Action::Cancel
+        | Action::Reopen
+        | Action::Duplicate
+        | Action::DecideExtension
+        | Action::DecideSuspension => supervisor,
+        Action::Accept
+        | Action::Dispute
+        | Action::Rectify
+        | Action::RequestExtension
+        | Action::RequestSuspension => is_assignee(user, case),
+        Action::Resume => supervisor || is_assignee(user, case),
+        Action::Verify | Action::Reject => {
+            (supervisor || filer) && case.rectified_by != Some(user.id)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+/// The department or shopfront user that the case is assigned to.
+pub fn is_assignee(user: &CurrentUser, case: &cases::Model) -> bool {
+    match user.role {
+        Role::Department => {
+            user.department_id.is_some() && user.department_id == case.assignee_department_id
+        }
+        Role::Shopfront => {
+            user.shopfront_id.is_some() && user.shopfront_id == case.assignee_shopfront_id
+        }
+        _ => false,
+    }
+}

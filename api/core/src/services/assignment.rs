@@ -1,0 +1,718 @@
+//! Automatic assignment (DESIGN.md): a frontage category inside a shop's zone goes to that
+//! shop (the nearest if several); otherwise the rule of the most specific area decides the
+//! department, then a city-wide rule; otherwise the area's local authority (属地兜底,
+//! inherited down the tree); otherwise the case waits in triage. Answered from an in-memory
+//! R-tree, rebuilt when the registry version in the database moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+use entity::{
+    areas, assignment_rules, calendar_days, categories, departments, registry_versions, shopfronts,
+    webhooks,
+};
+
+use crate::domain::calendar::{DayKind, DeadlineUnit, WorkingCalendar, amount_for};
+use crate::domain::geometry::Area;
+use crate::domain::{GeoPoint, Severity};
+use crate::error::Error;
+
+/// Where a case goes, and why (stored with the case, shown to users).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub target: Target,
+    pub reason: String,
+    /// The most specific area containing the point.
+    pub area_id: Option<Uuid>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Shopfront(Uuid),
+    Department(Uuid),
+    Triage,
+}
+
+#[derive(Clone, Debug)]
+pub enum ZoneShape {
+    Polygon(Area),
+    Circle { center: GeoPoint, radius_m: f64 },
+}
+
+impl ZoneShape {
+    fn covers(&self, point: GeoPoint) -> bool {
+        match self {
+            ZoneShape::Polygon(area) => area.covers(point.lat(), point.lon()),
+            ZoneShape::Circle { center, radius_m } => center.distance_m(point) <= *radius_m,
+        }
+    }
+
+    /// (min_lat, min_lon, max_lat, max_lon)
+    fn bbox(&self) -> (f64, f64, f64, f64) {
+        match self {
+            ZoneShape::Polygon(area) => area.bbox(),
+            ZoneShape::Circle { center, radius_m } => center.bounding_box(*radius_m),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ZoneEntry {
+    pub shop_id: Uuid,
+    pub name: String,
+    /// Where distances to the shop are measured from.
+    pub anchor: GeoPoint,
+    pub shape: ZoneShape,
+}
+
+#[derive(Clone, Debug)]
+pub struct AreaEntry {
+    pub id: Uuid,
+    pub name: String,
+    pub parent: Option<Uuid>,
+    pub local_authority: Option<Uuid>,
+    pub boundary: Area,
+}
+
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+fn boxed(bbox: (f64, f64, f64, f64), index: usize) -> Boxed {
+    let (min_lat, min_lon, max_lat, max_lon) = bbox;
+    GeomWithData::new(
+        Rectangle::from_corners([min_lon, min_lat], [max_lon, max_lat]),
+        index,
+    )
+}
+
+/// Everything assignment needs, indexed.
+pub struct RegistryIndex {
+    pub version: i64,
+    zones: Vec<ZoneEntry>,
+    zone_tree: RTree<Boxed>,
+    areas: Vec<AreaEntry>,
+    area_tree: RTree<Boxed>,
+    area_slot: HashMap<Uuid, usize>,
+    depth: Vec<u32>,
+    rules: HashMap<(String, Option<Uuid>), Uuid>,
+    frontage: HashMap<String, bool>,
+    department_names: HashMap<Uuid, String>,
+}
+
+impl RegistryIndex {
+    pub fn new(
+        version: i64,
+        zones: Vec<ZoneEntry>,
+        areas: Vec<AreaEntry>,
+        rules: HashMap<(String, Option<Uuid>), Uuid>,
+        frontage: HashMap<String, bool>,
+        department_names: HashMap<Uuid, String>,
+    ) -> Self {
+        let zone_tree = RTree::bulk_load(
+            zones
+                .iter()
+                .enumerate()
+                .map(|(i, z)| boxed(z.shape.bbox(), i))
+                .collect(),
+        );
+        let area_tree = RTree::bulk_load(
+            areas
+                .iter()
+                .enumerate()
+                .map(|(i, a)| boxed(a.boundary.bbox(), i))
+                .collect(),
+        );
+        let area_slot: HashMap<Uuid, usize> =
+            areas.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+        let depth = areas
+            .iter()
+            .map(|area| {
+                let mut depth = 0;
+                let mut parent = area.parent;
+                while let Some(id) = parent {
+                    depth += 1;
+                    parent = area_slot.get(&id).and_then(|&i| areas[i].parent);
+                    if depth > 64 {
+                        break; // a cycle would be a data error; stop rather than spin
+                    }
+                }
+                depth
+            })
+            .collect();
+        Self {
+            version,
+            zones,
+            zone_tree,
+            areas,
+            area_tree,
+            area_slot,
+            depth,
+            rules,
+            frontage,
+            department_names,
+        }
+    }
+
+    pub fn zone_count(&self) -> usize {
+        self.zones.len()
+    }
+
+    fn department(&self, id: Uuid) -> &str {
+        self.department_name(id).unwrap_or("?")
+    }
+
+    pub fn department_name(&self, id: Uuid) -> Option<&str> {
+        self.department_names.get(&id).map(String::as_str)
+    }
+
+    /// The deepest area containing the point (the smallest, between equals).
+    fn area_at(&self, point: GeoPoint, candidates: impl Iterator<Item = usize>) -> Option<usize> {
+        candidates
+            .filter(|&i| self.areas[i].boundary.covers(point.lat(), point.lon()))
+            .max_by(|&a, &b| {
+                self.depth[a].cmp(&self.depth[b]).then_with(|| {
+                    let size = |i: usize| {
+                        let (y0, x0, y1, x1) = self.areas[i].boundary.bbox();
+                        (y1 - y0) * (x1 - x0)
+                    };
+                    size(b).total_cmp(&size(a))
+                })
+            })
+    }
+
+    /// The nearest shop whose zone covers the point.
+    fn shop_at(&self, point: GeoPoint, candidates: impl Iterator<Item = usize>) -> Option<usize> {
+        candidates
+            .filter(|&i| self.zones[i].shape.covers(point))
+            .min_by(|&a, &b| {
+                let d = |i: usize| self.zones[i].anchor.distance_m(point);
+                d(a).total_cmp(&d(b))
+                    .then_with(|| self.zones[a].shop_id.cmp(&self.zones[b].shop_id))
+            })
+    }
+
+    fn at_point(&self, tree: &RTree<Boxed>, point: GeoPoint) -> Vec<usize> {
+        tree.locate_all_at_point(&[point.lon(), point.lat()])
+            .map(|b| b.data)
+            .collect()
+    }
+
+    /// The decision for a case of `category` at `point`, from the R-trees.
+    pub fn locate(&self, point: GeoPoint, category: &str) -> Decision {
+        let area = self.area_at(point, self.at_point(&self.area_tree, point).into_iter());
+        let shop = if self.frontage.get(category).copied().unwrap_or(false) {
+            self.shop_at(point, self.at_point(&self.zone_tree, point).into_iter())
+        } else {
+            None
+        };
+        self.decide(category, area, shop)
+    }
+
+    /// The same decision by scanning everything: the reference the index must equal.
+    pub fn locate_by_scan(&self, point: GeoPoint, category: &str) -> Decision {
+        let area = self.area_at(point, 0..self.areas.len());
+        let shop = if self.frontage.get(category).copied().unwrap_or(false) {
+            self.shop_at(point, 0..self.zones.len())
+        } else {
+            None
+        };
+        self.decide(category, area, shop)
+    }
+
+    fn decide(&self, category: &str, area: Option<usize>, shop: Option<usize>) -> Decision {
+        let area_id = area.map(|i| self.areas[i].id);
+        if let Some(shop) = shop {
+            let zone = &self.zones[shop];
+            return Decision {
+                target: Target::Shopfront(zone.shop_id),
+                reason: format!("inside frontage zone of {} (门前三包)", zone.name),
+                area_id,
+            };
+        }
+        let mut walk = area;
+        while let Some(i) = walk {
+            let here = &self.areas[i];
+            if let Some(&department) = self.rules.get(&(category.to_owned(), Some(here.id))) {
+                return Decision {
+                    target: Target::Department(department),
+                    reason: format!(
+                        "rule {category}@{} → {}",
+                        here.name,
+                        self.department(department)
+                    ),
+                    area_id,
+                };
+            }
+            walk = here.parent.and_then(|p| self.area_slot.get(&p).copied());
+        }
+        if let Some(&department) = self.rules.get(&(category.to_owned(), None)) {
+            return Decision {
+                target: Target::Department(department),
+                reason: format!(
+                    "rule {category}@city-wide → {}",
+                    self.department(department)
+                ),
+                area_id,
+            };
+        }
+        let mut walk = area;
+        while let Some(i) = walk {
+            let here = &self.areas[i];
+            if let Some(department) = here.local_authority {
+                return Decision {
+                    target: Target::Department(department),
+                    reason: format!(
+                        "local authority of {} (属地兜底) → {}",
+                        here.name,
+                        self.department(department)
+                    ),
+                    area_id,
+                };
+            }
+            walk = here.parent.and_then(|p| self.area_slot.get(&p).copied());
+        }
+        Decision {
+            target: Target::Triage,
+            reason: "no frontage zone, rule or local authority matched: waiting for triage".into(),
+            area_id,
+        }
+    }
+}
+
+/// Builds the zone of a shopfront row: its polygon, or a radius around its location.
+pub fn zone_of(shop: &shopfronts::Model) -> Option<ZoneEntry> {
+    let location = shop
+        .lat
+        .zip(shop.lon)
+        .and_then(|(lat, lon)| GeoPoint::new(lat, lon).ok());
+    let polygon = shop
+        .zone
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .and_then(|value| Area::from_geojson(&value).ok());
+    let shape = match (polygon, location, shop.zone_radius_m) {
+        (Some(area), _, _) => ZoneShape::Polygon(area),
+        (None, Some(center), Some(radius_m)) => ZoneShape::Circle { center, radius_m },
+        _ => return None,
+    };
+    let anchor = location.or_else(|| {
+        let (y0, x0, y1, x1) = shape.bbox();
+        GeoPoint::new(f64::midpoint(y0, y1), f64::midpoint(x0, x1)).ok()
+    })?;
+    Some(ZoneEntry {
+        shop_id: shop.id,
+        name: shop.name.clone(),
+        anchor,
+        shape,
+    })
+}
+
+/// The registry as of one version: the spatial index, and what every filing and case view
+/// reads (categories, the working calendar, webhooks, shop names), so that a request
+/// checks one version row instead of reading each table.
+pub struct Registry {
+    pub index: RegistryIndex,
+    categories: HashMap<String, categories::Model>,
+    calendar: Vec<(NaiveDate, DayKind)>,
+    webhooks: Vec<webhooks::Model>,
+    shop_names: HashMap<Uuid, String>,
+}
+
+impl Registry {
+    fn empty() -> Self {
+        Self {
+            index: RegistryIndex::new(
+                -1,
+                Vec::new(),
+                Vec::new(),
+                HashMap::new(),
+                HashMap::new(),
+                HashMap::new(),
+            ),
+            categories: HashMap::new(),
+            calendar: Vec::new(),
+            webhooks: Vec::new(),
+            shop_names: HashMap::new(),
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        self.index.version
+    }
+
+    pub fn locate(&self, point: GeoPoint, category: &str) -> Decision {
+        self.index.locate(point, category)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&categories::Model> {
+        self.categories.get(code)
+    }
+
+    /// The deadline of a case of `category` and `severity` dispatched at `at`: the
+    /// category's limit (halved when urgent) on the working calendar of `city`.
+    pub fn deadline(
+        &self,
+        category: &categories::Model,
+        severity: Severity,
+        at: DateTime<Utc>,
+        city: chrono_tz::Tz,
+    ) -> DateTime<Utc> {
+        let today = at.with_timezone(&city).date_naive();
+        // A deadline never looks back: days before today do not matter.
+        let calendar =
+            WorkingCalendar::new(self.calendar.iter().copied().filter(|(d, _)| *d >= today));
+        let unit =
+            DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
+        let amount = amount_for(severity, i64::from(category.deadline_hours));
+        calendar.deadline(at, amount, unit, city)
+    }
+
+    /// The name of whoever a case is assigned to: its shop, else its department.
+    pub fn assignee_name(&self, case: &entity::cases::Model) -> Option<String> {
+        case.assignee_shopfront_id
+            .and_then(|id| self.shop_names.get(&id).cloned())
+            .or_else(|| {
+                case.assignee_department_id
+                    .and_then(|id| self.index.department_name(id).map(str::to_owned))
+            })
+    }
+
+    /// Active webhooks for a case of `department` (city-wide ones included).
+    pub fn webhooks_for(&self, department: Option<Uuid>) -> impl Iterator<Item = &webhooks::Model> {
+        self.webhooks.iter().filter(move |h| {
+            h.active && (h.department_id.is_none() || h.department_id == department)
+        })
+    }
+}
+
+/// Reads the registry and builds the index. The version is read first, so data newer
+/// than it only causes one extra rebuild, never a stale index under a new version.
+pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, Error> {
+    let version = current_version(db).await?;
+    let shop_rows = shopfronts::Entity::find().all(db).await?;
+    let zones = shop_rows.iter().filter_map(zone_of).collect();
+    let shop_names = shop_rows.into_iter().map(|s| (s.id, s.name)).collect();
+    let areas = areas::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            let boundary = a
+                .boundary
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .and_then(|v| Area::from_geojson(&v).ok())?;
+            Some(AreaEntry {
+                id: a.id,
+                name: a.name,
+                parent: a.parent_id,
+                local_authority: a.local_authority_id,
+                boundary,
+            })
+        })
+        .collect();
+    let rules = assignment_rules::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| ((r.category_code, r.area_id), r.department_id))
+        .collect();
+    let categories: HashMap<String, categories::Model> = categories::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.code.clone(), c))
+        .collect();
+    let frontage = categories
+        .values()
+        .map(|c| (c.code.clone(), c.frontage))
+        .collect();
+    let department_names = departments::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let calendar = calendar_days::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+        .collect();
+    let webhooks = webhooks::Entity::find().all(db).await?;
+    Ok(Registry {
+        index: RegistryIndex::new(version, zones, areas, rules, frontage, department_names),
+        categories,
+        calendar,
+        webhooks,
+        shop_names,
+    })
+}
+
+/// The registry version, 0 before the first change.
+pub async fn current_version(db: &impl ConnectionTrait) -> Result<i64, Error> {
+    Ok(db
+        .query_one(&version_query())
+        .await?
+        .map(|row| row.try_get::<i64>("", "version"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// The query of the registry version: alone, or inside a statement that reads more (a
+/// filing's first read).
+pub fn version_query() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(registry_versions::Column::Version)
+        .from(registry_versions::Entity)
+        .and_where(Expr::col(registry_versions::Column::Id).eq(1))
+        .to_owned()
+}
+
+/// Marks the registry changed: areas, departments, rules, shopfronts, categories, the
+/// calendar or webhooks. Call it inside the transaction that changes them.
+pub async fn bump_version(db: &impl ConnectionTrait) -> Result<(), Error> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    registry_versions::Entity::update_many()
+        .col_expr(
+            registry_versions::Column::Version,
+            Expr::col(registry_versions::Column::Version).add(1),
+        )
+        .filter(registry_versions::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The index of this instance, rebuilt when the database's registry version moves (by
+/// this instance or any other). Checking costs one primary-key read.
+pub struct RegistryCache {
+    current: RwLock<Arc<Registry>>,
+    rebuilding: tokio::sync::Mutex<()>,
+}
+
+impl Default for RegistryCache {
+    fn default() -> Self {
+        Self {
+            current: RwLock::new(Arc::new(Registry::empty())),
+            rebuilding: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl RegistryCache {
+    /// The snapshot as this instance last checked it, without asking the database: for
+    /// what a request that has just called `current` goes on to show.
+    pub fn latest(&self) -> Arc<Registry> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<Registry>, Error> {
+        self.at_version(db, current_version(db).await?).await
+    }
+
+    /// The snapshot of `version` (just read from the database) or newer, rebuilt if this
+    /// instance's is older.
+    pub async fn at_version(
+        &self,
+        db: &impl ConnectionTrait,
+        version: i64,
+    ) -> Result<Arc<Registry>, Error> {
+        let registry = self.latest();
+        if registry.version() == version {
+            return Ok(registry);
+        }
+        let _one_rebuild_at_a_time = self.rebuilding.lock().await;
+        let registry = self.latest();
+        if registry.version() >= version {
+            return Ok(registry);
+        }
+        let started = std::time::Instant::now();
+        let fresh = Arc::new(load(db).await?);
+        tracing::info!(
+            version = fresh.version(),
+            zones = fresh.index.zone_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "registry index rebuilt"
+        );
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn square(x0: f64, y0: f64, size: f64) -> Area {
+        Area::from_geojson(&json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]]})).unwrap()
+    }
+
+    /// A district split into 4 sub-districts, with a sprinkle of shop zones (squares and
+    /// circles, some overlapping), rules on two levels and local authorities.
+    fn city(zones: usize, seed: u64) -> (RegistryIndex, Vec<Uuid>) {
+        let mut rng = seed;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % 1_000_000) as f64 / 1_000_000.0
+        };
+        let district = Uuid::from_u128(1);
+        let mut areas = vec![AreaEntry {
+            id: district,
+            name: "区".into(),
+            parent: None,
+            local_authority: Some(Uuid::from_u128(100)),
+            boundary: square(120.0, 30.0, 0.2),
+        }];
+        for i in 0..4u128 {
+            let (x, y) = ((i % 2) as f64 * 0.1, (i / 2) as f64 * 0.1);
+            areas.push(AreaEntry {
+                id: Uuid::from_u128(10 + i),
+                name: format!("街道{i}"),
+                parent: Some(district),
+                local_authority: (i % 2 == 0).then(|| Uuid::from_u128(200 + i)),
+                boundary: square(120.0 + x, 30.0 + y, 0.1),
+            });
+        }
+        let mut entries = Vec::new();
+        let mut shop_ids = Vec::new();
+        for i in 0..zones {
+            let id = Uuid::from_u128(1000 + i as u128);
+            shop_ids.push(id);
+            let (lat, lon) = (30.0 + next() * 0.2, 120.0 + next() * 0.2);
+            let anchor = GeoPoint::new(lat, lon).unwrap();
+            let shape = if i % 2 == 0 {
+                ZoneShape::Polygon(square(lon - 0.0003, lat - 0.0003, 0.0006))
+            } else {
+                ZoneShape::Circle {
+                    center: anchor,
+                    radius_m: 20.0 + next() * 40.0,
+                }
+            };
+            entries.push(ZoneEntry {
+                shop_id: id,
+                name: format!("店{i}"),
+                anchor,
+                shape,
+            });
+        }
+        let mut rules = HashMap::new();
+        rules.insert(
+            ("parking".to_owned(), Some(Uuid::from_u128(11))),
+            Uuid::from_u128(300),
+        );
+        rules.insert(("parking".to_owned(), None), Uuid::from_u128(301));
+        rules.insert(
+            ("jaywalking".to_owned(), Some(district)),
+            Uuid::from_u128(302),
+        );
+        let frontage = HashMap::from([
+            ("parking".to_owned(), true),
+            ("jaywalking".to_owned(), false),
+            ("littering_dumping".to_owned(), true),
+        ]);
+        (
+            RegistryIndex::new(1, entries, areas, rules, frontage, HashMap::new()),
+            shop_ids,
+        )
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins_then_city_wide_then_local_authority() {
+        let (index, _) = city(0, 1);
+        let in_11 = GeoPoint::new(30.05, 120.15).unwrap();
+        let in_10 = GeoPoint::new(30.05, 120.05).unwrap();
+        assert_eq!(
+            index.locate(in_11, "parking").target,
+            Target::Department(Uuid::from_u128(300))
+        );
+        assert_eq!(
+            index.locate(in_10, "parking").target,
+            Target::Department(Uuid::from_u128(301))
+        );
+        assert_eq!(
+            index.locate(in_10, "jaywalking").target,
+            Target::Department(Uuid::from_u128(302))
+        );
+        // No rule: sub-district 10 has its own authority, 11 inherits the district's.
+        assert_eq!(
+            index.locate(in_10, "littering_dumping").target,
+            Target::Department(Uuid::from_u128(200))
+        );
+        assert_eq!(
+            index.locate(in_11, "littering_dumping").target,
+            Target::Department(Uuid::from_u128(100))
+        );
+        assert_eq!(
+            index.locate(in_11, "littering_dumping").area_id,
+            Some(Uuid::from_u128(11))
+        );
+        let outside = GeoPoint::new(31.0, 121.0).unwrap();
+        let decision = index.locate(outside, "littering_dumping");
+        assert_eq!((decision.target, decision.area_id), (Target::Triage, None));
+    }
+
+    #[test]
+    fn overlapping_zones_go_to_the_nearest_shop_and_edges_count() {
+        let near = ZoneEntry {
+            shop_id: Uuid::from_u128(1),
+            name: "近".into(),
+            anchor: GeoPoint::new(30.0001, 120.0001).unwrap(),
+            shape: ZoneShape::Polygon(square(120.0, 30.0, 0.001)),
+        };
+        let far = ZoneEntry {
+            shop_id: Uuid::from_u128(2),
+            name: "远".into(),
+            anchor: GeoPoint::new(30.0009, 120.0009).unwrap(),
+            shape: ZoneShape::Polygon(square(120.0, 30.0, 0.001)),
+        };
+        let index = RegistryIndex::new(
+            1,
+            vec![far, near],
+            Vec::new(),
+            HashMap::new(),
+            HashMap::from([("parking".to_owned(), true)]),
+            HashMap::new(),
+        );
+        let point = GeoPoint::new(30.0002, 120.0002).unwrap();
+        let decision = index.locate(point, "parking");
+        assert_eq!(decision.target, Target::Shopfront(Uuid::from_u128(1)));
+        assert!(decision.reason.contains("近"));
+        let on_edge = GeoPoint::new(30.0, 120.0005).unwrap();
+        assert_ne!(index.locate(on_edge, "parking").target, Target::Triage);
+        assert_eq!(
+            index.locate(on_edge, "jaywalking").target,
+            Target::Triage,
+            "not a frontage category"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn the_index_decides_like_a_full_scan(lat in 29.99f64..30.21, lon in 119.99f64..120.21, category in prop::sample::select(vec!["parking", "jaywalking", "littering_dumping"])) {
+            use std::sync::OnceLock;
+            static CITY: OnceLock<RegistryIndex> = OnceLock::new();
+            let index = CITY.get_or_init(|| city(3000, 42).0);
+            let point = GeoPoint::new(lat, lon).unwrap();
+            prop_assert_eq!(index.locate(point, category), index.locate_by_scan(point, category));
+        }
+    }
+}

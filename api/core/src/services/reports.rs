@@ -1,0 +1,904 @@
+//! Filing and reading cases. Filing is idempotent on the phone's `client_id`: a retry
+//! gets the case that was made, even when the retries race each other.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+
+use sea_orm::sea_query::{
+    CommonTableExpression, DynIden, Expr, ExprTrait, IntoIden, OnConflict, Order, Query,
+    SelectStatement, WithClause,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    FromQueryResult, IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    SqlErr,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use entity::{case_events, cases, categories, photos, shopfronts, users, webhook_deliveries};
+
+use crate::auth::policy::{self, CaseScope};
+use crate::auth::{CurrentUser, SignedIn};
+use crate::domain::case::case_no;
+use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
+use crate::error::{Error, ErrorCode, Msg};
+use crate::services::assignment::{self, Registry, Target};
+use crate::services::{case_numbers, events, notify, now};
+use crate::state::AppState;
+
+/// A validated filing.
+#[derive(Debug, Serialize)]
+pub struct NewReport {
+    pub client_id: Uuid,
+    pub category: String,
+    pub description: String,
+    #[serde(skip)]
+    pub point: GeoPoint,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub address: String,
+    pub observed_at: DateTime<Utc>,
+    pub severity: Severity,
+}
+
+impl NewReport {
+    /// What makes two filings "the same report": every field the phone sent.
+    fn request_hash(&self) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(self).unwrap_or_default()))
+    }
+}
+
+pub enum Filed {
+    Created(cases::Model),
+    /// A retry of an earlier filing with the same `client_id` and payload.
+    Existing(cases::Model),
+}
+
+pub async fn file(state: &AppState, signed_in: &SignedIn, new: NewReport) -> Result<Filed, Error> {
+    let request_hash = new.request_hash();
+    let postgres = state.db.get_database_backend() == DatabaseBackend::Postgres;
+    let mut registry = state.registry.latest();
+    let mut reloaded = false;
+    // A pass answers unless what it read went stale before it wrote: the registry moved
+    // (the snapshot is rebuilt and the next pass reads again), or the assigned shop moved
+    // department, or a concurrent retry took the client_id (the next pass finds its case).
+    for _ in 0..FILING_PASSES {
+        let placement = Placement::from_decision(registry.locate(new.point, &new.category));
+        let at = now();
+        let year = at.with_timezone(&state.settings.timezone).year();
+        state.case_numbers.prepare_year(&state.db, year).await?;
+        let read = read_before_filing(&state.db, signed_in, &new, &placement, &registry, year)
+            .await?
+            .ok_or_else(Error::unauthorized)?;
+        let user = CurrentUser::of_account(Some(read.account), signed_in)?;
+        policy::may_file_reports(&user)?;
+        if let Some(existing) = read.existing_case {
+            let existing = cases::Entity::find_by_id(existing)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| Error::internal("a case vanished"))?;
+            return retry_outcome(existing, &request_hash);
+        }
+        // A stale snapshot is rebuilt once per filing; if the registry moves again while
+        // it files, the filing goes on with the snapshot of the version it first read.
+        if read.registry_version != registry.version() && !reloaded {
+            registry = state
+                .registry
+                .at_version(&state.db, read.registry_version)
+                .await?;
+            reloaded = true;
+            continue;
+        }
+        let category = active_category(&registry, &new.category)?;
+        let draft = CaseDraft {
+            client_id: Some(new.client_id),
+            request_hash: Some(request_hash.clone()),
+            description: new.description.clone(),
+            point: new.point,
+            accuracy_m: new.accuracy_m,
+            address: new.address.clone(),
+            observed_at: new.observed_at,
+            severity: new.severity,
+            source: CaseSource::Patrol,
+            reporter: Some((user.id, user.role)),
+            placement,
+            inspection: None,
+        };
+        let prepared = Prepared {
+            at,
+            year,
+            deadline: registry.deadline(&category, new.severity, at, state.settings.timezone),
+            recurrence_of: read.recurrence_of,
+            registry: registry.clone(),
+        };
+        let written = if postgres {
+            let sequence = match read.case_sequence {
+                Some(sequence) => sequence,
+                // Not taken by a read that found the registry moved.
+                None => state.case_numbers.next(&state.db, year).await?,
+            };
+            let number = case_no(year, sequence);
+            write_in_one_statement(
+                state,
+                &category,
+                draft,
+                prepared,
+                number,
+                read.shop_department,
+            )
+            .await?
+        } else {
+            let txn = crate::services::begin_write(&state.db).await?;
+            let case = insert_case(&txn, state, &category, draft, prepared).await?;
+            if case.is_some() {
+                txn.commit().await?;
+            } else {
+                txn.rollback().await?;
+            }
+            case
+        };
+        if let Some(case) = written {
+            tracing::info!(case_id = %case.id, case_no = %case.case_no, "case filed");
+            return Ok(Filed::Created(case));
+        }
+    }
+    Err(Error::new(ErrorCode::Conflict))
+}
+
+/// Passes a filing makes before it answers 409: one to rebuild a stale snapshot, one that a
+/// concurrent retry or a shop move can undo, and one to find that retry's case. A phone's
+/// retry of a 409 with the same `client_id` is safe.
+const FILING_PASSES: usize = 3;
+
+/// What a filing reads before it writes, in one statement.
+struct FilingRead {
+    /// The signed-in account, checked like every request's.
+    account: users::Model,
+    registry_version: i64,
+    /// A case already filed with this `client_id`.
+    existing_case: Option<Uuid>,
+    recurrence_of: Option<Uuid>,
+    /// PostgreSQL: the department of the shop the case goes to, and the case's number.
+    shop_department: Option<Uuid>,
+    case_sequence: Option<i32>,
+}
+
+/// One round trip for everything a filing reads: the account (none when it is gone),
+/// the registry version, the `client_id` replay check, the recurrence search and, on
+/// PostgreSQL, the shop's department and the next case number (taken only when no case
+/// has this `client_id` and `registry` is current, so a filing that will read again does
+/// not leave a gap). On SQLite the number and the shop are read inside the write
+/// transaction instead (one writer at a time there).
+async fn read_before_filing(
+    db: &sea_orm::DatabaseConnection,
+    signed_in: &SignedIn,
+    new: &NewReport,
+    placement: &Placement,
+    registry: &Registry,
+    year: i32,
+) -> Result<Option<FilingRead>, Error> {
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let existing = Query::select()
+        .column(cases::Column::Id)
+        .from(cases::Entity)
+        .and_where(Expr::col(cases::Column::ClientId).eq(new.client_id))
+        .to_owned();
+    let mut query = users::Entity::find_by_id(signed_in.user_id).into_query();
+    query
+        .expr_as(scalar(assignment::version_query()), "registry_version")
+        .expr_as(scalar(existing.clone()), "existing_case")
+        .expr_as(
+            scalar(recurrence_query(new.point, &new.category)),
+            "recurrence_of",
+        );
+    if postgres {
+        let shop_department = Query::select()
+            .column(shopfronts::Column::DepartmentId)
+            .from(shopfronts::Entity)
+            .and_where(Expr::col(shopfronts::Column::Id).eq(placement.shopfront))
+            .to_owned();
+        let stale = scalar(assignment::version_query()).ne(registry.version());
+        query
+            .expr_as(scalar(shop_department), "shop_department")
+            .expr_as(
+                Expr::case(
+                    Expr::exists(existing).or(stale),
+                    Expr::val(Option::<i32>::None),
+                )
+                .finally(case_numbers::take(year)),
+                "case_sequence",
+            );
+    }
+    let Some(row) = db.query_one(&query).await? else {
+        return Ok(None);
+    };
+    Ok(Some(FilingRead {
+        account: users::Model::from_query_result(&row, "")?,
+        registry_version: row
+            .try_get::<Option<i64>>("", "registry_version")?
+            .unwrap_or(0),
+        existing_case: row.try_get("", "existing_case")?,
+        recurrence_of: row.try_get("", "recurrence_of")?,
+        shop_department: if postgres {
+            row.try_get("", "shop_department")?
+        } else {
+            None
+        },
+        case_sequence: if postgres {
+            row.try_get("", "case_sequence")?
+        } else {
+            None
+        },
+    }))
+}
+
+fn scalar(query: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(query.into()))
+}
+
+/// PostgreSQL: the case, its events and its notices in one statement — one round trip and
+/// no `BEGIN`/`COMMIT`, where a transaction makes six. The case number was taken by the
+/// read. The shop's department is read again under a share lock in the same statement;
+/// when the shop moved department since the read (its notices would go to the wrong
+/// webhooks), or a concurrent retry took the `client_id`, nothing is written: `None`.
+async fn write_in_one_statement(
+    state: &AppState,
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: Prepared,
+    number: String,
+    shop_department: Option<Uuid>,
+) -> Result<Option<cases::Model>, Error> {
+    let shop = draft.placement.shopfront;
+    let overseer = draft.placement.department.or(shop_department);
+    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let deliveries = notice_of_filing(&case)
+        .map(|notice| notify::deliveries(&prepared.registry, &case, notice))
+        .unwrap_or_default();
+    let mut case_row = values_of(&case.clone().into_active_model());
+    let mut with = WithClause::new();
+    if let Some(shop) = shop {
+        let locked = Query::select()
+            .column(shopfronts::Column::DepartmentId)
+            .from(shopfronts::Entity)
+            .and_where(Expr::col(shopfronts::Column::Id).eq(shop))
+            .lock_shared()
+            .to_owned();
+        with.cte(cte("shop", locked));
+        case_row.1.from("shop").and_where(Expr::cust_with_values(
+            "shop.department_id IS NOT DISTINCT FROM $1",
+            [overseer],
+        ));
+    }
+    let insert = Query::insert()
+        .into_table(cases::Entity)
+        .columns(case_row.0)
+        .select_from(case_row.1)
+        .map_err(Error::internal)?
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .returning_col(cases::Column::Id)
+        .to_owned();
+    with.cte(cte("filed", insert));
+    let rows = history
+        .into_iter()
+        .map(|e| values_of(&e.into_active_model()))
+        .map(|row| (case_events::Entity.into_iden(), row))
+        .chain(
+            deliveries
+                .iter()
+                .map(|d| (webhook_deliveries::Entity.into_iden(), values_of(d))),
+        );
+    for (n, (table, (columns, mut values))) in rows.enumerate() {
+        // Written only with the case: each row is selected from `filed`.
+        values.from("filed");
+        let insert = Query::insert()
+            .into_table(table)
+            .columns(columns)
+            .select_from(values)
+            .map_err(Error::internal)?
+            .to_owned();
+        with.cte(cte(&format!("written_{n}"), insert));
+    }
+    let statement = with.query(Query::select().column("id").from("filed").to_owned());
+    let filed = state.db.query_one(&statement).await?;
+    Ok(filed.map(|_| case))
+}
+
+fn cte(
+    name: &str,
+    query: impl Into<sea_orm::sea_query::SubQueryStatement>,
+) -> CommonTableExpression {
+    CommonTableExpression::new()
+        .query(query)
+        .table_name(name.to_owned())
+        .to_owned()
+}
+
+/// The columns an active model sets, and a `SELECT` of their values.
+fn values_of<A: ActiveModelTrait>(model: &A) -> (Vec<DynIden>, SelectStatement) {
+    let mut select = Query::select();
+    let mut columns = Vec::new();
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        if let Some(value) = model.get(column).into_value() {
+            columns.push(column.into_iden());
+            select.expr(Expr::val(value));
+        }
+    }
+    (columns, select)
+}
+
+/// An active category, or 422 on `category`.
+pub fn active_category(registry: &Registry, code: &str) -> Result<categories::Model, Error> {
+    registry
+        .category(code)
+        .filter(|c| c.active)
+        .cloned()
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "category",
+                Msg::fixed("no such active category", "类别不存在或已停用"),
+            )
+        })
+}
+
+/// Who a new case goes to, and why. No assignee means the supervisors' triage queue.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub department: Option<Uuid>,
+    pub shopfront: Option<Uuid>,
+    pub reason: String,
+    pub area_id: Option<Uuid>,
+}
+
+impl Placement {
+    pub fn from_decision(decision: crate::services::assignment::Decision) -> Self {
+        let (department, shopfront) = match decision.target {
+            Target::Department(id) => (Some(id), None),
+            Target::Shopfront(id) => (None, Some(id)),
+            Target::Triage => (None, None),
+        };
+        Self {
+            department,
+            shopfront,
+            reason: decision.reason,
+            area_id: decision.area_id,
+        }
+    }
+
+    fn assigned(&self) -> bool {
+        self.department.is_some() || self.shopfront.is_some()
+    }
+}
+
+/// The campaign, site and visit whose deduction files a case.
+#[derive(Clone, Copy, Debug)]
+pub struct InspectionLink {
+    pub campaign_id: Uuid,
+    pub site_id: Uuid,
+    pub visit_id: Uuid,
+}
+
+/// Everything about a new case but its number, deadline and recurrence.
+#[derive(Clone, Debug)]
+pub struct CaseDraft {
+    pub client_id: Option<Uuid>,
+    pub request_hash: Option<String>,
+    pub description: String,
+    pub point: GeoPoint,
+    pub accuracy_m: Option<f64>,
+    pub address: String,
+    pub observed_at: DateTime<Utc>,
+    pub severity: Severity,
+    pub source: CaseSource,
+    /// Who filed it; `None` for the public (Open311).
+    pub reporter: Option<(Uuid, crate::domain::Role)>,
+    pub placement: Placement,
+    pub inspection: Option<InspectionLink>,
+}
+
+/// What is read before the write transaction: the deadline and a recurred case.
+pub struct Prepared {
+    at: DateTime<Utc>,
+    year: i32,
+    deadline: DateTime<Utc>,
+    recurrence_of: Option<Uuid>,
+    registry: Arc<Registry>,
+}
+
+pub async fn prepare(
+    state: &AppState,
+    registry: Arc<Registry>,
+    category: &categories::Model,
+    draft: &CaseDraft,
+) -> Result<Prepared, Error> {
+    let recurrence_of = state
+        .db
+        .query_one(&recurrence_query(draft.point, &category.code))
+        .await?
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .transpose()?;
+    let at = now();
+    let year = at.with_timezone(&state.settings.timezone).year();
+    state.case_numbers.prepare_year(&state.db, year).await?;
+    Ok(Prepared {
+        at,
+        year,
+        deadline: registry.deadline(category, draft.severity, at, state.settings.timezone),
+        recurrence_of,
+        registry,
+    })
+}
+
+/// Inserts a case with its `file` event (and `assign` event and notice when it has an
+/// assignee) inside the caller's write transaction. `None` when the `client_id` is taken
+/// (a concurrent retry won): the caller rolls back and answers with that case.
+pub async fn insert_case(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: Prepared,
+) -> Result<Option<cases::Model>, Error> {
+    let sequence = state.case_numbers.next(txn, prepared.year).await?;
+    let overseer = match (draft.placement.department, draft.placement.shopfront) {
+        (Some(department), _) => Some(department),
+        (None, Some(shop)) => shop_department_locked(txn, shop).await?,
+        (None, None) => None,
+    };
+    let number = case_no(prepared.year, sequence);
+    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let inserted = cases::Entity::insert(case.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    events::insert_all(txn, &history).await?;
+    if let Some(notice) = notice_of_filing(&case) {
+        notify::enqueue(txn, &prepared.registry, &case, notice).await?;
+    }
+    Ok(Some(case))
+}
+
+/// What a new case announces to webhooks: its assignment, when it has an assignee (a
+/// triage case is announced when a supervisor assigns it).
+fn notice_of_filing(case: &cases::Model) -> Option<notify::Notice> {
+    case.assignee_kind
+        .is_some()
+        .then_some(notify::Notice::Assigned)
+}
+
+/// A new case and its history: `file`, then `assign` when it has an assignee
+/// (automatic assignment is its own step, by no person).
+fn new_case(
+    category: &categories::Model,
+    draft: CaseDraft,
+    prepared: &Prepared,
+    number: String,
+    overseer: Option<Uuid>,
+) -> Result<(cases::Model, Vec<case_events::Model>), Error> {
+    let at = prepared.at;
+    let placement = draft.placement;
+    let assigned = placement.assigned();
+    let case = cases::Model {
+        id: Uuid::now_v7(),
+        case_no: number,
+        client_id: draft.client_id,
+        request_hash: draft.request_hash,
+        category_code: category.code.clone(),
+        description: draft.description,
+        lat: draft.point.lat(),
+        lon: draft.point.lon(),
+        accuracy_m: draft.accuracy_m,
+        address: draft.address,
+        observed_at: draft.observed_at,
+        severity: draft.severity.as_str().to_owned(),
+        source: draft.source.as_str().to_owned(),
+        status: if assigned {
+            CaseStatus::Assigned
+        } else {
+            CaseStatus::Reported
+        }
+        .as_str()
+        .to_owned(),
+        reporter_id: draft.reporter.map(|(id, _)| id),
+        assignee_kind: assignee_kind(placement.department, placement.shopfront),
+        assignee_department_id: placement.department,
+        assignee_shopfront_id: placement.shopfront,
+        overseer_department_id: overseer,
+        assignment_reason: Some(placement.reason.clone()),
+        area_id: placement.area_id,
+        deadline_at: Some(prepared.deadline),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+        rework_count: 0,
+        recurrence_count: 0,
+        rectified_by: None,
+        duplicate_of: None,
+        recurrence_of: prepared.recurrence_of,
+        pending_request: None,
+        requested_until: None,
+        suspended_at: None,
+        overdue_notified_at: None,
+        campaign_id: draft.inspection.map(|i| i.campaign_id),
+        site_id: draft.inspection.map(|i| i.site_id),
+        visit_id: draft.inspection.map(|i| i.visit_id),
+    };
+    let mut history = vec![events::NewEvent {
+        case_id: case.id,
+        action: "file",
+        from_status: None,
+        to_status: CaseStatus::Reported,
+        actor: draft.reporter,
+        note: None,
+        photo_ids: Vec::new(),
+        at,
+    }];
+    if assigned {
+        history.push(events::NewEvent {
+            case_id: case.id,
+            action: "assign",
+            from_status: Some(CaseStatus::Reported),
+            to_status: CaseStatus::Assigned,
+            actor: None,
+            note: Some(placement.reason),
+            photo_ids: Vec::new(),
+            at,
+        });
+    }
+    Ok((case, events::chain(None, history)?))
+}
+
+/// The department overseeing `shop`, read with a share lock inside the caller's write
+/// transaction: a shop moving department at the same moment either waits for this case
+/// (and then moves it along) or is seen moved; hand assignment reads the shop the same way.
+async fn shop_department_locked(
+    txn: &impl ConnectionTrait,
+    shop: Uuid,
+) -> Result<Option<Uuid>, Error> {
+    Ok(entity::shopfronts::Entity::find_by_id(shop)
+        .lock_shared()
+        .one(txn)
+        .await?
+        .and_then(|s| s.department_id))
+}
+
+/// A new case recurs (反弹) a case of the same category closed within this many days ...
+pub const RECURRENCE_DAYS: i64 = 90;
+/// ... and this many metres.
+pub const RECURRENCE_RADIUS_M: f64 = 30.0;
+
+/// The nearest case of `category` closed (not as a duplicate) in the last 90 days within
+/// 30 m of `point`, as a query of its `id`. At 30 m the earth is flat: the distance is
+/// taken on a local plane (metres per degree of the haversine's sphere), which differs
+/// from the great circle by micrometres.
+fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
+    const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+    let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(RECURRENCE_RADIUS_M);
+    let north = Expr::col(cases::Column::Lat)
+        .sub(point.lat())
+        .mul(METRES_PER_DEGREE);
+    let east = Expr::col(cases::Column::Lon)
+        .sub(point.lon())
+        .mul(METRES_PER_DEGREE * point.lat().to_radians().cos());
+    let distance_sq = north.clone().mul(north).add(east.clone().mul(east));
+    Query::select()
+        .column(cases::Column::Id)
+        .from(cases::Entity)
+        .and_where(Expr::col(cases::Column::CategoryCode).eq(category))
+        .and_where(Expr::col(cases::Column::Status).eq(CaseStatus::Closed.as_str()))
+        .and_where(Expr::col(cases::Column::DuplicateOf).is_null())
+        .and_where(Expr::col(cases::Column::ClosedAt).gte(now() - Duration::days(RECURRENCE_DAYS)))
+        .and_where(Expr::col(cases::Column::Lat).between(min_lat, max_lat))
+        .and_where(Expr::col(cases::Column::Lon).between(min_lon, max_lon))
+        .and_where(
+            distance_sq
+                .clone()
+                .lte(RECURRENCE_RADIUS_M * RECURRENCE_RADIUS_M),
+        )
+        .order_by_expr(distance_sq, Order::Asc)
+        .limit(1)
+        .to_owned()
+}
+
+/// Cases filed as recurrences of `case_id`.
+pub async fn recurrences_of(state: &AppState, case_id: Uuid) -> Result<Vec<cases::Model>, Error> {
+    Ok(cases::Entity::find()
+        .filter(cases::Column::RecurrenceOf.eq(case_id))
+        .order_by_asc(cases::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<String> {
+    match (department, shopfront) {
+        (_, Some(_)) => Some(AssigneeKind::Shopfront.as_str().to_owned()),
+        (Some(_), None) => Some(AssigneeKind::Department.as_str().to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn retry_outcome(existing: cases::Model, request_hash: &str) -> Result<Filed, Error> {
+    if existing.request_hash.as_deref() == Some(request_hash) {
+        Ok(Filed::Existing(existing))
+    } else {
+        Err(Error::new(ErrorCode::ClientIdConflict))
+    }
+}
+
+/// Loads a case the user may see, or 404.
+pub async fn visible_case(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<cases::Model, Error> {
+    visible_case_in(&state.db, policy::case_scope(user), id).await
+}
+
+pub async fn visible_case_in(
+    db: &impl ConnectionTrait,
+    scope: CaseScope,
+    id: Uuid,
+) -> Result<cases::Model, Error> {
+    cases::Entity::find_by_id(id)
+        .filter(policy::case_condition(scope))
+        .one(db)
+        .await?
+        .ok_or_else(Error::not_found)
+}
+
+/// Open cases of `category` within `radius_m` of `point`, nearest first (at most 20).
+pub async fn nearby(
+    state: &AppState,
+    user: &CurrentUser,
+    point: GeoPoint,
+    category: &str,
+    radius_m: f64,
+) -> Result<Vec<(cases::Model, f64)>, Error> {
+    let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(radius_m);
+    let candidates = cases::Entity::find()
+        .filter(policy::case_condition(policy::case_scope(user)))
+        .filter(cases::Column::CategoryCode.eq(category))
+        .filter(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)))
+        .filter(cases::Column::Lat.between(min_lat, max_lat))
+        .filter(cases::Column::Lon.between(min_lon, max_lon))
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let mut near: Vec<(cases::Model, f64)> = candidates
+        .into_iter()
+        .filter_map(|case| {
+            let at = GeoPoint::new(case.lat, case.lon).ok()?;
+            let distance = point.distance_m(at);
+            (distance <= radius_m).then_some((case, distance))
+        })
+        .collect();
+    near.sort_by(|a, b| a.1.total_cmp(&b.1));
+    near.truncate(20);
+    Ok(near)
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Newest first.
+    #[default]
+    Created,
+    /// Soonest deadline first.
+    Deadline,
+    /// Least recently updated first: for a phone's delta sync with `updated_since`.
+    Updated,
+}
+
+/// Where the previous page ended, in the sort's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseCursor {
+    pub key: Option<DateTime<Utc>>,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<CaseStatus>,
+    pub category: Option<String>,
+    pub area_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub reporter_id: Option<Uuid>,
+    pub overdue: Option<bool>,
+    /// (min_lon, min_lat, max_lon, max_lat), WGS-84.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub sort: CaseSort,
+    pub after: Option<CaseCursor>,
+    pub limit: u64,
+}
+
+/// One page of the cases the user may see, and the cursor of the next page.
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: &CaseFilter,
+) -> Result<(Vec<cases::Model>, Option<CaseCursor>), Error> {
+    let at = now();
+    let mut condition = Condition::all().add(policy::case_condition(policy::case_scope(user)));
+    if let Some(category) = &filter.category {
+        condition = condition.add(cases::Column::CategoryCode.eq(category));
+    }
+    if let Some(area) = filter.area_id {
+        condition = condition.add(cases::Column::AreaId.eq(area));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        condition = condition.add(
+            Condition::any()
+                .add(cases::Column::AssigneeDepartmentId.eq(assignee))
+                .add(cases::Column::AssigneeShopfrontId.eq(assignee)),
+        );
+    }
+    if let Some(reporter) = filter.reporter_id {
+        condition = condition.add(cases::Column::ReporterId.eq(reporter));
+    }
+    let overdue = Condition::all()
+        .add(cases::Column::DeadlineAt.lt(at))
+        .add(cases::Column::SuspendedAt.is_null())
+        .add(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)));
+    match filter.overdue {
+        Some(true) => condition = condition.add(overdue),
+        Some(false) => condition = condition.add(overdue.not()),
+        None => {}
+    }
+    if let Some((min_lon, min_lat, max_lon, max_lat)) = filter.bbox {
+        condition = condition
+            .add(cases::Column::Lat.between(min_lat, max_lat))
+            .add(cases::Column::Lon.between(min_lon, max_lon));
+    }
+    if let Some(from) = filter.created_from {
+        condition = condition.add(cases::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        condition = condition.add(cases::Column::CreatedAt.lt(to));
+    }
+    if let Some(since) = filter.updated_since {
+        condition = condition.add(cases::Column::UpdatedAt.gt(since));
+    }
+
+    let mut query = cases::Entity::find();
+    match filter.sort {
+        CaseSort::Created => {
+            if let Some(after) = filter.after {
+                condition = condition.add(cases::Column::Id.lt(after.id));
+            }
+            query = query.order_by_desc(cases::Column::Id);
+        }
+        CaseSort::Deadline | CaseSort::Updated => {
+            let column = if filter.sort == CaseSort::Deadline {
+                cases::Column::DeadlineAt
+            } else {
+                cases::Column::UpdatedAt
+            };
+            if filter.sort == CaseSort::Deadline {
+                condition = condition.add(cases::Column::DeadlineAt.is_not_null());
+            }
+            if let Some(CaseCursor { key: Some(key), id }) = filter.after {
+                condition = condition.add(
+                    Condition::any().add(column.gt(key)).add(
+                        Condition::all()
+                            .add(column.eq(key))
+                            .add(cases::Column::Id.gt(id)),
+                    ),
+                );
+            }
+            query = query.order_by_asc(column).order_by_asc(cases::Column::Id);
+        }
+    }
+    // Several statuses are asked one by one and the pages merged: each then walks its own
+    // (status, deadline) index in order, where one `status IN (…)` query would make
+    // PostgreSQL walk the deadline index through every closed case to find open ones.
+    let mut statuses: Vec<Option<CaseStatus>> = Vec::new();
+    for status in &filter.statuses {
+        if !statuses.contains(&Some(*status)) {
+            statuses.push(Some(*status));
+        }
+    }
+    if statuses.is_empty() {
+        statuses.push(None);
+    }
+    // The page's ids first, then its rows: where the filters allow, the ids come from an
+    // index alone (a bounding box: (lat, lon, id)), where asking for whole rows in id
+    // order let PostgreSQL walk the primary key through a hundred thousand rows.
+    let mut ids: Vec<Uuid> = Vec::new();
+    for status in statuses {
+        let mut part = condition.clone();
+        if let Some(status) = status {
+            part = part.add(cases::Column::Status.eq(status.as_str()));
+        }
+        ids.extend(
+            query
+                .clone()
+                .filter(part)
+                .select_only()
+                .column(cases::Column::Id)
+                .limit(filter.limit + 1)
+                .into_tuple::<Uuid>()
+                .all(&state.db)
+                .await?,
+        );
+    }
+    let mut rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        cases::Entity::find()
+            .filter(cases::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+    };
+    match filter.sort {
+        CaseSort::Created => rows.sort_by_key(|c| std::cmp::Reverse(c.id)),
+        CaseSort::Deadline => rows.sort_by_key(|c| (c.deadline_at, c.id)),
+        CaseSort::Updated => rows.sort_by_key(|c| (c.updated_at, c.id)),
+    }
+    rows.truncate(usize::try_from(filter.limit + 1).unwrap_or(usize::MAX));
+    let more = rows.len() as u64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
+    let next = rows.last().filter(|_| more).map(|last| CaseCursor {
+        key: match filter.sort {
+            CaseSort::Created => None,
+            CaseSort::Deadline => last.deadline_at,
+            CaseSort::Updated => Some(last.updated_at),
+        },
+        id: last.id,
+    });
+    Ok((rows, next))
+}
+
+/// What a case shows beside its own row: photos, assignee name, history.
+pub struct CaseDetails {
+    pub photos: Vec<photos::Model>,
+    pub assignee_name: Option<String>,
+}
+
+/// Photos (one query) and assignee names (from the registry snapshot) for a page of cases.
+pub async fn details_for(
+    state: &AppState,
+    page: &[cases::Model],
+) -> Result<Vec<CaseDetails>, Error> {
+    let registry = state.registry.current(&state.db).await?;
+    let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+    let mut all_photos = if ids.is_empty() {
+        Vec::new()
+    } else {
+        photos::Entity::find()
+            .filter(photos::Column::CaseId.is_in(ids))
+            .order_by_asc(photos::Column::Id)
+            .all(&state.db)
+            .await?
+    };
+    Ok(page
+        .iter()
+        .map(|case| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut all_photos)
+                .into_iter()
+                .partition(|p| p.case_id == Some(case.id));
+            all_photos = rest;
+            let assignee_name = registry.assignee_name(case);
+            CaseDetails {
+                photos: mine,
+                assignee_name,
+            }
+        })
+        .collect())
+}
+
+pub async fn history(state: &AppState, case_id: Uuid) -> Result<Vec<case_events::Model>, Error> {
+    events::history(&state.db, case_id).await
+}
