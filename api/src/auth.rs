@@ -2,13 +2,15 @@
 //! `xuncha_core::auth`; this module only turns a bearer token into them.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use xuncha_core::auth::policy::Permission;
 pub use xuncha_core::auth::{CurrentUser, SignedIn, jwt, password, policy, refresh, throttle};
 use xuncha_core::error::Error;
 use xuncha_core::state::AppState;
@@ -41,6 +43,95 @@ impl FromRequest for Caller {
             Ok(Caller(CurrentUser::load(&state.db, &signed_in).await?))
         })
     }
+}
+
+/// An operation that needs a permission (see `needs`).
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+/// The signed-in user, holding the permission `P` as the policy says: a handler that takes
+/// `Allowed<needs::Administer>` declares what it needs, and the policy decides, before
+/// the body is read (403 otherwise).
+pub struct Allowed<P: Needs>(pub CurrentUser, PhantomData<P>);
+
+impl<P: Needs> Deref for Allowed<P> {
+    type Target = CurrentUser;
+
+    fn deref(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
+impl<P: Needs + 'static> FromRequest for Allowed<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let (decided, gate) = tokio::sync::watch::channel(false);
+        req.extensions_mut().insert(PermissionGate(gate));
+        Box::pin(async move {
+            // Told on every way out, errors included.
+            let _decided = Decided(decided);
+            let Caller(user) = caller.await?;
+            policy::require(&user, P::PERMISSION)?;
+            Ok(Allowed(user, PhantomData))
+        })
+    }
+}
+
+/// Held by the body extractors of a request whose handler takes an [`Allowed`]: actix
+/// extracts a handler's arguments at once, so the body waits here until the permission is
+/// decided, and a caller without it gets 403 before any of its body is read or judged.
+#[derive(Clone)]
+pub struct PermissionGate(tokio::sync::watch::Receiver<bool>);
+
+impl PermissionGate {
+    /// The gate of this request, if its handler needs a permission.
+    pub fn of(req: &HttpRequest) -> Option<Self> {
+        req.extensions().get::<Self>().cloned()
+    }
+
+    pub async fn passed(mut self) {
+        // A dropped sender (the extraction was abandoned) ends the wait too.
+        let _ = self.0.wait_for(|decided| *decided).await;
+    }
+}
+
+struct Decided(tokio::sync::watch::Sender<bool>);
+
+impl Drop for Decided {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// One marker per permission, for [`Allowed`].
+pub mod needs {
+    use super::{Needs, Permission};
+
+    macro_rules! markers {
+        ($($name:ident),* $(,)?) => {
+            $(
+                pub struct $name;
+                impl Needs for $name {
+                    const PERMISSION: Permission = Permission::$name;
+                }
+            )*
+        };
+    }
+
+    markers!(
+        Administer,
+        ReadRegistry,
+        FileReports,
+        ManageSites,
+        ManageChecklists,
+        ReadChecklists,
+        RunCampaigns,
+        ReviewResults,
+    );
 }
 
 /// A valid access token whose account is not read yet (see [`SignedIn`]).

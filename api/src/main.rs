@@ -76,12 +76,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            let db = startup::connect_database(&settings).await?;
-            startup::migrate(&db).await?;
+            let db = xuncha::state::connect_database(&settings).await?;
+            xuncha::state::migrate(&db).await?;
             println!("migrations applied");
         }
         Command::SweepObjects => {
-            let prepared = startup::prepare(settings).await?;
+            let prepared = xuncha::state::prepare(settings).await?;
             let deleted = xuncha::services::photos::sweep_orphans(
                 &prepared.state,
                 chrono::Duration::hours(1),
@@ -99,7 +99,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             password,
             seed,
         } => {
-            let prepared = startup::prepare(settings).await?;
+            let prepared = xuncha::state::prepare(settings).await?;
             let started = std::time::Instant::now();
             let made = xuncha::services::generate::generate(
                 &prepared.state,
@@ -125,7 +125,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             );
         }
         Command::SeedDemo => {
-            let prepared = startup::prepare(settings).await?;
+            let prepared = xuncha::state::prepare(settings).await?;
             let users = xuncha::services::demo::seed(&prepared.state).await?;
             let mut out = String::from(
                 "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts.\nDemo users (passwords are new on every run):\n",

@@ -3,7 +3,6 @@
 //! (port 0 works, for tests).
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_governor::{Governor, GovernorConfigBuilder};
@@ -11,134 +10,18 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::auth::jwt::JwtKeys;
-use crate::auth::password::Passwords;
 use crate::client::AddressKey;
-use crate::config::{S3Settings, Settings, SqliteDurability};
+use crate::config::Settings;
 use crate::error::{self, ApiError, Error, extractors};
 use crate::routes;
-use crate::services::bootstrap;
-use crate::state::AppState;
+use crate::state::{AppState, prepare};
 use crate::storage::embedded::EmbeddedS3;
-use crate::storage::{ObjectStore, StoreEndpoint};
 use crate::telemetry::{self, Metrics};
 use crate::workers::Workers;
-
-pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    if settings.is_sqlite() {
-        std::fs::create_dir_all(&settings.data_dir)?;
-    }
-    let synchronous = match settings.sqlite_synchronous {
-        SqliteDurability::Full => SqliteSynchronous::Full,
-        SqliteDurability::Normal => SqliteSynchronous::Normal,
-    };
-    let mut options = ConnectOptions::new(settings.database_url.clone());
-    options
-        .max_connections(settings.database_max_connections)
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_timeout(Duration::from_secs(5))
-        .sqlx_logging(false)
-        // WAL lets readers run beside the writer; the busy timeout makes concurrent
-        // writers wait their turn instead of failing. `synchronous=FULL` (the default
-        // setting) flushes the WAL at every commit, so an acknowledged write survives a
-        // power cut.
-        .map_sqlx_sqlite_opts(move |sqlite| {
-            sqlite
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(synchronous)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
-    Database::connect(options)
-        .await
-        .map_err(|err| anyhow::anyhow!("XUNCHA_DATABASE_URL: cannot connect: {err}"))
-}
-
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
-    Ok(())
-}
-
-/// The configured S3 store, or the embedded one over `data_dir/objects`.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<(ObjectStore, Option<EmbeddedS3>)> {
-    let (endpoint, embedded) = match &settings.s3 {
-        Some(S3Settings {
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-        }) => (
-            StoreEndpoint {
-                url: endpoint.clone(),
-                region: region.clone(),
-                access_key_id: access_key_id.clone(),
-                secret_access_key: secret_access_key.clone(),
-                bucket: settings.s3_bucket.clone(),
-            },
-            None,
-        ),
-        None => {
-            let root = settings.data_dir.join("objects");
-            let embedded =
-                EmbeddedS3::start(&root, "127.0.0.1:0".parse()?, &settings.s3_bucket).await?;
-            tracing::info!(endpoint = %embedded.endpoint().url, root = %root.display(),
-                "embedded S3-protocol store started");
-            (embedded.endpoint().clone(), Some(embedded))
-        }
-    };
-    let store = ObjectStore::new(&endpoint);
-    store
-        .ensure_bucket()
-        .await
-        .map_err(|err| anyhow::anyhow!("XUNCHA_S3_ENDPOINT: bucket {}: {err}", store.bucket()))?;
-    Ok((store, embedded))
-}
-
-/// Everything an instance needs besides HTTP: a migrated database, a reachable store, the
-/// first admin and the signing key. The `seed-demo` command uses it without serving.
-pub struct Prepared {
-    pub state: web::Data<AppState>,
-    pub embedded_store: Option<EmbeddedS3>,
-}
-
-pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
-    let db = connect_database(&settings).await?;
-    migrate(&db).await?;
-    let (store, embedded_store) = open_store(&settings).await?;
-    let passwords = Passwords::start(settings.password_hash_concurrency)?;
-    bootstrap::ensure_admin(&db, &settings, &passwords).await?;
-    let jwt = JwtKeys::new(
-        &bootstrap::jwt_secret(&settings)?,
-        settings.access_token_ttl,
-    );
-    let decoders = std::thread::available_parallelism().map_or(2, usize::from);
-    let state = web::Data::new(AppState {
-        db,
-        photo_slots: Arc::new(tokio::sync::Semaphore::new(decoders)),
-        store,
-        passwords,
-        upload_budget: Arc::new(tokio::sync::Semaphore::new(
-            usize::try_from(settings.upload_buffer_bytes / 1024).unwrap_or(usize::MAX),
-        )),
-        uploads_in_flight: Default::default(),
-        jwt,
-        settings: Arc::new(settings),
-        registry: Default::default(),
-        case_numbers: Default::default(),
-    });
-    Ok(Prepared {
-        state,
-        embedded_store,
-    })
-}
 
 pub struct Application {
     port: u16,
@@ -154,16 +37,17 @@ impl Application {
         let listener = TcpListener::bind(bind)
             .map_err(|err| anyhow::anyhow!("XUNCHA_BIND: cannot listen on {bind}: {err}"))?;
         let prepared = prepare(settings).await?;
+        let state = web::Data::from(prepared.state);
         let port = listener.local_addr()?.port();
-        let server = serve(listener, prepared.state.clone())?;
+        let server = serve(listener, state.clone())?;
         let workers = Workers::default();
-        start_orphan_sweep(&workers, prepared.state.clone());
-        crate::services::notify::start_workers(&workers, prepared.state.clone().into_inner())
+        start_orphan_sweep(&workers, state.clone());
+        crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
             port,
             server,
-            state: prepared.state,
+            state,
             workers,
             _embedded_store: prepared.embedded_store,
         })

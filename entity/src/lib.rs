@@ -26,5 +26,3 @@ pub mod visit_scores;
 pub mod visits;
 pub mod webhook_deliveries;
 pub mod webhooks;
-
-pub use sea_orm;

@@ -349,6 +349,7 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             json!([]),
             "{who} does not learn the campaign exists"
         );
+        // Summaries are the campaign office's: 403 whatever the id, so nothing leaks.
         assert_eq!(
             app.get(
                 &format!("/api/v1/campaigns/{id}/summary"),
@@ -356,7 +357,7 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
             )
             .await
             .status(),
-            404
+            403
         );
         assert_eq!(
             app.get("/api/v1/sites", Some(&session.access_token))

@@ -14,6 +14,7 @@ mod migrations;
 mod open311;
 mod operations;
 mod photos;
+mod policy;
 mod registry;
 mod reports;
 mod stats;

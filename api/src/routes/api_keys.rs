@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, needs};
 use crate::error::{ApiError, Error};
 use crate::routes::departments::parse_label;
 use crate::routes::extract::Json;
@@ -66,9 +66,8 @@ pub struct ApiKeyRequest {
 #[get("/api-keys")]
 async fn list_keys(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
 ) -> Result<web::Json<pagination::Page<ApiKeyJson>>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(
         service::list_keys(&state)
             .await?
@@ -83,10 +82,9 @@ async fn list_keys(
 #[post("/api-keys")]
 async fn issue_key(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::Administer>,
     body: Json<ApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let name = parse_label(&body.name, 100).map_err(|m| Error::invalid_field("name", m))?;
     let (key, api_key) = service::issue_key(&state, &user, name).await?;
     Ok(HttpResponse::Created()
@@ -102,9 +100,8 @@ async fn issue_key(
 #[delete("/api-keys/{id}")]
 async fn revoke_key(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApiKeyJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(service::revoke_key(&state, *id).await?.into()))
 }

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, Caller, needs};
 use crate::domain::AreaLevel;
 use crate::domain::geometry::Area;
 use crate::error::{ApiError, Error, FieldErrors, RowProblem};
@@ -157,10 +157,9 @@ async fn get_area(
 #[post("/areas")]
 async fn create_area(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<AreaRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let created = service::create_area(&state, parse(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(AreaJson::from(created)))
 }
@@ -170,11 +169,10 @@ async fn create_area(
 #[put("/areas/{id}")]
 async fn update_area(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<AreaRequest>,
 ) -> Result<web::Json<AreaJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(
         service::update_area(&state, *id, parse(body.into_inner())?)
             .await?
@@ -187,10 +185,9 @@ async fn update_area(
 #[delete("/areas/{id}")]
 async fn delete_area(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     service::delete_area(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -234,11 +231,10 @@ impl ImportResult {
 #[post("/areas/import")]
 async fn import_areas(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
-    policy::may_administer(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
     let body: serde_json::Value = crate::routes::extract::parse(&bytes)?;
     let features = imports::area_features(&body).map_err(Error::invalid_rows)?;

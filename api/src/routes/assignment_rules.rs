@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
-use crate::domain::{Crs, GeoPoint, Role};
+use crate::auth::{Allowed, needs};
+use crate::domain::{Crs, GeoPoint};
 use crate::error::{ApiError, Error, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -63,9 +63,8 @@ pub struct UpdateRuleRequest {
 #[get("/assignment-rules")]
 async fn list_rules(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadRegistry>,
 ) -> Result<web::Json<pagination::Page<RuleJson>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
         service::list_rules(&state)
             .await?
@@ -80,10 +79,9 @@ async fn list_rules(
 #[post("/assignment-rules")]
 async fn create_rule(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<CreateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
     let rule =
         service::create_rule(&state, body.category, body.area_id, body.department_id).await?;
@@ -95,11 +93,10 @@ async fn create_rule(
 #[patch("/assignment-rules/{id}")]
 async fn update_rule(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<UpdateRuleRequest>,
 ) -> Result<web::Json<RuleJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(
         service::update_rule(&state, *id, body.department_id)
             .await?
@@ -112,10 +109,9 @@ async fn update_rule(
 #[delete("/assignment-rules/{id}")]
 async fn delete_rule(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     service::delete_rule(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -146,10 +142,9 @@ pub struct CheckResult {
 #[get("/assignment-rules/check")]
 async fn check_assignment(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadRegistry>,
     query: web::Query<CheckQuery>,
 ) -> Result<web::Json<CheckResult>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     let point = GeoPoint::from_crs(query.lat, query.lon, query.crs)
         .map_err(|p| Error::invalid_field("lat", p))?;
     crate::services::categories::get(&state, &query.category)

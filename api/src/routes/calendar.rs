@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, Caller, needs};
 use crate::domain::calendar::DayKind;
 use crate::error::{ApiError, Error, Msg};
 use crate::routes::departments::parse_label;
@@ -80,11 +80,10 @@ async fn list_days(
 #[put("/calendar/{day}")]
 async fn set_day(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     day: web::Path<NaiveDate>,
     body: Json<CalendarDayRequest>,
 ) -> Result<web::Json<CalendarDayJson>, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
     let name = parse_label(&body.name, 50).map_err(|p| Error::invalid_field("name", p))?;
     Ok(web::Json(
@@ -99,10 +98,9 @@ async fn set_day(
 #[delete("/calendar/{day}")]
 async fn clear_day(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     day: web::Path<NaiveDate>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     service::clear_day(&state, *day).await?;
     Ok(HttpResponse::NoContent().finish())
 }

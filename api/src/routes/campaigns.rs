@@ -11,8 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::domain::Role;
+use crate::auth::{Allowed, Caller, needs};
 use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
@@ -255,10 +254,9 @@ pub struct CreatedCampaignJson {
 #[post("/campaigns")]
 async fn create_campaign(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::RunCampaigns>,
     body: Json<CampaignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Supervisor])?;
     let (view, _) = service::create(&state, &user, parse(body.into_inner())?).await?;
     let sites = drawn_json(&state, view.campaign.id).await?;
     Ok(HttpResponse::Created().json(CreatedCampaignJson {
@@ -268,32 +266,26 @@ async fn create_campaign(
 }
 
 async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSiteJson>, ApiError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let drawn = service::drawn_sites(state, campaign_id).await?;
-    let sites = service::sites_by_id(state, drawn.iter().map(|d| d.site_id)).await?;
-    let visited: std::collections::HashSet<Uuid> = entity::visits::Entity::find()
-        .filter(entity::visits::Column::CampaignId.eq(campaign_id))
-        .all(&state.db)
+    Ok(service::drawn(state, campaign_id)
         .await?
         .into_iter()
-        .map(|v| v.site_id)
-        .collect();
-    Ok(drawn
-        .into_iter()
-        .filter_map(|d| {
-            let s = sites.get(&d.site_id)?;
-            Some(DrawnSiteJson {
-                site_id: s.id,
-                code: s.code.clone(),
-                name: s.name.clone(),
-                site_type: SiteType::parse(&s.site_type).unwrap_or(SiteType::Other),
-                address: s.address.clone(),
-                location: crate::routes::location::PointJson::wgs84(s.lat, s.lon),
-                scope_area_id: d.scope_area_id,
-                draw_order: d.draw_order,
-                visited: visited.contains(&s.id),
-            })
-        })
+        .map(
+            |service::DrawnSite {
+                 draw,
+                 site,
+                 visited,
+             }| DrawnSiteJson {
+                site_id: site.id,
+                code: site.code,
+                name: site.name,
+                site_type: SiteType::parse(&site.site_type).unwrap_or(SiteType::Other),
+                address: site.address,
+                location: crate::routes::location::PointJson::wgs84(site.lat, site.lon),
+                scope_area_id: draw.scope_area_id,
+                draw_order: draw.draw_order,
+                visited,
+            },
+        )
         .collect())
 }
 
@@ -316,7 +308,7 @@ async fn get_campaign(
 #[post("/campaigns/{id}/close")]
 async fn close_campaign(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::RunCampaigns>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<CampaignJson>, ApiError> {
     Ok(web::Json(service::close(&state, &user, *id).await?.into()))
@@ -673,7 +665,7 @@ pub struct SummaryQuery {
 #[get("/campaigns/{id}/summary")]
 async fn campaign_summary(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::ReviewResults>,
     id: web::Path<Uuid>,
     query: web::Query<SummaryQuery>,
 ) -> Result<web::Json<Summary>, ApiError> {
@@ -718,7 +710,7 @@ fn attachment(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpRespo
 #[get("/campaigns/{id}/export.xlsx")]
 async fn export_xlsx(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::ReviewResults>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;
@@ -744,7 +736,7 @@ pub struct CsvQuery {
 #[get("/campaigns/{id}/export.csv")]
 async fn export_csv(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::ReviewResults>,
     id: web::Path<Uuid>,
     query: web::Query<CsvQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -799,10 +791,9 @@ pub struct StatsParams {
 #[get("/stats")]
 async fn get_stats(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReviewResults>,
     query: web::Query<StatsParams>,
 ) -> Result<web::Json<stats::Stats>, ApiError> {
-    summary::supervisors_only(&user)?;
     let q = query.into_inner();
     let mut errors = FieldErrors::default();
     for (field, day) in [("from", q.from), ("to", q.to)] {

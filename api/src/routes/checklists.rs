@@ -7,8 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::domain::Role;
+use crate::auth::{Allowed, needs};
 use crate::domain::inspection::parse_max_points;
 use crate::error::{ApiError, FieldErrors, Msg};
 use crate::routes::departments::parse_label;
@@ -127,18 +126,13 @@ fn parse(body: ChecklistRequest) -> Result<ChecklistInput, ApiError> {
     })
 }
 
-fn may_manage(user: &crate::auth::CurrentUser) -> Result<(), crate::error::Error> {
-    user.require(&[Role::Admin, Role::Supervisor])
-}
-
 /// Checklists (supervisors, admins and inspectors, who score with them).
 #[utoipa::path(tag = "inspections", responses((status = 200, body = pagination::Page<ChecklistJson>)), security(("bearer" = [])))]
 #[get("/checklists")]
 async fn list_checklists(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadChecklists>,
 ) -> Result<web::Json<pagination::Page<ChecklistJson>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor, Role::Inspector])?;
     Ok(web::Json(
         service::list(&state)
             .await?
@@ -153,10 +147,9 @@ async fn list_checklists(
 #[get("/checklists/{id}")]
 async fn get_checklist(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadChecklists>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChecklistJson>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor, Role::Inspector])?;
     Ok(web::Json(service::get(&state.db, *id).await?.into()))
 }
 
@@ -165,10 +158,9 @@ async fn get_checklist(
 #[post("/checklists")]
 async fn create_checklist(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageChecklists>,
     body: Json<ChecklistRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    may_manage(&user)?;
     let created = service::create(&state, parse(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(ChecklistJson::from(created)))
 }
@@ -178,11 +170,10 @@ async fn create_checklist(
 #[put("/checklists/{id}")]
 async fn update_checklist(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageChecklists>,
     id: web::Path<Uuid>,
     body: Json<ChecklistRequest>,
 ) -> Result<web::Json<ChecklistJson>, ApiError> {
-    may_manage(&user)?;
     Ok(web::Json(
         service::update(&state, *id, parse(body.into_inner())?)
             .await?
@@ -195,10 +186,9 @@ async fn update_checklist(
 #[delete("/checklists/{id}")]
 async fn delete_checklist(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageChecklists>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    may_manage(&user)?;
     service::delete(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

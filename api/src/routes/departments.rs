@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
-use crate::domain::{DepartmentKind, Role};
+use crate::auth::{Allowed, needs};
+use crate::domain::DepartmentKind;
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
 use crate::routes::pagination;
@@ -112,9 +112,8 @@ fn parse(body: DepartmentRequest) -> Result<DepartmentInput, ApiError> {
 #[get("/departments")]
 async fn list_departments(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadRegistry>,
 ) -> Result<web::Json<pagination::Page<DepartmentJson>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
         service::list_departments(&state)
             .await?
@@ -129,10 +128,9 @@ async fn list_departments(
 #[get("/departments/{id}")]
 async fn get_department(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadRegistry>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(web::Json(
         service::get_department(&state.db, *id).await?.into(),
     ))
@@ -143,10 +141,9 @@ async fn get_department(
 #[post("/departments")]
 async fn create_department(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<DepartmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let created = service::create_department(&state.db, parse(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(DepartmentJson::from(created)))
 }
@@ -156,11 +153,10 @@ async fn create_department(
 #[put("/departments/{id}")]
 async fn update_department(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<DepartmentRequest>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(
         service::update_department(&state, *id, parse(body.into_inner())?)
             .await?
@@ -173,10 +169,9 @@ async fn update_department(
 #[delete("/departments/{id}")]
 async fn delete_department(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     service::delete_department(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -186,10 +181,9 @@ async fn delete_department(
 #[get("/departments/{id}/users")]
 async fn department_users(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
-    policy::may_administer(&user)?;
     service::get_department(&state.db, *id).await?;
     Ok(web::Json(
         service::users_of(&state, Some(*id), None)

@@ -57,7 +57,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.parse::<usize>().ok());
         // Bodies sent gzip- or brotli-compressed are read as they were before compression.
         let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
+        let gate = crate::auth::PermissionGate::of(req);
         Box::pin(async move {
+            if let Some(gate) = gate {
+                gate.passed().await;
+            }
             if declared.is_some_and(|n| n > JSON_LIMIT_BYTES) {
                 return Err(Error::new(ErrorCode::PayloadTooLarge).into());
             }

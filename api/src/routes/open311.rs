@@ -299,7 +299,7 @@ fn discovery_document(req: &HttpRequest, format: Format) -> HttpResponse {
 
 async fn services(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let format = Format::of(&path);
-    let categories = match category_service::list(&state, false).await {
+    let categories = match category_service::list_active(&state).await {
         Ok(c) => c,
         Err(err) => return failure(format, err),
     };

@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, Caller, needs};
+use crate::domain::CreditCode;
 use crate::domain::geometry::Area;
-use crate::domain::{CreditCode, Role};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
@@ -155,10 +155,9 @@ pub struct ListShopfrontsQuery {
 #[get("/shopfronts")]
 async fn list_shopfronts(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ReadRegistry>,
     query: web::Query<ListShopfrontsQuery>,
 ) -> Result<web::Json<Page<ShopfrontJson>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
     let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
@@ -182,18 +181,7 @@ async fn get_shopfront(
     user: Caller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
-    let shop = service::get_shopfront(&state.db, *id).await?;
-    let visible = match user.role {
-        Role::Admin | Role::Supervisor => true,
-        Role::Department => {
-            user.department_id.is_some() && user.department_id == shop.department_id
-        }
-        Role::Shopfront => user.shopfront_id == Some(shop.id),
-        Role::Inspector => false,
-    };
-    if !visible {
-        return Err(Error::not_found().into());
-    }
+    let shop = service::visible_shopfront(&state, &user, *id).await?;
     Ok(web::Json(shop.into()))
 }
 
@@ -202,10 +190,9 @@ async fn get_shopfront(
 #[post("/shopfronts")]
 async fn create_shopfront(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<ShopfrontRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let created = service::create_shopfront(&state, parse(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(ShopfrontJson::from(created)))
 }
@@ -215,11 +202,10 @@ async fn create_shopfront(
 #[put("/shopfronts/{id}")]
 async fn update_shopfront(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<ShopfrontRequest>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(
         service::update_shopfront(&state, *id, parse(body.into_inner())?)
             .await?
@@ -232,10 +218,9 @@ async fn update_shopfront(
 #[delete("/shopfronts/{id}")]
 async fn delete_shopfront(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     service::delete_shopfront(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -245,10 +230,9 @@ async fn delete_shopfront(
 #[get("/shopfronts/{id}/users")]
 async fn shopfront_users(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
-    policy::may_administer(&user)?;
     service::get_shopfront(&state.db, *id).await?;
     Ok(web::Json(
         service::users_of(&state, None, Some(*id))
@@ -270,11 +254,10 @@ async fn shopfront_users(
 #[post("/shopfronts/import")]
 async fn import_shopfronts(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
-    policy::may_administer(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
     let departments: HashMap<String, Uuid> = service::list_departments(&state)
         .await?

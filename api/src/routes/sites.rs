@@ -9,8 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::domain::Role;
+use crate::auth::{Allowed, needs};
 use crate::domain::inspection::SiteType;
 use crate::error::{ApiError, Error, FieldErrors};
 use crate::routes::areas::{ImportQuery, ImportResult};
@@ -32,10 +31,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// Sites are the campaign office's working list.
-fn may_manage(user: &crate::auth::CurrentUser) -> Result<(), crate::error::Error> {
-    user.require(&[Role::Admin, Role::Supervisor])
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SiteJson {
     pub id: Uuid,
@@ -149,10 +144,9 @@ pub struct ListSitesQuery {
 #[get("/sites")]
 async fn list_sites(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     query: web::Query<ListSitesQuery>,
 ) -> Result<web::Json<Page<SiteJson>>, ApiError> {
-    may_manage(&user)?;
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
     let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
@@ -192,10 +186,9 @@ async fn list_sites(
 #[get("/sites/{id}")]
 async fn get_site(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
-    may_manage(&user)?;
     Ok(web::Json(service::get(&state.db, *id).await?.into()))
 }
 
@@ -204,10 +197,9 @@ async fn get_site(
 #[post("/sites")]
 async fn create_site(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     body: Json<SiteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    may_manage(&user)?;
     let created = service::create(&state, parse(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(SiteJson::from(created)))
 }
@@ -217,11 +209,10 @@ async fn create_site(
 #[put("/sites/{id}")]
 async fn update_site(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     id: web::Path<Uuid>,
     body: Json<SiteRequest>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
-    may_manage(&user)?;
     Ok(web::Json(
         service::update(&state, *id, parse(body.into_inner())?)
             .await?
@@ -234,10 +225,9 @@ async fn update_site(
 #[delete("/sites/{id}")]
 async fn delete_site(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    may_manage(&user)?;
     service::delete(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -253,11 +243,10 @@ async fn delete_site(
 #[post("/sites/import")]
 async fn import_sites(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::ManageSites>,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
-    may_manage(&user)?;
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
     let areas = crate::services::registry::area_ids_by_code(&state).await?;
     let shopfronts: HashMap<String, Uuid> =

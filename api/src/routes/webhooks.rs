@@ -1,20 +1,16 @@
 //! `/api/v1/webhooks`: outbound notices (admins).
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
-use crate::error::{ApiError, Error, FieldErrors, Msg};
+use crate::auth::{Allowed, needs};
+use crate::error::ApiError;
 use crate::routes::extract::Json;
 use crate::routes::pagination;
-use crate::services::assignment::bump_version;
-use crate::services::notify::{Notice, WebhookFormat};
-use crate::services::now;
-use crate::services::outbound::OutboundPolicy;
+use crate::services::webhooks::{self as service, WebhookRequest};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -69,13 +65,9 @@ pub struct CreateWebhookRequest {
 #[get("/webhooks")]
 async fn list_webhooks(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
 ) -> Result<web::Json<pagination::Page<WebhookJson>>, ApiError> {
-    policy::may_administer(&user)?;
-    let rows = entity::webhooks::Entity::find()
-        .order_by_asc(entity::webhooks::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rows = service::list(&state).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -86,72 +78,21 @@ async fn list_webhooks(
 #[post("/webhooks")]
 async fn create_webhook(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    errors.check(
-        "url",
-        OutboundPolicy::of(&state.settings)
-            .check_url(&body.url)
-            .await
-            .map(drop),
-    );
-    if body.events.is_empty() || body.events.iter().any(|e| Notice::parse(e).is_none()) {
-        errors.add(
-            "events",
-            Msg::fixed(
-                "one or more of assigned, overdue, rectified, closed, reopened",
-                "须为 assigned、overdue、rectified、closed、reopened 中的一个或多个",
-            ),
-        );
-    }
-    let format = match body.format.as_deref() {
-        None => Some(WebhookFormat::Json),
-        Some(raw) => WebhookFormat::parse(raw),
-    };
-    if format.is_none() {
-        errors.add(
-            "format",
-            Msg::fixed("json, dingtalk or wecom", "须为 json、dingtalk 或 wecom"),
-        );
-    }
-    let secret = body.secret.unwrap_or_else(crate::auth::refresh::generate);
-    if secret.len() < 16 {
-        errors.add(
-            "secret",
-            Msg::fixed("at least 16 characters", "至少 16 个字符"),
-        );
-    }
-    errors.finish()?;
-    if let Some(department) = body.department_id {
-        crate::services::registry::get_department(&state.db, department)
-            .await
-            .map_err(|_| {
-                Error::invalid_field(
-                    "department_id",
-                    Msg::fixed("no such department", "部门不存在"),
-                )
-            })?;
-    }
-    // Filings read webhooks from the registry snapshot, so a change bumps its version.
-    let txn = crate::services::begin_write(&state.db).await?;
-    let created = entity::webhooks::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        url: Set(body.url),
-        secret: Set(secret.clone()),
-        department_id: Set(body.department_id),
-        events: Set(serde_json::to_string(&body.events).map_err(Error::internal)?),
-        format: Set(format.unwrap_or(WebhookFormat::Json).as_str().to_owned()),
-        active: Set(true),
-        created_at: Set(now()),
-    }
-    .insert(&txn)
+    let (created, secret) = service::create(
+        &state,
+        WebhookRequest {
+            url: body.url,
+            department_id: body.department_id,
+            events: body.events,
+            format: body.format,
+            secret: body.secret,
+        },
+    )
     .await?;
-    bump_version(&txn).await?;
-    txn.commit().await?;
     let mut json = WebhookJson::from(created);
     json.secret = Some(secret);
     Ok(HttpResponse::Created()
@@ -164,18 +105,9 @@ async fn create_webhook(
 #[delete("/webhooks/{id}")]
 async fn delete_webhook(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
-    let txn = crate::services::begin_write(&state.db).await?;
-    let deleted = entity::webhooks::Entity::delete_by_id(*id)
-        .exec(&txn)
-        .await?;
-    if deleted.rows_affected == 0 {
-        return Err(Error::not_found().into());
-    }
-    bump_version(&txn).await?;
-    txn.commit().await?;
+    service::delete(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

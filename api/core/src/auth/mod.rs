@@ -24,15 +24,6 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    /// 403 unless the user holds one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(Error::forbidden())
-        }
-    }
-
     /// The account behind a verified token: 401 when it is gone, disabled, or its password
     /// changed after the token was issued.
     pub fn of_account(

@@ -13,14 +13,105 @@ use crate::domain::inspection::{CampaignMode, CampaignStatus};
 use crate::domain::{Action, CaseStatus, PhotoKind, Role};
 use crate::error::{Error, ErrorCode, Msg};
 
-/// Users, areas, departments, shopfronts, categories, assignment rules and API keys.
-pub fn may_administer(user: &CurrentUser) -> Result<(), Error> {
-    user.require(&[Role::Admin])
+/// A decision made by role alone. Which roles hold each is [`Permission::roles`], the
+/// table `docs/security.md`'s role matrix is checked against; the use cases ask
+/// [`require`] and nothing else looks at a role to decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Users, areas, departments, shopfronts, categories, assignment rules, the working
+    /// calendar, webhooks and API keys: reading them all and changing them.
+    Administer,
+    /// Reading departments, shopfronts and assignment rules (the campaign office reads the
+    /// registry it dispatches to).
+    ReadRegistry,
+    /// Filing a case: inspectors on patrol and the campaign office.
+    FileReports,
+    /// The campaign office's list of inspection sites.
+    ManageSites,
+    /// Writing checklists.
+    ManageChecklists,
+    /// Reading checklists: those who write them and the inspectors who score with them.
+    ReadChecklists,
+    /// Starting and closing an inspection campaign.
+    RunCampaigns,
+    /// A campaign's summary, rankings and exports.
+    ReviewResults,
 }
 
-/// Inspectors on patrol and the campaign office file cases.
-pub fn may_file_reports(user: &CurrentUser) -> Result<(), Error> {
-    user.require(&[Role::Inspector, Role::Supervisor])
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Permission::Administer,
+        Permission::ReadRegistry,
+        Permission::FileReports,
+        Permission::ManageSites,
+        Permission::ManageChecklists,
+        Permission::ReadChecklists,
+        Permission::RunCampaigns,
+        Permission::ReviewResults,
+    ];
+
+    /// The policy: who holds each permission.
+    pub const fn roles(self) -> &'static [Role] {
+        match self {
+            Permission::Administer => &[Role::Admin],
+            Permission::ReadRegistry
+            | Permission::ManageSites
+            | Permission::ManageChecklists
+            | Permission::ReviewResults => &[Role::Admin, Role::Supervisor],
+            Permission::FileReports => &[Role::Supervisor, Role::Inspector],
+            Permission::ReadChecklists => &[Role::Admin, Role::Supervisor, Role::Inspector],
+            Permission::RunCampaigns => &[Role::Supervisor],
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Administer => "administer",
+            Permission::ReadRegistry => "read_registry",
+            Permission::FileReports => "file_reports",
+            Permission::ManageSites => "manage_sites",
+            Permission::ManageChecklists => "manage_checklists",
+            Permission::ReadChecklists => "read_checklists",
+            Permission::RunCampaigns => "run_campaigns",
+            Permission::ReviewResults => "review_results",
+        }
+    }
+
+    pub fn allows(self, role: Role) -> bool {
+        self.roles().contains(&role)
+    }
+}
+
+/// 403 unless the user's role holds `permission`.
+pub fn require(user: &CurrentUser, permission: Permission) -> Result<(), Error> {
+    if permission.allows(user.role) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+/// The role matrix of `docs/security.md`, rendered from the table above.
+pub fn role_matrix() -> String {
+    let mut out = String::from("| permission |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {} |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&":---:|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for permission in Permission::ALL {
+        out.push_str(&format!("| `{}` |", permission.as_str()));
+        for role in Role::ALL {
+            out.push_str(if permission.allows(role) {
+                " ✓ |"
+            } else {
+                " |"
+            });
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The cases a user may see.
@@ -142,6 +233,70 @@ pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Resul
         Ok(())
     } else {
         Err(Error::forbidden())
+    }
+}
+
+/// Whether `user` sees a campaign's plan (its sites and inspectors). Those inspected learn
+/// of an unannounced round only when it is over.
+pub fn sees_campaign_plan(
+    user: &CurrentUser,
+    inspector_ids: &[Uuid],
+    closed: bool,
+    announced: bool,
+) -> bool {
+    match user.role {
+        Role::Admin | Role::Supervisor => true,
+        Role::Inspector => inspector_ids.contains(&user.id) || closed || announced,
+        Role::Department | Role::Shopfront => closed || announced,
+    }
+}
+
+/// Visits of a campaign are recorded by its inspectors and by supervisors.
+pub fn may_record_visit(user: &CurrentUser, inspector_ids: &[Uuid]) -> Result<(), Error> {
+    let allowed = user.role == Role::Supervisor
+        || (user.role == Role::Inspector && inspector_ids.contains(&user.id));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+/// A visit's photos are added by the inspector who made it or a supervisor.
+pub fn may_add_visit_photo(user: &CurrentUser, visit: &entity::visits::Model) -> Result<(), Error> {
+    if user.role == Role::Supervisor || visit.inspector_id == user.id {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+/// Whether a department or shop user sees a visit of a site: the shop the site is, or the
+/// department responsible for it. (The campaign's readers see every visit.)
+pub fn sees_visit_as_inspected(
+    user: &CurrentUser,
+    site_shopfront_id: Option<Uuid>,
+    responsible_department_id: Option<Uuid>,
+) -> bool {
+    match user.role {
+        Role::Shopfront => user.shopfront_id.is_some() && user.shopfront_id == site_shopfront_id,
+        Role::Department => {
+            user.department_id.is_some() && user.department_id == responsible_department_id
+        }
+        _ => false,
+    }
+}
+
+/// Whether `user` sees a shopfront: the registry's readers, its overseeing department and
+/// its own users.
+pub fn sees_shopfront(user: &CurrentUser, shop: &entity::shopfronts::Model) -> bool {
+    match user.role {
+        role if Permission::ReadRegistry.allows(role) => true,
+        Role::Department => {
+            user.department_id.is_some() && user.department_id == shop.department_id
+        }
+        Role::Shopfront => user.shopfront_id == Some(shop.id),
+        _ => false,
     }
 }
 

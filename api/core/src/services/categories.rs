@@ -7,6 +7,8 @@ use sea_orm::{
 
 use entity::categories;
 
+use crate::auth::CurrentUser;
+use crate::auth::policy::{self, Permission};
 use crate::domain::calendar::DeadlineUnit;
 use crate::domain::question::Question;
 use crate::error::{Error, ErrorCode, Msg};
@@ -35,7 +37,24 @@ pub struct CategoryChange {
     pub attributes: Option<Vec<Question>>,
 }
 
+/// Active categories for everyone; inactive ones too for those who administer them.
 pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    include_inactive: bool,
+) -> Result<Vec<categories::Model>, Error> {
+    if include_inactive {
+        policy::require(user, Permission::Administer)?;
+    }
+    in_order(state, include_inactive).await
+}
+
+/// The categories a case can be filed under (Open311 publishes them to anyone).
+pub async fn list_active(state: &AppState) -> Result<Vec<categories::Model>, Error> {
+    in_order(state, false).await
+}
+
+async fn in_order(
     state: &AppState,
     include_inactive: bool,
 ) -> Result<Vec<categories::Model>, Error> {

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod sessions;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 pub mod workflow;
 
 /// Now, to the millisecond: the precision every timestamp is stored and compared at, the

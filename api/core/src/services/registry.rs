@@ -707,6 +707,20 @@ pub async fn get_shopfront(
         .ok_or_else(Error::not_found)
 }
 
+/// A shopfront the user may see (404 otherwise, as if it did not exist).
+pub async fn visible_shopfront(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    id: Uuid,
+) -> Result<shopfronts::Model, Error> {
+    let shop = get_shopfront(&state.db, id).await?;
+    if crate::auth::policy::sees_shopfront(user, &shop) {
+        Ok(shop)
+    } else {
+        Err(Error::not_found())
+    }
+}
+
 pub async fn list_shopfronts(
     state: &AppState,
     department: Option<Uuid>,

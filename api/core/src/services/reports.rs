@@ -75,7 +75,7 @@ pub async fn file(state: &AppState, signed_in: &SignedIn, new: NewReport) -> Res
             .await?
             .ok_or_else(Error::unauthorized)?;
         let user = CurrentUser::of_account(Some(read.account), signed_in)?;
-        policy::may_file_reports(&user)?;
+        policy::require(&user, policy::Permission::FileReports)?;
         if let Some(existing) = read.existing_case {
             let existing = cases::Entity::find_by_id(existing)
                 .one(&state.db)

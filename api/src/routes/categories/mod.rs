@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, Caller, needs};
 use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
 use crate::domain::question::{Question, parse_questions};
@@ -121,10 +121,7 @@ async fn list_categories(
     user: Caller,
     query: web::Query<ListCategoriesQuery>,
 ) -> Result<web::Json<pagination::Page<CategoryJson>>, ApiError> {
-    if query.include_inactive {
-        policy::may_administer(&user)?;
-    }
-    let rows = service::list(&state, query.include_inactive).await?;
+    let rows = service::list(&state, &user, query.include_inactive).await?;
     Ok(web::Json(
         rows.into_iter().map(CategoryJson::from).collect(),
     ))
@@ -149,10 +146,9 @@ async fn get_category(
 #[post("/categories")]
 async fn create_category(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<CreateCategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let mut errors = FieldErrors::default();
     let code = errors.check("code", parse_category_code(&body.code));
     let name_zh = errors.check("name_zh", parse_name(&body.name_zh));
@@ -188,11 +184,10 @@ async fn create_category(
 #[patch("/categories/{code}")]
 async fn update_category(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     code: web::Path<String>,
     body: Json<UpdateCategoryRequest>,
 ) -> Result<web::Json<CategoryJson>, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let change = CategoryChange {

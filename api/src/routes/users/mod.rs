@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Caller, policy};
+use crate::auth::{Allowed, needs};
 use crate::domain::{NewPassword, Username};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Json;
@@ -49,10 +49,9 @@ pub fn parse_display_name(raw: &str) -> Result<String, Msg> {
 #[post("/users")]
 async fn create_user(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let username = errors.check("username", Username::parse(&body.username));
@@ -92,10 +91,9 @@ async fn create_user(
 #[get("/users")]
 async fn list_users(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     query: web::Query<ListUsersQuery>,
 ) -> Result<web::Json<Page<UserJson>>, ApiError> {
-    policy::may_administer(&user)?;
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
     let after = pagination::parse_cursor(query.cursor.as_deref(), &mut errors);
@@ -130,10 +128,9 @@ async fn list_users(
 #[get("/users/{id}")]
 async fn get_user(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserJson>, ApiError> {
-    policy::may_administer(&user)?;
     Ok(web::Json(service::get(&state, *id).await?.into()))
 }
 
@@ -151,11 +148,10 @@ async fn get_user(
 #[patch("/users/{id}")]
 async fn update_user(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserJson>, ApiError> {
-    policy::may_administer(&user)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let display_name = body
@@ -203,11 +199,10 @@ async fn update_user(
 #[post("/users/{id}/password")]
 async fn reset_password(
     state: web::Data<AppState>,
-    user: Caller,
+    _user: Allowed<needs::Administer>,
     id: web::Path<Uuid>,
     body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::may_administer(&user)?;
     let password = NewPassword::parse(&body.new_password)
         .map_err(|problem| Error::invalid_field("new_password", problem))?;
     service::reset_password(&state, *id, password).await?;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use entity::{campaign_sites, campaigns, inspection_sites, users};
 
 use crate::auth::CurrentUser;
+use crate::auth::policy;
 use crate::domain::Role;
 use crate::domain::inspection::{self, CampaignMode, CampaignStatus, Seed, SiteType, Stratum};
 use crate::error::{Error, ErrorCode, FieldErrors, Msg};
@@ -58,13 +59,7 @@ impl CampaignView {
         let inspector_ids: Vec<Uuid> = serde_json::from_str(&campaign.inspectors).ok()?;
         let closed = campaign.status == CampaignStatus::Closed.as_str();
         let announced = campaign.mode == CampaignMode::Announced.as_str();
-        let sees_plan = match user.role {
-            Role::Admin | Role::Supervisor => true,
-            Role::Inspector => inspector_ids.contains(&user.id) || closed || announced,
-            // Those inspected learn of an unannounced round only when it is over.
-            Role::Department | Role::Shopfront => closed || announced,
-        };
-        sees_plan.then_some(Self {
+        policy::sees_campaign_plan(user, &inspector_ids, closed, announced).then_some(Self {
             campaign,
             plan,
             inspector_ids,
@@ -257,9 +252,43 @@ pub async fn drawn_sites(
         .await?)
 }
 
-/// Closes the campaign (supervisors): no more visits, and the seed is revealed.
+/// A drawn site: its place in the draw, the site, and whether it has a visit yet.
+pub struct DrawnSite {
+    pub draw: campaign_sites::Model,
+    pub site: inspection_sites::Model,
+    pub visited: bool,
+}
+
+/// The campaign's drawn sites in draw order, each with its site and whether it was visited.
+pub async fn drawn(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite>, Error> {
+    let draws = drawn_sites(state, campaign_id).await?;
+    let mut sites = sites_by_id(state, draws.iter().map(|d| d.site_id)).await?;
+    use sea_orm::QuerySelect;
+    let visited: std::collections::HashSet<Uuid> = entity::visits::Entity::find()
+        .select_only()
+        .column(entity::visits::Column::SiteId)
+        .filter(entity::visits::Column::CampaignId.eq(campaign_id))
+        .into_tuple::<Uuid>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(draws
+        .into_iter()
+        .filter_map(|draw| {
+            let site = sites.remove(&draw.site_id)?;
+            Some(DrawnSite {
+                visited: visited.contains(&site.id),
+                draw,
+                site,
+            })
+        })
+        .collect())
+}
+
+/// Closes the campaign (the route needs `run_campaigns`): no more visits, and the seed is
+/// revealed.
 pub async fn close(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<CampaignView, Error> {
-    user.require(&[Role::Supervisor])?;
     visible(state, user, id).await?;
     // Conditional, so that of two closes one wins, and a visit holding the row (see
     // `hold_open`) commits before the close does.

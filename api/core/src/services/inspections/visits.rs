@@ -17,10 +17,11 @@ use entity::{
 };
 
 use crate::auth::CurrentUser;
+use crate::auth::policy;
 use crate::domain::{CaseSource, GeoPoint, Role, Severity};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::assignment::Decision;
-use crate::services::inspections::campaigns::{self, CampaignView};
+use crate::services::inspections::campaigns;
 use crate::services::reports::{self, CaseDraft, InspectionLink, Placement};
 use crate::services::{now, photos as photo_service};
 use crate::state::AppState;
@@ -60,17 +61,6 @@ fn already_visited() -> Error {
     ))
 }
 
-/// Whether the user may record visits for the campaign: its inspectors and supervisors.
-fn may_record(user: &CurrentUser, view: &CampaignView) -> Result<(), Error> {
-    let allowed = user.role == Role::Supervisor
-        || (user.role == Role::Inspector && view.inspector_ids.contains(&user.id));
-    if allowed {
-        Ok(())
-    } else {
-        Err(Error::forbidden())
-    }
-}
-
 pub async fn record(
     state: &AppState,
     user: &CurrentUser,
@@ -78,7 +68,7 @@ pub async fn record(
     input: VisitInput,
 ) -> Result<Recorded, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;
-    may_record(user, &view)?;
+    policy::may_record_visit(user, &view.inspector_ids)?;
     let request_hash = input.request_hash();
     if let Some(existing) = find_by_client_id(state, input.client_id).await? {
         return retry_outcome(existing, &request_hash, campaign_id);
@@ -343,16 +333,18 @@ async fn may_see(
         return Ok(true);
     }
     let site = super::sites::get(&state.db, visit.site_id).await?;
-    Ok(match user.role {
-        Role::Shopfront => user.shopfront_id.is_some() && user.shopfront_id == site.shopfront_id,
-        Role::Department => {
-            let tree = super::AreaTree::load(&state.db).await?;
-            let shops = super::shopfronts_by_id(&state.db, site.shopfront_id).await?;
-            user.department_id.is_some()
-                && user.department_id == super::responsible_department(&tree, &shops, &site)
-        }
-        _ => false,
-    })
+    let responsible = if user.role == Role::Department {
+        let tree = super::AreaTree::load(&state.db).await?;
+        let shops = super::shopfronts_by_id(&state.db, site.shopfront_id).await?;
+        super::responsible_department(&tree, &shops, &site)
+    } else {
+        None
+    };
+    Ok(policy::sees_visit_as_inspected(
+        user,
+        site.shopfront_id,
+        responsible,
+    ))
 }
 
 pub async fn visible_visit(
@@ -444,9 +436,7 @@ pub async fn photo_owner(
     if visit.campaign_id != campaign_id {
         return Err(Error::not_found());
     }
-    if !(user.role == Role::Supervisor || visit.inspector_id == user.id) {
-        return Err(Error::forbidden());
-    }
+    policy::may_add_visit_photo(user, &visit)?;
     if !view.is_open() {
         return Err(campaigns::closed_error());
     }

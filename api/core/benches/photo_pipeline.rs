@@ -165,19 +165,19 @@ fn main() {
         }
         let bytes = std::fs::read(&path).unwrap();
         // Warm-up, then the peak of one run, then timed runs.
-        xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
+        xuncha_core::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
-        xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
+        xuncha_core::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS).unwrap();
         let ours_peak_mb = (PEAK.load(Ordering::Relaxed) - before) as f64 / (1024.0 * 1024.0);
 
         let mut samples = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
             // What an upload does: the file's SHA-256, then the pipeline.
-            assert_eq!(xuncha::photo::sha256_hex(&bytes).len(), 64);
+            assert_eq!(xuncha_core::photo::sha256_hex(&bytes).len(), 64);
             let processed =
-                xuncha::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS)
+                xuncha_core::photo::process(&bytes, chrono_tz::Asia::Shanghai, BENCH_MAX_PIXELS)
                     .unwrap();
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
             assert!(!processed.preview.is_empty());

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
-use xuncha::config::Settings;
-use xuncha::domain::geometry::Area;
-use xuncha::domain::{AreaLevel, CreditCode, GeoPoint};
-use xuncha::services::assignment::{self, AreaEntry, RegistryIndex, ZoneEntry, ZoneShape};
-use xuncha::services::registry::{self, FrontageZone, ImportedArea, ShopfrontInput};
+use xuncha_core::config::Settings;
+use xuncha_core::domain::geometry::Area;
+use xuncha_core::domain::{AreaLevel, CreditCode, GeoPoint};
+use xuncha_core::services::assignment::{self, AreaEntry, RegistryIndex, ZoneEntry, ZoneShape};
+use xuncha_core::services::registry::{self, FrontageZone, ImportedArea, ShopfrontInput};
 
 const SHOPS: usize = 100_000;
 const WEST: f64 = 120.0;
@@ -154,7 +154,7 @@ async fn main() {
     .into_iter()
     .collect();
     let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let prepared = xuncha::startup::prepare(settings).await.unwrap();
+    let prepared = xuncha_core::state::prepare(settings).await.unwrap();
     let state = prepared.state.clone();
 
     let mut rng = Rng(0x5EED);
