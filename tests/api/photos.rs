@@ -529,7 +529,7 @@ async fn the_sweep_removes_objects_no_row_points_to() {
     let orphan = xuncha::storage::ObjectKey::photo(
         case_id.parse().unwrap(),
         uuid::Uuid::now_v7(),
-        xuncha::storage::PhotoSize::Original,
+        xuncha::storage::Rendition::Original,
     );
     app.store()
         .put(&orphan, vec![1, 2, 3].into(), "image/jpeg")

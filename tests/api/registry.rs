@@ -810,3 +810,32 @@ async fn a_shop_answers_the_one_location_shape_and_reads_back_as_created() {
         .await;
     assert_eq!(flat.status(), 422, "lat and lon go inside location");
 }
+
+/// Optional free text: `null`, `""` and leaving it out all mean empty, and the answer
+/// gives `""` either way (never `null` for text, never `""` for a missing value).
+#[tokio::test(flavor = "multi_thread")]
+async fn optional_text_may_be_null_and_is_answered_as_an_empty_string() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for (code, contact) in [("T-NULL", json!(null)), ("T-EMPTY", json!(""))] {
+        let response = app
+            .post_json(
+                "/api/v1/departments",
+                Some(&admin.access_token),
+                &json!({"code": code, "name": "测试部门", "kind": "other", "contact": contact}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "contact {contact}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["contact"], json!(""));
+    }
+    let response = app
+        .post_json(
+            "/api/v1/departments",
+            Some(&admin.access_token),
+            &json!({"code": "T-NUMBER", "name": "测试部门", "kind": "other", "contact": 5}),
+        )
+        .await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert!(body["error"]["fields"]["contact"].is_string(), "{body}");
+}

@@ -528,7 +528,7 @@ pub struct VisitRequest {
     pub site_id: Uuid,
     /// When the inspector was there (default: now).
     pub visited_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub notes: String,
     /// One score per checklist item.
     pub scores: Vec<ScoreRequest>,

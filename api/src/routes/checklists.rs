@@ -82,7 +82,7 @@ pub struct ChecklistItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChecklistRequest {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub description: String,
     /// 1 to 200 items, in the order inspectors score them.
     pub items: Vec<ChecklistItemRequest>,

@@ -52,7 +52,7 @@ pub struct DepartmentRequest {
     pub name: String,
     /// urban_management, traffic_police, sanitation, subdistrict_office, housing, landscaping, other
     pub kind: DepartmentKind,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub contact: String,
 }
 

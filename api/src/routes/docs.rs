@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         ErrorResponse,
         ErrorDetail,
         ErrorRow,
-        crate::storage::PhotoSize,
+        crate::storage::Rendition,
         crate::domain::Action
     )),
     tags(

@@ -87,6 +87,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Parses `body` as a `T`, naming the field at fault when the JSON does not fit.
+/// Optional free text (an address, a contact, notes, a description): `null`, `""` and
+/// leaving it out all mean empty, and answers give `""`. Values that can be missing
+/// (ids, codes, times, geometry) are `null` when missing, never `""`.
+pub fn text_or_null<'de, D: serde::Deserializer<'de>>(value: D) -> Result<String, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<String>::deserialize(value)?.unwrap_or_default())
+}
+
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut reader = serde_json::Deserializer::from_slice(body);
     let err = match serde_path_to_error::deserialize(&mut reader) {

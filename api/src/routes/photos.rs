@@ -1,4 +1,4 @@
-//! `GET /api/v1/photos/{id}/{size}`: a photo's original, preview or thumbnail, streamed
+//! `GET /api/v1/photos/{id}/{rendition}`: a photo's original, preview or thumbnail, streamed
 //! from storage, under the same access rules as its case.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
@@ -10,29 +10,29 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::services::photos as service;
 use crate::state::AppState;
-use crate::storage::PhotoSize;
+use crate::storage::Rendition;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_photo);
 }
 
 /// A photo object. Photos never change, so the `ETag` (the original's SHA-256 and the
-/// size) can be cached for good; `If-None-Match` gets 304 without touching storage.
-#[utoipa::path(tag = "reports", params(("id" = Uuid, Path), ("size" = PhotoSize, Path)),
+/// rendition) can be cached for good; `If-None-Match` gets 304 without touching storage.
+#[utoipa::path(tag = "reports", params(("id" = Uuid, Path), ("rendition" = Rendition, Path)),
     responses(
         (status = 200, content_type = "image/jpeg", description = "the image"),
         (status = 304), (status = 404), (status = 503)),
     security(("bearer" = [])))]
-#[get("/photos/{id}/{size}")]
+#[get("/photos/{id}/{rendition}")]
 async fn get_photo(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, PhotoSize)>,
+    path: web::Path<(Uuid, Rendition)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, size) = path.into_inner();
+    let (id, rendition) = path.into_inner();
     let photo = service::visible_photo(&state, &user, id).await?;
-    let etag = EntityTag::new_strong(format!("{}-{}", photo.sha256, size.as_str()));
+    let etag = EntityTag::new_strong(format!("{}-{}", photo.sha256, rendition.as_str()));
     let cache = CacheControl(vec![
         CacheDirective::Private,
         CacheDirective::MaxAge(31_536_000),
@@ -52,7 +52,7 @@ async fn get_photo(
             .insert_header(cache)
             .finish());
     }
-    let (content_type, stream, length) = service::rendition(&state, &photo, size).await?;
+    let (content_type, stream, length) = service::rendition(&state, &photo, rendition).await?;
     let mut response = HttpResponse::Ok();
     response
         .content_type(content_type)

@@ -81,9 +81,9 @@ pub struct ShopfrontRequest {
     /// 统一社会信用代码, with its check digit.
     pub credit_code: String,
     pub address: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub contact: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub phone: String,
     /// Where the shop is (zones are always WGS-84).
     pub location: PointRequest,

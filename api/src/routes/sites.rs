@@ -78,7 +78,7 @@ pub struct SiteRequest {
     /// The area the site lies in (usually a community or grid).
     pub area_id: Uuid,
     pub location: PointRequest,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub address: String,
     /// The shopfront this site is, when it is one.
     pub shopfront_id: Option<Uuid>,

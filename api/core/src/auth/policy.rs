@@ -10,6 +10,7 @@ use entity::{campaigns, cases};
 
 use crate::auth::CurrentUser;
 use crate::domain::inspection::{CampaignMode, CampaignStatus};
+use crate::domain::workflow::Actor;
 use crate::domain::{Action, CaseStatus, PhotoKind, Role};
 use crate::error::{Error, ErrorCode, Msg};
 
@@ -206,26 +207,16 @@ pub fn may_add_photo(
     Ok(())
 }
 
-/// Who may take `action` on a case they can see: supervisors triage, assign, cancel,
-/// reopen and mark duplicates; the assignee accepts, disputes and rectifies; the filing
-/// inspector or a supervisor verifies or rejects, never whoever rectified.
+/// Whether `user` may take `action` on a case they can see, by the action's `by` in the
+/// life cycle's table (`domain::workflow::ACTIONS`).
 pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Result<(), Error> {
     let supervisor = user.role == Role::Supervisor;
-    let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
-    let allowed = match action {
-        Action::Assign
-        | Action::Cancel
-        | Action::Reopen
-        | Action::Duplicate
-        | Action::DecideExtension
-        | Action::DecideSuspension => supervisor,
-        Action::Accept
-        | Action::Dispute
-        | Action::Rectify
-        | Action::RequestExtension
-        | Action::RequestSuspension => is_assignee(user, case),
-        Action::Resume => supervisor || is_assignee(user, case),
-        Action::Verify | Action::Reject => {
+    let allowed = match action.rule().by {
+        Actor::Supervisor => supervisor,
+        Actor::Assignee => is_assignee(user, case),
+        Actor::SupervisorOrAssignee => supervisor || is_assignee(user, case),
+        Actor::Verifier => {
+            let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
             (supervisor || filer) && case.rectified_by != Some(user.id)
         }
     };

@@ -11,8 +11,8 @@
 //! Extension and suspension (缓办) requests, their decisions and `resume` move or pause
 //! the deadline of an assigned or in-progress case without changing its status.
 
-use crate::domain::CaseStatus;
 use crate::domain::case::string_enum;
+use crate::domain::{CaseStatus, PhotoKind};
 
 string_enum!(
     Action {
@@ -33,38 +33,93 @@ string_enum!(
     }
 );
 
+/// Who may take an action on a case they can see (decided by `auth::policy::may_act`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The campaign office.
+    Supervisor,
+    /// The department or shop the case is assigned to.
+    Assignee,
+    SupervisorOrAssignee,
+    /// The inspector who filed the case, or a supervisor, never whoever rectified it.
+    Verifier,
+}
+
+/// Everything the life cycle says about one action.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionRule {
+    pub action: Action,
+    /// The statuses it may be taken from.
+    pub from: &'static [CaseStatus],
+    /// The status it leads to; `None` leaves the status as it is (the clock requests).
+    pub to: Option<CaseStatus>,
+    pub by: Actor,
+    /// A reason is required.
+    pub needs_note: bool,
+    /// The kind of this case's photos it may name.
+    pub takes_photos: Option<PhotoKind>,
+}
+
+use CaseStatus::{Assigned, Cancelled, Closed, Disputed, InProgress, Rectified, Reported};
+
+/// Under way: where the deadline's clock runs.
+const UNDER_WAY: &[CaseStatus] = &[Assigned, InProgress];
+
+const fn rule(
+    action: Action,
+    from: &'static [CaseStatus],
+    to: Option<CaseStatus>,
+    by: Actor,
+    needs_note: bool,
+    takes_photos: Option<PhotoKind>,
+) -> ActionRule {
+    ActionRule {
+        action,
+        from,
+        to,
+        by,
+        needs_note,
+        takes_photos,
+    }
+}
+
+/// The life cycle, one row per action: from, to (`None`: the status stays), by whom,
+/// whether a reason is needed, and the photos it may name.
+#[rustfmt::skip]
+pub const ACTIONS: [ActionRule; 14] = [
+    rule(Action::Assign,            &[Reported, Assigned, Disputed], Some(Assigned),   Actor::Supervisor,           false, None),
+    rule(Action::Accept,            &[Assigned],                     Some(InProgress), Actor::Assignee,             false, None),
+    rule(Action::Dispute,           &[Assigned],                     Some(Disputed),   Actor::Assignee,             true,  None),
+    rule(Action::Rectify,           &[InProgress],                   Some(Rectified),  Actor::Assignee,             false, Some(PhotoKind::After)),
+    rule(Action::Verify,            &[Rectified],                    Some(Closed),     Actor::Verifier,             false, Some(PhotoKind::Verification)),
+    rule(Action::Reject,            &[Rectified],                    Some(Assigned),   Actor::Verifier,             true,  None),
+    rule(Action::Cancel,            &[Reported, Assigned, Disputed], Some(Cancelled),  Actor::Supervisor,           true,  None),
+    rule(Action::Reopen,            &[Closed],                       Some(Assigned),   Actor::Supervisor,           true,  None),
+    rule(Action::Duplicate,         &CaseStatus::OPEN,               Some(Closed),     Actor::Supervisor,           true,  None),
+    rule(Action::RequestExtension,  UNDER_WAY,                       None,             Actor::Assignee,             true,  None),
+    rule(Action::DecideExtension,   UNDER_WAY,                       None,             Actor::Supervisor,           false, None),
+    rule(Action::RequestSuspension, UNDER_WAY,                       None,             Actor::Assignee,             true,  None),
+    rule(Action::DecideSuspension,  UNDER_WAY,                       None,             Actor::Supervisor,           false, None),
+    rule(Action::Resume,            UNDER_WAY,                       None,             Actor::SupervisorOrAssignee, false, None),
+];
+
 impl Action {
+    /// Its row of [`ACTIONS`], which lists the actions in the order they are declared
+    /// (tested below).
+    pub fn rule(self) -> &'static ActionRule {
+        &ACTIONS[self as usize]
+    }
+
     /// The status `self` leads to from `from`, or `None` when the life cycle does not allow it.
     pub fn next(self, from: CaseStatus) -> Option<CaseStatus> {
-        use CaseStatus::*;
-        match (self, from) {
-            (Action::Assign, Reported | Assigned | Disputed) => Some(Assigned),
-            (Action::Accept, Assigned) => Some(InProgress),
-            (Action::Dispute, Assigned) => Some(Disputed),
-            (Action::Rectify, InProgress) => Some(Rectified),
-            (Action::Verify, Rectified) => Some(Closed),
-            (Action::Reject, Rectified) => Some(Assigned),
-            (Action::Cancel, Reported | Assigned | Disputed) => Some(Cancelled),
-            (Action::Reopen, Closed) => Some(Assigned),
-            (Action::Duplicate, status) if status.is_open() => Some(Closed),
-            // Requests about the clock leave the status as it is.
-            (
-                Action::RequestExtension
-                | Action::DecideExtension
-                | Action::RequestSuspension
-                | Action::DecideSuspension
-                | Action::Resume,
-                status @ (Assigned | InProgress),
-            ) => Some(status),
-            _ => None,
-        }
+        let rule = self.rule();
+        rule.from.contains(&from).then_some(rule.to.unwrap_or(from))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use CaseStatus::*;
 
     #[test]
     fn the_table_of_every_action_from_every_status() {
@@ -129,5 +184,8 @@ mod tests {
             }
         }
         assert_eq!(expected.len(), Action::ALL.len());
+        for action in Action::ALL {
+            assert_eq!(action.rule().action, *action, "{action} has its row");
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::services::assignment::bump_version;
 use crate::services::users::RoleScope;
 use crate::services::{demo, events, now};
 use crate::state::AppState;
-use crate::storage::{ObjectKey, PhotoSize};
+use crate::storage::{ObjectKey, Rendition};
 
 /// The city's bounding box (WGS-84): about 48 km × 44 km.
 const SOUTH: f64 = 30.0;
@@ -404,9 +404,9 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 let (original, preview, thumbnail) = &pictures[(done + k) % pictures.len()];
                 let photo_id = Uuid::now_v7();
                 for (size, bytes) in [
-                    (PhotoSize::Original, original),
-                    (PhotoSize::Preview, preview),
-                    (PhotoSize::Thumbnail, thumbnail),
+                    (Rendition::Original, original),
+                    (Rendition::Preview, preview),
+                    (Rendition::Thumbnail, thumbnail),
                 ] {
                     uploads.push((
                         ObjectKey::photo(id, photo_id, size),

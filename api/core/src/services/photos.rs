@@ -24,7 +24,7 @@ use crate::photo::{self, PhotoError, ProcessedPhoto};
 use crate::services::uploads::SpooledFile;
 use crate::services::{now, reports};
 use crate::state::AppState;
-use crate::storage::{ObjectKey, PhotoSize, StorageError};
+use crate::storage::{ObjectKey, Rendition, StorageError};
 
 pub const MAX_PER_KIND: u64 = 9;
 /// A photo taken farther than this from the case's location is flagged.
@@ -85,18 +85,18 @@ impl Owner {
     }
 }
 
-/// The storage key of one size of a stored photo.
-pub fn object_key(photo: &photos::Model, size: PhotoSize) -> ObjectKey {
+/// The storage key of one rendition of a stored photo.
+pub fn object_key(photo: &photos::Model, rendition: Rendition) -> ObjectKey {
     let owner = photo.case_id.or(photo.visit_id).unwrap_or_default();
-    ObjectKey::photo(owner, photo.id, size)
+    ObjectKey::photo(owner, photo.id, rendition)
 }
 
-/// One size of a stored photo, streamed from the store: its content type, its bytes and
+/// One rendition of a stored photo, streamed from the store: its content type, its bytes and
 /// their length when the store says it.
 pub async fn rendition(
     state: &AppState,
     photo: &photos::Model,
-    size: PhotoSize,
+    rendition: Rendition,
 ) -> Result<
     (
         String,
@@ -105,11 +105,14 @@ pub async fn rendition(
     ),
     Error,
 > {
-    let content_type = match size {
-        PhotoSize::Original => photo.content_type.clone(),
-        PhotoSize::Preview | PhotoSize::Thumbnail => "image/jpeg".to_owned(),
+    let content_type = match rendition {
+        Rendition::Original => photo.content_type.clone(),
+        Rendition::Preview | Rendition::Thumbnail => "image/jpeg".to_owned(),
     };
-    let (stream, length) = state.store.get_stream(&object_key(photo, size)).await?;
+    let (stream, length) = state
+        .store
+        .get_stream(&object_key(photo, rendition))
+        .await?;
     Ok((content_type, stream, length))
 }
 
@@ -455,20 +458,20 @@ async fn store_objects(
 ) -> Result<(), Error> {
     let photo = &prepared.photo;
     let puts = [
-        (PhotoSize::Original, original, photo.format.content_type()),
+        (Rendition::Original, original, photo.format.content_type()),
         (
-            PhotoSize::Preview,
+            Rendition::Preview,
             Bytes::copy_from_slice(&photo.preview),
             "image/jpeg",
         ),
         (
-            PhotoSize::Thumbnail,
+            Rendition::Thumbnail,
             Bytes::copy_from_slice(&photo.thumbnail),
             "image/jpeg",
         ),
     ]
-    .map(|(size, bytes, content_type)| {
-        let key = ObjectKey::photo(owner.id(), prepared.id, size);
+    .map(|(rendition, bytes, content_type)| {
+        let key = ObjectKey::photo(owner.id(), prepared.id, rendition);
         async move {
             let stored = state.store.put(&key, bytes, content_type).await;
             (key, stored)

@@ -3,7 +3,7 @@
 //! event in one transaction.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, UpdateMany};
 use uuid::Uuid;
 
 use entity::{cases, departments, photos, shopfronts};
@@ -59,314 +59,17 @@ pub async fn act(
 ) -> Result<cases::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     let case = reports::visible_case_in(&txn, policy::case_scope(user), case_id).await?;
-    policy::may_act(user, &case, action)?;
-    let from = CaseStatus::parse(&case.status).ok_or_else(|| Error::internal("unknown status"))?;
-    let to = action
-        .next(from)
-        .ok_or_else(|| Error::new(ErrorCode::InvalidTransition))?;
-    if case.version != input.version {
-        return Err(Error::new(ErrorCode::VersionConflict));
-    }
-    if matches!(
-        action,
-        Action::Dispute
-            | Action::Reject
-            | Action::Cancel
-            | Action::Reopen
-            | Action::Duplicate
-            | Action::RequestExtension
-            | Action::RequestSuspension
-    ) && input.note.as_deref().is_none_or(str::is_empty)
-    {
-        return Err(Error::invalid_field(
-            "note",
-            Msg::fixed("say why", "请说明原因"),
-        ));
-    }
-
-    // Photos named by the action must be this case's, of the kind the action takes.
-    let wanted_kind = match action {
-        Action::Rectify => Some(PhotoKind::After),
-        Action::Verify => Some(PhotoKind::Verification),
-        _ => None,
-    };
-    if !input.photo_ids.is_empty() {
-        let kind = wanted_kind.ok_or_else(|| {
-            Error::invalid_field(
-                "photo_ids",
-                Msg::fixed("this action takes no photos", "此操作不接受照片"),
-            )
-        })?;
-        let found = photos::Entity::find()
-            .filter(photos::Column::Id.is_in(input.photo_ids.clone()))
-            .filter(photos::Column::CaseId.eq(case.id))
-            .filter(photos::Column::Kind.eq(kind.as_str()))
-            .all(&txn)
-            .await?;
-        if found.len() != input.photo_ids.len() {
-            return Err(Error::invalid_field(
-                "photo_ids",
-                Msg::new(
-                    format!("must be {kind} photos of this case"),
-                    format!("须为本案件的 {kind} 照片"),
-                ),
-            ));
-        }
-    }
-    let mut update = cases::Entity::update_many()
+    let (from, to) = judge(user, &case, action, &input)?;
+    check_named_photos(&txn, &case, action, &input.photo_ids).await?;
+    let at = now();
+    let Change { update, note } = change(state, &txn, user, &case, action, &input, at).await?;
+    let update = update
         .col_expr(cases::Column::Status, Expr::value(to.as_str()))
         .col_expr(
             cases::Column::Version,
             Expr::col(cases::Column::Version).add(1),
         )
-        .col_expr(cases::Column::UpdatedAt, Expr::value(now()));
-    let at = now();
-    let mut note = input.note.clone();
-    match action {
-        Action::Rectify => {
-            let after_photos = photos::Entity::find()
-                .filter(photos::Column::CaseId.eq(case.id))
-                .filter(photos::Column::Kind.eq(PhotoKind::After.as_str()))
-                .one(&txn)
-                .await?;
-            if after_photos.is_none() {
-                return Err(Error::invalid_field(
-                    "photo_ids",
-                    Msg::fixed(
-                        "upload at least one after photo first",
-                        "请先上传至少一张整改后照片",
-                    ),
-                ));
-            }
-            update = update.col_expr(cases::Column::RectifiedBy, Expr::value(user.id));
-        }
-        Action::Verify | Action::Duplicate => {
-            update = update.col_expr(cases::Column::ClosedAt, Expr::value(at));
-            if action == Action::Duplicate {
-                let original = input
-                    .duplicate_of
-                    .filter(|o| *o != case.id)
-                    .ok_or_else(|| {
-                        Error::invalid_field(
-                            "duplicate_of",
-                            Msg::fixed("the original case is required", "须指明原案件"),
-                        )
-                    })?;
-                let original = reports::visible_case_in(&txn, policy::case_scope(user), original)
-                    .await
-                    .map_err(|_| {
-                        Error::invalid_field(
-                            "duplicate_of",
-                            Msg::fixed("no such case", "案件不存在"),
-                        )
-                    })?;
-                update = update.col_expr(cases::Column::DuplicateOf, Expr::value(original.id));
-                note = Some(format!(
-                    "duplicate of {}: {}",
-                    original.case_no,
-                    note.unwrap_or_default()
-                ));
-            }
-        }
-        Action::Reject => {
-            update = update
-                .col_expr(
-                    cases::Column::ReworkCount,
-                    Expr::col(cases::Column::ReworkCount).add(1),
-                )
-                .col_expr(
-                    cases::Column::RectifiedBy,
-                    Expr::value(Option::<Uuid>::None),
-                );
-        }
-        Action::Reopen => {
-            update = update
-                .col_expr(
-                    cases::Column::DeadlineAt,
-                    Expr::value(fresh_deadline(state, &txn, &case).await?),
-                )
-                .col_expr(
-                    cases::Column::OverdueNotifiedAt,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                )
-                .col_expr(
-                    cases::Column::RecurrenceCount,
-                    Expr::col(cases::Column::RecurrenceCount).add(1),
-                )
-                .col_expr(
-                    cases::Column::ClosedAt,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                )
-                .col_expr(
-                    cases::Column::RectifiedBy,
-                    Expr::value(Option::<Uuid>::None),
-                );
-        }
-        Action::Assign => {
-            // (kind, name, the department answerable) of the new assignee.
-            let (kind, found) = match (input.department_id, input.shopfront_id) {
-                (Some(d), None) => (
-                    AssigneeKind::Department,
-                    departments::Entity::find_by_id(d)
-                        .one(&txn)
-                        .await?
-                        .map(|d| (d.name, Some(d.id))),
-                ),
-                (None, Some(s)) => (
-                    AssigneeKind::Shopfront,
-                    // Share-locked, as at filing: a concurrent move of the shop to another
-                    // department cannot miss this case.
-                    shopfronts::Entity::find_by_id(s)
-                        .lock_shared()
-                        .one(&txn)
-                        .await?
-                        .map(|s| (s.name, s.department_id)),
-                ),
-                _ => {
-                    return Err(Error::invalid_field(
-                        "department_id",
-                        Msg::fixed(
-                            "give exactly one of department_id and shopfront_id",
-                            "department_id 与 shopfront_id 须且只须填写一个",
-                        ),
-                    ));
-                }
-            };
-            let (name, overseer) = found.ok_or_else(|| {
-                Error::invalid_field(
-                    "department_id",
-                    Msg::fixed("no such department or shopfront", "部门或门店不存在"),
-                )
-            })?;
-            let reason = format!("assigned by hand by {} → {name}", user.username);
-            // A (re)assignment is a new dispatch: the new assignee gets the full limit.
-            update = update
-                .col_expr(
-                    cases::Column::DeadlineAt,
-                    Expr::value(fresh_deadline(state, &txn, &case).await?),
-                )
-                .col_expr(
-                    cases::Column::OverdueNotifiedAt,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                )
-                .col_expr(cases::Column::AssigneeKind, Expr::value(kind.as_str()))
-                .col_expr(
-                    cases::Column::AssigneeDepartmentId,
-                    Expr::value(input.department_id),
-                )
-                .col_expr(
-                    cases::Column::AssigneeShopfrontId,
-                    Expr::value(input.shopfront_id),
-                )
-                .col_expr(cases::Column::OverseerDepartmentId, Expr::value(overseer))
-                .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()));
-            note = Some(match note {
-                Some(n) if !n.is_empty() => format!("{reason}: {n}"),
-                _ => reason,
-            });
-        }
-        Action::RequestExtension | Action::RequestSuspension => {
-            if case.pending_request.is_some() {
-                return Err(not_now(
-                    "A request already waits for a supervisor.",
-                    "已有申请等待督查人员处理。",
-                ));
-            }
-            if action == Action::RequestExtension {
-                let until = input
-                    .until
-                    .filter(|u| *u > at && case.deadline_at.is_none_or(|d| *u > d))
-                    .ok_or_else(|| {
-                        Error::invalid_field(
-                            "until",
-                            Msg::fixed(
-                                "a time after the current deadline is required",
-                                "须为晚于当前期限的时间",
-                            ),
-                        )
-                    })?;
-                update = update
-                    .col_expr(cases::Column::PendingRequest, Expr::value("extension"))
-                    .col_expr(cases::Column::RequestedUntil, Expr::value(until));
-                note = Some(format!(
-                    "until {}: {}",
-                    until.to_rfc3339(),
-                    note.unwrap_or_default()
-                ));
-            } else {
-                if case.suspended_at.is_some() {
-                    return Err(not_now(
-                        "The case is suspended already.",
-                        "案件已在缓办中。",
-                    ));
-                }
-                update = update.col_expr(cases::Column::PendingRequest, Expr::value("suspension"));
-            }
-        }
-        Action::DecideExtension | Action::DecideSuspension => {
-            let wanted = if action == Action::DecideExtension {
-                "extension"
-            } else {
-                "suspension"
-            };
-            if case.pending_request.as_deref() != Some(wanted) {
-                return Err(not_now(
-                    "No such request waits on this case.",
-                    "该案件没有待处理的此类申请。",
-                ));
-            }
-            let grant = input.grant.ok_or_else(|| {
-                Error::invalid_field(
-                    "grant",
-                    Msg::fixed("true or false is required", "须为 true 或 false"),
-                )
-            })?;
-            update = update
-                .col_expr(
-                    cases::Column::PendingRequest,
-                    Expr::value(Option::<String>::None),
-                )
-                .col_expr(
-                    cases::Column::RequestedUntil,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                );
-            if grant {
-                update = if action == Action::DecideExtension {
-                    update
-                        .col_expr(cases::Column::DeadlineAt, Expr::value(case.requested_until))
-                        .col_expr(
-                            cases::Column::OverdueNotifiedAt,
-                            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                        )
-                } else {
-                    update.col_expr(cases::Column::SuspendedAt, Expr::value(at))
-                };
-            }
-            let verdict = if grant { "granted" } else { "refused" };
-            note = Some(match note {
-                Some(n) if !n.is_empty() => format!("{verdict}: {n}"),
-                _ => verdict.to_owned(),
-            });
-        }
-        Action::Resume => {
-            let Some(since) = case.suspended_at else {
-                return Err(not_now("The case is not suspended.", "案件未在缓办中。"));
-            };
-            // The clock stood still while suspended: the deadline moves by that long.
-            let deadline = case.deadline_at.map(|d| d + (at - since));
-            update = update
-                .col_expr(
-                    cases::Column::SuspendedAt,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                )
-                .col_expr(cases::Column::DeadlineAt, Expr::value(deadline))
-                .col_expr(
-                    cases::Column::OverdueNotifiedAt,
-                    Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                );
-        }
-        Action::Accept | Action::Dispute | Action::Cancel => {}
-    }
+        .col_expr(cases::Column::UpdatedAt, Expr::value(at));
     // The version in the WHERE clause makes a concurrent writer lose cleanly.
     let changed = update
         .filter(cases::Column::Id.eq(case.id))
@@ -394,18 +97,400 @@ pub async fn act(
         .one(&txn)
         .await?
         .ok_or_else(Error::not_found)?;
-    let notice = match action {
-        Action::Assign => Some(Notice::Assigned),
-        Action::Rectify => Some(Notice::Rectified),
-        Action::Verify | Action::Duplicate => Some(Notice::Closed),
-        Action::Reopen => Some(Notice::Reopened),
-        _ => None,
-    };
-    if let Some(notice) = notice {
+    if let Some(notice) = notice_of(action) {
         let registry = state.registry.current(&txn).await?;
         notify::enqueue(&txn, &registry, &updated, notice).await?;
     }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), "case action");
     Ok(updated)
+}
+
+/// Whether the action may be taken now, by the life cycle's table: who, from which status,
+/// on the version the caller read, with the reason it needs. The status it leads from and to.
+fn judge(
+    user: &CurrentUser,
+    case: &cases::Model,
+    action: Action,
+    input: &ActionInput,
+) -> Result<(CaseStatus, CaseStatus), Error> {
+    policy::may_act(user, case, action)?;
+    let from = CaseStatus::parse(&case.status).ok_or_else(|| Error::internal("unknown status"))?;
+    let to = action
+        .next(from)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidTransition))?;
+    if case.version != input.version {
+        return Err(Error::new(ErrorCode::VersionConflict));
+    }
+    if action.rule().needs_note && input.note.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::invalid_field(
+            "note",
+            Msg::fixed("say why", "请说明原因"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// Photos named by the action must be this case's, of the kind the action takes.
+async fn check_named_photos(
+    txn: &impl sea_orm::ConnectionTrait,
+    case: &cases::Model,
+    action: Action,
+    photo_ids: &[Uuid],
+) -> Result<(), Error> {
+    if photo_ids.is_empty() {
+        return Ok(());
+    }
+    let kind = action.rule().takes_photos.ok_or_else(|| {
+        Error::invalid_field(
+            "photo_ids",
+            Msg::fixed("this action takes no photos", "此操作不接受照片"),
+        )
+    })?;
+    let found = photos::Entity::find()
+        .filter(photos::Column::Id.is_in(photo_ids.to_vec()))
+        .filter(photos::Column::CaseId.eq(case.id))
+        .filter(photos::Column::Kind.eq(kind.as_str()))
+        .count(txn)
+        .await?;
+    if found != photo_ids.len() as u64 {
+        return Err(Error::invalid_field(
+            "photo_ids",
+            Msg::new(
+                format!("must be {kind} photos of this case"),
+                format!("须为本案件的 {kind} 照片"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The webhook notice an action sends, if any.
+fn notice_of(action: Action) -> Option<Notice> {
+    match action {
+        Action::Assign => Some(Notice::Assigned),
+        Action::Rectify => Some(Notice::Rectified),
+        Action::Verify | Action::Duplicate => Some(Notice::Closed),
+        Action::Reopen => Some(Notice::Reopened),
+        _ => None,
+    }
+}
+
+/// What an action changes on the case besides its status and version, and the note its
+/// event keeps.
+struct Change {
+    update: UpdateMany<cases::Entity>,
+    note: Option<String>,
+}
+
+type Nothing = Option<chrono::DateTime<chrono::Utc>>;
+
+async fn change(
+    state: &AppState,
+    txn: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    case: &cases::Model,
+    action: Action,
+    input: &ActionInput,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    let update = cases::Entity::update_many();
+    let note = input.note.clone();
+    let unchanged = |update| {
+        Ok(Change {
+            update,
+            note: note.clone(),
+        })
+    };
+    match action {
+        Action::Accept | Action::Dispute | Action::Cancel => unchanged(update),
+        Action::Rectify => unchanged(rectify(txn, user, case, update).await?),
+        Action::Verify => unchanged(update.col_expr(cases::Column::ClosedAt, Expr::value(at))),
+        Action::Duplicate => duplicate(txn, user, case, input, update, at).await,
+        Action::Reject => unchanged(
+            update
+                .col_expr(
+                    cases::Column::ReworkCount,
+                    Expr::col(cases::Column::ReworkCount).add(1),
+                )
+                .col_expr(
+                    cases::Column::RectifiedBy,
+                    Expr::value(Option::<Uuid>::None),
+                ),
+        ),
+        Action::Reopen => unchanged(
+            redispatch(state, txn, case, update)
+                .await?
+                .col_expr(
+                    cases::Column::RecurrenceCount,
+                    Expr::col(cases::Column::RecurrenceCount).add(1),
+                )
+                .col_expr(cases::Column::ClosedAt, Expr::value(Nothing::None))
+                .col_expr(
+                    cases::Column::RectifiedBy,
+                    Expr::value(Option::<Uuid>::None),
+                ),
+        ),
+        Action::Assign => assign(state, txn, user, case, input, update).await,
+        Action::RequestExtension | Action::RequestSuspension => {
+            request(case, action, input, update, at)
+        }
+        Action::DecideExtension | Action::DecideSuspension => {
+            decide(case, action, input, update, at)
+        }
+        Action::Resume => unchanged(resume(case, update, at)?),
+    }
+}
+
+/// A dispatch anew: the assignee gets the category's full limit from now.
+async fn redispatch(
+    state: &AppState,
+    txn: &impl sea_orm::ConnectionTrait,
+    case: &cases::Model,
+    update: UpdateMany<cases::Entity>,
+) -> Result<UpdateMany<cases::Entity>, Error> {
+    Ok(update
+        .col_expr(
+            cases::Column::DeadlineAt,
+            Expr::value(fresh_deadline(state, txn, case).await?),
+        )
+        .col_expr(cases::Column::OverdueNotifiedAt, Expr::value(Nothing::None)))
+}
+
+/// Rectifying needs an after photo on the case, and remembers who rectified.
+async fn rectify(
+    txn: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    case: &cases::Model,
+    update: UpdateMany<cases::Entity>,
+) -> Result<UpdateMany<cases::Entity>, Error> {
+    let after_photos = photos::Entity::find()
+        .filter(photos::Column::CaseId.eq(case.id))
+        .filter(photos::Column::Kind.eq(PhotoKind::After.as_str()))
+        .one(txn)
+        .await?;
+    if after_photos.is_none() {
+        return Err(Error::invalid_field(
+            "photo_ids",
+            Msg::fixed(
+                "upload at least one after photo first",
+                "请先上传至少一张整改后照片",
+            ),
+        ));
+    }
+    Ok(update.col_expr(cases::Column::RectifiedBy, Expr::value(user.id)))
+}
+
+/// Closing a case as a duplicate of another the supervisor can see.
+async fn duplicate(
+    txn: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    case: &cases::Model,
+    input: &ActionInput,
+    update: UpdateMany<cases::Entity>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    let original = input
+        .duplicate_of
+        .filter(|o| *o != case.id)
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "duplicate_of",
+                Msg::fixed("the original case is required", "须指明原案件"),
+            )
+        })?;
+    let original = reports::visible_case_in(txn, policy::case_scope(user), original)
+        .await
+        .map_err(|_| {
+            Error::invalid_field("duplicate_of", Msg::fixed("no such case", "案件不存在"))
+        })?;
+    Ok(Change {
+        update: update
+            .col_expr(cases::Column::ClosedAt, Expr::value(at))
+            .col_expr(cases::Column::DuplicateOf, Expr::value(original.id)),
+        note: Some(format!(
+            "duplicate of {}: {}",
+            original.case_no,
+            input.note.clone().unwrap_or_default()
+        )),
+    })
+}
+
+/// Assigning by hand to a department or a shop, as a new dispatch.
+async fn assign(
+    state: &AppState,
+    txn: &impl sea_orm::ConnectionTrait,
+    user: &CurrentUser,
+    case: &cases::Model,
+    input: &ActionInput,
+    update: UpdateMany<cases::Entity>,
+) -> Result<Change, Error> {
+    // (kind, name, the department answerable) of the new assignee.
+    let (kind, found) = match (input.department_id, input.shopfront_id) {
+        (Some(d), None) => (
+            AssigneeKind::Department,
+            departments::Entity::find_by_id(d)
+                .one(txn)
+                .await?
+                .map(|d| (d.name, Some(d.id))),
+        ),
+        (None, Some(s)) => (
+            AssigneeKind::Shopfront,
+            // Share-locked, as at filing: a concurrent move of the shop to another
+            // department cannot miss this case.
+            shopfronts::Entity::find_by_id(s)
+                .lock_shared()
+                .one(txn)
+                .await?
+                .map(|s| (s.name, s.department_id)),
+        ),
+        _ => {
+            return Err(Error::invalid_field(
+                "department_id",
+                Msg::fixed(
+                    "give exactly one of department_id and shopfront_id",
+                    "department_id 与 shopfront_id 须且只须填写一个",
+                ),
+            ));
+        }
+    };
+    let (name, overseer) = found.ok_or_else(|| {
+        Error::invalid_field(
+            "department_id",
+            Msg::fixed("no such department or shopfront", "部门或门店不存在"),
+        )
+    })?;
+    let reason = format!("assigned by hand by {} → {name}", user.username);
+    let update = redispatch(state, txn, case, update)
+        .await?
+        .col_expr(cases::Column::AssigneeKind, Expr::value(kind.as_str()))
+        .col_expr(
+            cases::Column::AssigneeDepartmentId,
+            Expr::value(input.department_id),
+        )
+        .col_expr(
+            cases::Column::AssigneeShopfrontId,
+            Expr::value(input.shopfront_id),
+        )
+        .col_expr(cases::Column::OverseerDepartmentId, Expr::value(overseer))
+        .col_expr(cases::Column::AssignmentReason, Expr::value(reason.clone()));
+    let note = Some(match &input.note {
+        Some(n) if !n.is_empty() => format!("{reason}: {n}"),
+        _ => reason,
+    });
+    Ok(Change { update, note })
+}
+
+/// An assignee asks for more time or for a pause; one request waits at a time.
+fn request(
+    case: &cases::Model,
+    action: Action,
+    input: &ActionInput,
+    update: UpdateMany<cases::Entity>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    if case.pending_request.is_some() {
+        return Err(not_now(
+            "A request already waits for a supervisor.",
+            "已有申请等待督查人员处理。",
+        ));
+    }
+    if action == Action::RequestSuspension {
+        if case.suspended_at.is_some() {
+            return Err(not_now(
+                "The case is suspended already.",
+                "案件已在缓办中。",
+            ));
+        }
+        return Ok(Change {
+            update: update.col_expr(cases::Column::PendingRequest, Expr::value("suspension")),
+            note: input.note.clone(),
+        });
+    }
+    let until = input
+        .until
+        .filter(|u| *u > at && case.deadline_at.is_none_or(|d| *u > d))
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "until",
+                Msg::fixed(
+                    "a time after the current deadline is required",
+                    "须为晚于当前期限的时间",
+                ),
+            )
+        })?;
+    Ok(Change {
+        update: update
+            .col_expr(cases::Column::PendingRequest, Expr::value("extension"))
+            .col_expr(cases::Column::RequestedUntil, Expr::value(until)),
+        note: Some(format!(
+            "until {}: {}",
+            until.to_rfc3339(),
+            input.note.clone().unwrap_or_default()
+        )),
+    })
+}
+
+/// A supervisor grants or refuses the request that waits.
+fn decide(
+    case: &cases::Model,
+    action: Action,
+    input: &ActionInput,
+    update: UpdateMany<cases::Entity>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    let wanted = if action == Action::DecideExtension {
+        "extension"
+    } else {
+        "suspension"
+    };
+    if case.pending_request.as_deref() != Some(wanted) {
+        return Err(not_now(
+            "No such request waits on this case.",
+            "该案件没有待处理的此类申请。",
+        ));
+    }
+    let grant = input.grant.ok_or_else(|| {
+        Error::invalid_field(
+            "grant",
+            Msg::fixed("true or false is required", "须为 true 或 false"),
+        )
+    })?;
+    let mut update = update
+        .col_expr(
+            cases::Column::PendingRequest,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(cases::Column::RequestedUntil, Expr::value(Nothing::None));
+    if grant {
+        update = if action == Action::DecideExtension {
+            update
+                .col_expr(cases::Column::DeadlineAt, Expr::value(case.requested_until))
+                .col_expr(cases::Column::OverdueNotifiedAt, Expr::value(Nothing::None))
+        } else {
+            update.col_expr(cases::Column::SuspendedAt, Expr::value(at))
+        };
+    }
+    let verdict = if grant { "granted" } else { "refused" };
+    let note = Some(match &input.note {
+        Some(n) if !n.is_empty() => format!("{verdict}: {n}"),
+        _ => verdict.to_owned(),
+    });
+    Ok(Change { update, note })
+}
+
+/// Ending a pause: the clock stood still while suspended, so the deadline moves by that long.
+fn resume(
+    case: &cases::Model,
+    update: UpdateMany<cases::Entity>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<UpdateMany<cases::Entity>, Error> {
+    let Some(since) = case.suspended_at else {
+        return Err(not_now("The case is not suspended.", "案件未在缓办中。"));
+    };
+    let deadline = case.deadline_at.map(|d| d + (at - since));
+    Ok(update
+        .col_expr(cases::Column::SuspendedAt, Expr::value(Nothing::None))
+        .col_expr(cases::Column::DeadlineAt, Expr::value(deadline))
+        .col_expr(cases::Column::OverdueNotifiedAt, Expr::value(Nothing::None)))
 }

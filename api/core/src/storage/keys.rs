@@ -12,10 +12,10 @@ impl ObjectKey {
         Self(format!("probes/{id}"))
     }
 
-    pub fn photo(case_id: Uuid, photo_id: Uuid, size: PhotoSize) -> Self {
+    pub fn photo(case_id: Uuid, photo_id: Uuid, rendition: Rendition) -> Self {
         Self(format!(
             "{PHOTO_PREFIX}{case_id}/{photo_id}/{}",
-            size.as_str()
+            rendition.as_str()
         ))
     }
 
@@ -39,10 +39,10 @@ impl ObjectKey {
 
 pub const PHOTO_PREFIX: &str = "photos/";
 
-/// The three objects of a photo.
+/// The three renditions of a photo, each an object of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PhotoSize {
+pub enum Rendition {
     /// The bytes as uploaded, untouched: the evidence.
     Original,
     /// 1280 px JPEG, orientation applied, metadata stripped.
@@ -51,18 +51,18 @@ pub enum PhotoSize {
     Thumbnail,
 }
 
-impl PhotoSize {
-    pub const ALL: [PhotoSize; 3] = [
-        PhotoSize::Original,
-        PhotoSize::Preview,
-        PhotoSize::Thumbnail,
+impl Rendition {
+    pub const ALL: [Rendition; 3] = [
+        Rendition::Original,
+        Rendition::Preview,
+        Rendition::Thumbnail,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            PhotoSize::Original => "original",
-            PhotoSize::Preview => "preview",
-            PhotoSize::Thumbnail => "thumbnail",
+            Rendition::Original => "original",
+            Rendition::Preview => "preview",
+            Rendition::Thumbnail => "thumbnail",
         }
     }
 }
@@ -76,7 +76,7 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(ObjectKey::probe(id).as_str(), format!("probes/{id}"));
         let case = Uuid::now_v7();
-        let key = ObjectKey::photo(case, id, PhotoSize::Preview);
+        let key = ObjectKey::photo(case, id, Rendition::Preview);
         assert_eq!(key.as_str(), format!("photos/{case}/{id}/preview"));
         assert_eq!(ObjectKey::photo_id_of(key.as_str()), Some(id));
         assert_eq!(ObjectKey::photo_id_of("probes/x"), None);

@@ -16,7 +16,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-pub use keys::{ObjectKey, PhotoSize};
+pub use keys::{ObjectKey, Rendition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -65,7 +65,8 @@ pub struct PhotoJson {
     pub kind: String,
     pub sha256: String,
     pub content_type: String,
-    pub bytes: i64,
+    /// The original's size in bytes.
+    pub size_bytes: i64,
     pub width: i32,
     pub height: i32,
     /// EXIF capture time, when the photo has one.
@@ -81,7 +82,7 @@ pub struct PhotoJson {
 
 impl From<photos::Model> for PhotoJson {
     fn from(p: photos::Model) -> Self {
-        let url = |size: &str| format!("/api/v1/photos/{}/{size}", p.id);
+        let url = |rendition: &str| format!("/api/v1/photos/{}/{rendition}", p.id);
         Self {
             original_url: url("original"),
             preview_url: url("preview"),
@@ -90,7 +91,7 @@ impl From<photos::Model> for PhotoJson {
             kind: p.kind,
             sha256: p.sha256,
             content_type: p.content_type,
-            bytes: p.bytes,
+            size_bytes: p.bytes,
             width: p.width,
             height: p.height,
             taken_at: p.taken_at,
