@@ -101,9 +101,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let prepared = xuncha::state::prepare(settings).await?;
             let started = std::time::Instant::now();
-            let made = xuncha::services::generate::generate(
+            let made = xuncha_tools::generate::generate(
                 &prepared.state,
-                xuncha::services::generate::Plan {
+                xuncha_tools::generate::Plan {
                     areas,
                     shopfronts,
                     cases,
@@ -126,7 +126,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let prepared = xuncha::state::prepare(settings).await?;
-            let users = xuncha::services::demo::seed(&prepared.state).await?;
+            let users = xuncha_tools::demo::seed(&prepared.state).await?;
             let mut out = String::from(
                 "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts.\nDemo users (passwords are new on every run):\n",
             );

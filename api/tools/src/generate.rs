@@ -19,12 +19,13 @@ use uuid::Uuid;
 
 use entity::{areas, case_events, cases, categories, departments, photos, shopfronts};
 
-use crate::domain::{CaseStatus, Role};
-use crate::services::assignment::bump_version;
-use crate::services::users::RoleScope;
-use crate::services::{demo, events, now};
-use crate::state::AppState;
-use crate::storage::{ObjectKey, Rendition};
+use crate::demo;
+use xuncha_core::domain::{CaseStatus, Role};
+use xuncha_core::services::assignment::bump_version;
+use xuncha_core::services::users::RoleScope;
+use xuncha_core::services::{events, now};
+use xuncha_core::state::AppState;
+use xuncha_core::storage::{ObjectKey, Rendition};
 
 /// The city's bounding box (WGS-84): about 48 km × 44 km.
 const SOUTH: f64 = 30.0;
@@ -318,7 +319,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             let reporter_id = Some(reporter);
             let case = cases::ActiveModel {
                 id: Set(id),
-                case_no: Set(crate::domain::case::case_no(year, *sequence)),
+                case_no: Set(xuncha_core::domain::case::case_no(year, *sequence)),
                 client_id: Set(Some(Uuid::now_v7())),
                 request_hash: Set(None),
                 category_code: Set(category.code.clone()),
@@ -471,7 +472,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
     }
     // The API numbers new cases after the generated ones.
     for (year, last) in counters {
-        crate::services::case_numbers::continue_after(db, year, last)
+        xuncha_core::services::case_numbers::continue_after(db, year, last)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

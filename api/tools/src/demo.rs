@@ -8,12 +8,14 @@ use uuid::Uuid;
 
 use entity::{areas, departments, shopfronts, users};
 
-use crate::domain::geometry::Area;
-use crate::domain::{AreaLevel, CreditCode, DepartmentKind, GeoPoint, NewPassword, Role, Username};
-use crate::error::FieldErrors;
-use crate::services::users::RoleScope;
-use crate::services::{now, registry, users as user_service};
-use crate::state::AppState;
+use xuncha_core::domain::geometry::Area;
+use xuncha_core::domain::{
+    AreaLevel, CreditCode, DepartmentKind, GeoPoint, NewPassword, Role, Username,
+};
+use xuncha_core::error::FieldErrors;
+use xuncha_core::services::users::RoleScope;
+use xuncha_core::services::{now, registry, users as user_service};
+use xuncha_core::state::AppState;
 
 /// South-west corner and cell size (degrees) of the demo grid: a district of 3
 /// sub-districts × 2 communities × 2 grids.
@@ -144,7 +146,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
     ];
     let mut created = Vec::new();
     for (username, display_name, role, department_id, shopfront_id) in plan {
-        let password = crate::auth::refresh::generate()[..16].to_owned();
+        let password = xuncha_core::auth::refresh::generate()[..16].to_owned();
         ensure_user(
             state,
             username,
@@ -170,9 +172,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
 /// Twelve cases by the demo inspector around the district, each with a before photo, so
 /// lists, maps and photo views have something to show. Filed once.
 async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
-    use crate::auth::{CurrentUser, SignedIn};
-    use crate::domain::{GeoPoint, PhotoKind, Severity};
-    use crate::services::{photos, reports};
+    use xuncha_core::auth::{CurrentUser, SignedIn};
+    use xuncha_core::domain::{GeoPoint, PhotoKind, Severity};
+    use xuncha_core::services::{photos, reports};
 
     let inspector = users::Entity::find()
         .filter(users::Column::Username.eq("demo.inspector"))
@@ -242,7 +244,7 @@ async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
         if let reports::Filed::Created(case) = filed {
             let photo = demo_photo(i)?;
             let add = async {
-                let photo = crate::services::uploads::SpooledFile::of(&photo).await?;
+                let photo = xuncha_core::services::uploads::SpooledFile::of(&photo).await?;
                 let owner = photos::case_owner(state, &filer, case.id, PhotoKind::Before).await?;
                 photos::add_to(state, &filer, owner, PhotoKind::Before, &[photo]).await
             };
@@ -327,7 +329,7 @@ async fn ensure_areas(state: &AppState, department_ids: &[Uuid]) -> anyhow::Resu
     {
         return Ok(());
     }
-    let fail = |e: crate::error::Error| anyhow::anyhow!("{e}");
+    let fail = |e: xuncha_core::error::Error| anyhow::anyhow!("{e}");
     let boundary = |south: f64, west: f64, height: f64, width: f64| -> anyhow::Result<Area> {
         Area::from_geojson(&serde_json::from_str(&rectangle(
             south, west, height, width,
