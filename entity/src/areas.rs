@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::AreaLevel;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "areas")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub code: String,
     pub name: String,
     /// district, subdistrict, community or grid.
-    pub level: String,
+    pub level: AreaLevel,
     pub parent_id: Option<Uuid>,
     /// GeoJSON geometry (Polygon or MultiPolygon, WGS-84).
     #[sea_orm(column_type = "Text", nullable)]

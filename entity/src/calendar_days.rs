@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::DayKind;
+
 /// A day that is not what its weekday says: a public holiday on a weekday, or a make-up
 /// working day (调休) on a weekend.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub day: Date,
     /// holiday or workday.
-    pub kind: String,
+    pub kind: DayKind,
     pub name: String,
 }
 

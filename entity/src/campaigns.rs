@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::{CampaignMode, CampaignStatus};
+
 /// An inspection round with its committed draw. `seed` stays secret until it closes.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaigns")]
@@ -8,9 +10,9 @@ pub struct Model {
     pub id: Uuid,
     pub name: String,
     /// unannounced or announced.
-    pub mode: String,
+    pub mode: CampaignMode,
     /// open or closed.
-    pub status: String,
+    pub status: CampaignStatus,
     pub starts_on: Date,
     pub ends_on: Date,
     pub checklist_id: Uuid,

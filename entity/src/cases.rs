@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
+
 /// A violation report and where it stands in the closed loop. Location is WGS-84.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "cases")]
@@ -21,12 +23,12 @@ pub struct Model {
     pub accuracy_m: Option<f64>,
     pub address: String,
     pub observed_at: DateTimeUtc,
-    pub severity: String,
-    pub source: String,
-    pub status: String,
+    pub severity: Severity,
+    pub source: CaseSource,
+    pub status: CaseStatus,
     pub reporter_id: Option<Uuid>,
     /// `department` or `shopfront`.
-    pub assignee_kind: Option<String>,
+    pub assignee_kind: Option<AssigneeKind>,
     pub assignee_department_id: Option<Uuid>,
     pub assignee_shopfront_id: Option<Uuid>,
     /// The department answerable: the department assignee, or the overseer of the

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::DeadlineUnit;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "categories")]
 pub struct Model {
@@ -13,7 +15,7 @@ pub struct Model {
     /// `working_hours`, days for `working_days`.
     pub deadline_hours: i32,
     /// calendar_hours, working_hours or working_days.
-    pub deadline_unit: String,
+    pub deadline_unit: DeadlineUnit,
     pub active: bool,
     /// JSON array of the extra questions the category asks (Open311 attributes).
     #[sea_orm(column_type = "Text")]

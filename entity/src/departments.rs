@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::DepartmentKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "departments")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub name: String,
     /// urban_management, traffic_police, sanitation, subdistrict_office, housing,
     /// landscaping or other.
-    pub kind: String,
+    pub kind: DepartmentKind,
     pub contact: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::SiteType;
+
 /// A place that unannounced inspections may visit (点位). Location is WGS-84.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "inspection_sites")]
@@ -9,7 +11,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub name: String,
-    pub site_type: String,
+    pub site_type: SiteType,
     pub area_id: Uuid,
     pub lat: f64,
     pub lon: f64,

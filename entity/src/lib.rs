@@ -24,5 +24,6 @@ pub mod shopfronts;
 pub mod users;
 pub mod visit_scores;
 pub mod visits;
+pub mod vocabulary;
 pub mod webhook_deliveries;
 pub mod webhooks;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::PhotoKind;
+
 /// A photo of a case or of an inspection visit (exactly one of the two). The row exists
 /// only once its three objects (original, preview, thumbnail) are stored.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,7 +12,7 @@ pub struct Model {
     pub case_id: Option<Uuid>,
     pub visit_id: Option<Uuid>,
     /// before, after or verification.
-    pub kind: String,
+    pub kind: PhotoKind,
     pub sha256: String,
     pub content_type: String,
     pub bytes: i64,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     /// One of the `Role` codes of the api crate's domain.
-    pub role: String,
+    pub role: Role,
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
     pub disabled: bool,

@@ -286,7 +286,7 @@ impl TestApp {
             id: Set(id),
             code: Set(format!("D-{}", id.simple())),
             name: Set("城管局".into()),
-            kind: Set("urban_management".into()),
+            kind: Set(xuncha::domain::DepartmentKind::UrbanManagement),
             contact: Set(String::new()),
             created_at: Set(now),
             updated_at: Set(now),
@@ -434,13 +434,13 @@ impl TestApp {
             (None, None) => None,
         };
         let mut active = case.into_active_model();
-        active.status = Set(status.to_owned());
+        active.status = Set(xuncha::domain::CaseStatus::parse(status).unwrap());
         active.overseer_department_id = Set(overseer);
         active.assignee_department_id = Set(department);
         active.assignee_shopfront_id = Set(shopfront);
         active.assignee_kind = Set(match (department, shopfront) {
-            (_, Some(_)) => Some("shopfront".into()),
-            (Some(_), None) => Some("department".into()),
+            (_, Some(_)) => Some(xuncha::domain::AssigneeKind::Shopfront),
+            (Some(_), None) => Some(xuncha::domain::AssigneeKind::Department),
             _ => None,
         });
         active.update(&self.db).await.unwrap();

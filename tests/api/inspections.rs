@@ -818,7 +818,7 @@ async fn visits_score_sites_file_cases_and_the_review_adds_up() {
         .unwrap()
         .unwrap()
         .into_active_model();
-    b.status = Set("closed".into());
+    b.status = Set(xuncha::domain::CaseStatus::Closed);
     b.closed_at = Set(Some(now));
     b.update(&app.db).await.unwrap();
     let summary = get_ok(

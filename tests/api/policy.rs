@@ -143,7 +143,7 @@ async fn every_operation_answers_every_role_as_the_policy_says() {
     );
 
     let mut sessions = Vec::new();
-    for role in Role::ALL {
+    for role in Role::ALL.iter().copied() {
         let session = if role == Role::Admin {
             app.admin().await
         } else {

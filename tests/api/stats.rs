@@ -128,7 +128,7 @@ async fn the_period_figures_match_a_hand_count() {
         .unwrap()
         .unwrap()
         .into_active_model();
-        row.status = Set(s.status.into());
+        row.status = Set(xuncha::domain::CaseStatus::parse(s.status).unwrap());
         row.created_at = Set(at(s.created.0, s.created.1));
         row.deadline_at = Set(Some(at(s.deadline.0, s.deadline.1)));
         row.closed_at = Set(s.closed.map(|(d, h)| at(d, h)));

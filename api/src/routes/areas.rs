@@ -30,7 +30,7 @@ pub struct AreaJson {
     pub id: Uuid,
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: crate::domain::AreaLevel,
     pub parent_id: Option<Uuid>,
     /// The department that takes unmatched cases here and below (属地兜底).
     pub local_authority_id: Option<Uuid>,

@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct CalendarDayJson {
     pub day: NaiveDate,
     /// `holiday` (a weekday off) or `workday` (a weekend day worked, 调休).
-    pub kind: String,
+    pub kind: crate::domain::calendar::DayKind,
     pub name: String,
 }
 

@@ -47,7 +47,7 @@ pub struct CampaignJson {
     pub name: String,
     pub mode: CampaignMode,
     /// `open` or `closed`.
-    pub status: String,
+    pub status: crate::domain::inspection::CampaignStatus,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub checklist_id: Uuid,
@@ -71,7 +71,7 @@ impl From<CampaignView> for CampaignJson {
         Self {
             id: c.id,
             name: c.name,
-            mode: CampaignMode::parse(&c.mode).unwrap_or(CampaignMode::Unannounced),
+            mode: c.mode,
             status: c.status,
             starts_on: c.starts_on,
             ends_on: c.ends_on,
@@ -278,7 +278,7 @@ async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite
                 site_id: site.id,
                 code: site.code,
                 name: site.name,
-                site_type: SiteType::parse(&site.site_type).unwrap_or(SiteType::Other),
+                site_type: site.site_type,
                 address: site.address,
                 location: crate::routes::location::PointJson::wgs84(site.lat, site.lon),
                 scope_area_id: draw.scope_area_id,
@@ -827,8 +827,11 @@ async fn get_stats(
             stats::GroupBy::Area
         }
     };
-    let area_level = q.area_level.unwrap_or_else(|| "district".to_owned());
-    if crate::domain::AreaLevel::parse(&area_level).is_none() {
+    let area_level = match q.area_level.as_deref() {
+        None => Some(crate::domain::AreaLevel::District),
+        Some(raw) => crate::domain::AreaLevel::parse(raw),
+    };
+    if area_level.is_none() {
         errors.add(
             "area_level",
             Msg::fixed(
@@ -848,7 +851,7 @@ async fn get_stats(
                 department_id: q.department_id,
                 category: q.category,
                 group_by,
-                area_level,
+                area_level: area_level.unwrap_or(crate::domain::AreaLevel::District),
             },
         )
         .await?,

@@ -29,7 +29,7 @@ pub struct DepartmentJson {
     pub id: Uuid,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: crate::domain::DepartmentKind,
     pub contact: String,
 }
 

@@ -395,11 +395,11 @@ async fn service_definition(
 
 fn request_node(shown: service::Shown, state: &AppState) -> Node {
     let c = shown.case;
-    let open = crate::domain::CaseStatus::parse(&c.status).is_some_and(|s| s.is_open());
+    let open = c.status.is_open();
     Node::Record(vec![
         ("service_request_id", text(c.case_no)),
         ("status", text(if open { "open" } else { "closed" })),
-        ("status_notes", text(service::status_notes(&c.status))),
+        ("status_notes", text(service::status_notes(c.status))),
         ("service_name", text(shown.category_name)),
         ("service_code", text(c.category_code)),
         ("description", text(c.description)),

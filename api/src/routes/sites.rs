@@ -50,7 +50,7 @@ pub struct SiteJson {
 
 impl From<entity::inspection_sites::Model> for SiteJson {
     fn from(s: entity::inspection_sites::Model) -> Self {
-        let site_type = SiteType::parse(&s.site_type).unwrap_or(SiteType::Other);
+        let site_type = s.site_type;
         Self {
             id: s.id,
             code: s.code,

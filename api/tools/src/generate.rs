@@ -20,7 +20,9 @@ use uuid::Uuid;
 use entity::{areas, case_events, cases, categories, departments, photos, shopfronts};
 
 use crate::demo;
-use xuncha_core::domain::{CaseStatus, Role};
+use xuncha_core::domain::{
+    AreaLevel, AssigneeKind, CaseSource, CaseStatus, DepartmentKind, PhotoKind, Role, Severity,
+};
 use xuncha_core::services::assignment::bump_version;
 use xuncha_core::services::users::RoleScope;
 use xuncha_core::services::{events, now};
@@ -114,11 +116,10 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             code: Set(format!("GEN-D{i:02}")),
             name: Set(format!("第{}区综合执法队", i + 1)),
             kind: Set(if i < DISTRICT_COLUMNS * DISTRICT_ROWS {
-                "subdistrict_office"
+                DepartmentKind::SubdistrictOffice
             } else {
-                "urban_management"
-            }
-            .into()),
+                DepartmentKind::UrbanManagement
+            }),
             contact: Set(String::new()),
             created_at: Set(at),
             updated_at: Set(at),
@@ -144,7 +145,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             id,
             format!("GEN-{d:02}"),
             format!("第{}区", d + 1),
-            "district",
+            AreaLevel::District,
             None,
             Some(department_ids[d % DEPARTMENTS]),
             south,
@@ -165,7 +166,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 cell_id,
                 format!("GEN-{d:02}-{c:03}"),
                 format!("第{}区第{}街道", d + 1, c + 1),
-                "subdistrict",
+                AreaLevel::Subdistrict,
                 Some(id),
                 None,
                 south + cr as f64 * ch,
@@ -329,11 +330,11 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 accuracy_m: Set(Some(10.0)),
                 address: Set(format!("第{}区", district + 1)),
                 observed_at: Set(created),
-                severity: Set("normal".into()),
-                source: Set("patrol".into()),
-                status: Set(status.as_str().into()),
+                severity: Set(Severity::Normal),
+                source: Set(CaseSource::Patrol),
+                status: Set(status),
                 reporter_id: Set(reporter_id),
-                assignee_kind: Set(assigned.then(|| "department".to_owned())),
+                assignee_kind: Set(assigned.then_some(AssigneeKind::Department)),
                 assignee_department_id: Set(assigned.then_some(department)),
                 assignee_shopfront_id: Set(None),
                 overseer_department_id: Set(assigned.then_some(department)),
@@ -420,7 +421,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                     id: Set(photo_id),
                     case_id: Set(Some(id)),
                     visit_id: Set(None),
-                    kind: Set("before".into()),
+                    kind: Set(PhotoKind::Before),
                     sha256: Set(sha),
                     content_type: Set("image/jpeg".into()),
                     bytes: Set(original.len() as i64),
@@ -498,7 +499,7 @@ fn area_row(
     id: Uuid,
     code: String,
     name: String,
-    level: &str,
+    level: AreaLevel,
     parent: Option<Uuid>,
     authority: Option<Uuid>,
     south: f64,
@@ -511,7 +512,7 @@ fn area_row(
         id: Set(id),
         code: Set(code),
         name: Set(name),
-        level: Set(level.into()),
+        level: Set(level),
         parent_id: Set(parent),
         boundary: Set(Some(rectangle(south, west, height, width))),
         local_authority_id: Set(authority),

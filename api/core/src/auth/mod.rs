@@ -36,12 +36,10 @@ impl CurrentUser {
         {
             return Err(Error::unauthorized());
         }
-        let role = Role::parse(&user.role)
-            .ok_or_else(|| Error::internal(format!("user {} has role {}", user.id, user.role)))?;
         Ok(CurrentUser {
             id: user.id,
             username: user.username,
-            role,
+            role: user.role,
             department_id: user.department_id,
             shopfront_id: user.shopfront_id,
         })

@@ -104,7 +104,7 @@ pub fn role_matrix() -> String {
     for permission in Permission::ALL {
         out.push_str(&format!("| `{}` |", permission.as_str()));
         for role in Role::ALL {
-            out.push_str(if permission.allows(role) {
+            out.push_str(if permission.allows(*role) {
                 " ✓ |"
             } else {
                 " |"
@@ -156,8 +156,8 @@ pub fn case_condition(scope: CaseScope) -> Condition {
                     Query::select()
                         .column(campaigns::Column::Id)
                         .from(campaigns::Entity)
-                        .and_where(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
-                        .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced.as_str()))
+                        .and_where(campaigns::Column::Status.eq(CampaignStatus::Open))
+                        .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced))
                         .to_owned(),
                 ),
             ),
@@ -181,19 +181,16 @@ pub fn may_add_photo(
     case: &cases::Model,
     kind: PhotoKind,
 ) -> Result<(), Error> {
-    let status = CaseStatus::parse(&case.status);
+    let status = case.status;
     let filer_or_supervisor = user.role == Role::Supervisor
         || (user.role == Role::Inspector && case.reporter_id == Some(user.id));
     let (allowed_role, allowed_status) = match kind {
         PhotoKind::Before => (
             filer_or_supervisor,
-            status.is_some_and(|s| s.is_open() && s != CaseStatus::Rectified),
+            status.is_open() && status != CaseStatus::Rectified,
         ),
-        PhotoKind::After => (
-            is_assignee(user, case),
-            status == Some(CaseStatus::InProgress),
-        ),
-        PhotoKind::Verification => (filer_or_supervisor, status == Some(CaseStatus::Rectified)),
+        PhotoKind::After => (is_assignee(user, case), status == CaseStatus::InProgress),
+        PhotoKind::Verification => (filer_or_supervisor, status == CaseStatus::Rectified),
     };
     if !allowed_role {
         return Err(Error::forbidden());

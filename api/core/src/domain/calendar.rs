@@ -9,14 +9,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 
 use crate::domain::Severity;
-use crate::domain::case::string_enum;
 
-string_enum!(DeadlineUnit { CalendarHours => "calendar_hours", WorkingHours => "working_hours", WorkingDays => "working_days" });
+pub use entity::vocabulary::DeadlineUnit;
 
-string_enum!(
-    /// What a calendar entry makes of its day.
-    DayKind { Holiday => "holiday", Workday => "workday" }
-);
+pub use entity::vocabulary::DayKind;
 
 fn at(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)

@@ -2,76 +2,7 @@
 
 use crate::error::Msg;
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-pub(crate) use string_enum;
-
-string_enum!(
-    /// Where a case stands in the closed loop (DESIGN.md's life cycle).
-    CaseStatus {
-        Reported => "reported",
-        Assigned => "assigned",
-        InProgress => "in_progress",
-        Disputed => "disputed",
-        Rectified => "rectified",
-        Closed => "closed",
-        Cancelled => "cancelled",
-    }
-);
-
-impl CaseStatus {
-    /// Still needs work (counts for "open cases nearby" and overdue).
-    pub fn is_open(self) -> bool {
-        !matches!(self, CaseStatus::Closed | CaseStatus::Cancelled)
-    }
-
-    pub const OPEN: [CaseStatus; 5] = [
-        CaseStatus::Reported,
-        CaseStatus::Assigned,
-        CaseStatus::InProgress,
-        CaseStatus::Disputed,
-        CaseStatus::Rectified,
-    ];
-}
-
-string_enum!(Severity { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
-
-string_enum!(
-    /// How a case came in: an inspector's patrol, an inspection campaign, or the public.
-    CaseSource { Patrol => "patrol", Inspection => "inspection", Public => "public" }
-);
-
-string_enum!(
-    /// `before`: the problem; `after`: the fix (by the assignee); `verification`: the check.
-    PhotoKind { Before => "before", After => "after", Verification => "verification" }
-);
-
-string_enum!(AssigneeKind { Department => "department", Shopfront => "shopfront" });
+pub use entity::vocabulary::{AssigneeKind, CaseSource, CaseStatus, PhotoKind, Severity};
 
 /// `XC-<year>-<six digits>`.
 pub fn case_no(year: i32, sequence: i32) -> String {

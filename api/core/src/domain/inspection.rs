@@ -12,60 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::case::string_enum;
 use crate::error::Msg;
 
-string_enum!(
-    /// What kind of place a site is.
-    SiteType {
-        StreetShop => "street_shop",
-        Market => "market",
-        BackStreet => "back_street",
-        PublicToilet => "public_toilet",
-        BuildingSite => "building_site",
-        SmallBusiness => "small_business",
-        ResidentialCompound => "residential_compound",
-        School => "school",
-        Hospital => "hospital",
-        TransportHub => "transport_hub",
-        Park => "park",
-        Other => "other",
-    }
-);
+pub use entity::vocabulary::{CampaignMode, CampaignStatus, SiteType};
 
-impl SiteType {
-    /// The name campaign documents use.
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            SiteType::StreetShop => "沿街商铺",
-            SiteType::Market => "农贸市场",
-            SiteType::BackStreet => "背街小巷",
-            SiteType::PublicToilet => "公共厕所",
-            SiteType::BuildingSite => "建筑工地",
-            SiteType::SmallBusiness => "“五小”行业",
-            SiteType::ResidentialCompound => "居民小区",
-            SiteType::School => "学校",
-            SiteType::Hospital => "医院",
-            SiteType::TransportHub => "车站码头",
-            SiteType::Park => "公园广场",
-            SiteType::Other => "其他",
-        }
-    }
-
-    /// Reads the code or the Chinese name (imports take either).
-    pub fn parse_any(raw: &str) -> Option<Self> {
-        Self::parse(raw).or_else(|| Self::ALL.iter().copied().find(|t| t.name_zh() == raw))
-    }
-}
-
-string_enum!(
-    /// Unannounced: those inspected never see the plan. Announced: they may.
-    CampaignMode { Unannounced => "unannounced", Announced => "announced" }
-);
-
-string_enum!(CampaignStatus { Open => "open", Closed => "closed" });
-
-/// Checklist points: from 0.5 to 100 in steps of 0.5, the way 考核表 are written.
 pub fn parse_max_points(raw: f64) -> Result<f64, Msg> {
     if raw.is_finite() && (0.5..=100.0).contains(&raw) && (raw * 2.0).fract() == 0.0 {
         Ok(raw)

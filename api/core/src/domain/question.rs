@@ -6,10 +6,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::case::string_enum;
 use crate::error::Msg;
 
-string_enum!(
+entity::stored_enum!(
     /// Open311 GeoReport v2 attribute datatypes.
     Datatype {
         String => "string",

@@ -11,10 +11,9 @@
 //! Extension and suspension (缓办) requests, their decisions and `resume` move or pause
 //! the deadline of an assigned or in-progress case without changing its status.
 
-use crate::domain::case::string_enum;
 use crate::domain::{CaseStatus, PhotoKind};
 
-string_enum!(
+entity::stored_enum!(
     Action {
         Assign => "assign",
         Accept => "accept",

@@ -18,7 +18,7 @@ use entity::{
     webhooks,
 };
 
-use crate::domain::calendar::{DayKind, DeadlineUnit, WorkingCalendar, amount_for};
+use crate::domain::calendar::{DayKind, WorkingCalendar, amount_for};
 use crate::domain::geometry::Area;
 use crate::domain::{GeoPoint, Severity};
 use crate::error::Error;
@@ -366,8 +366,7 @@ impl Registry {
         // A deadline never looks back: days before today do not matter.
         let calendar =
             WorkingCalendar::new(self.calendar.iter().copied().filter(|(d, _)| *d >= today));
-        let unit =
-            DeadlineUnit::parse(&category.deadline_unit).unwrap_or(DeadlineUnit::CalendarHours);
+        let unit = category.deadline_unit;
         let amount = amount_for(severity, i64::from(category.deadline_hours));
         calendar.deadline(at, amount, unit, city)
     }
@@ -442,7 +441,7 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, Error> {
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+        .map(|r| (r.day, r.kind))
         .collect();
     let webhooks = webhooks::Entity::find().all(db).await?;
     Ok(Registry {

@@ -74,7 +74,7 @@ pub async fn ensure_admin(
         username: Set("admin".into()),
         display_name: Set("Administrator".into()),
         password_hash: Set(hash),
-        role: Set(Role::Admin.as_str().into()),
+        role: Set(Role::Admin),
         department_id: Set(None),
         shopfront_id: Set(None),
         disabled: Set(false),

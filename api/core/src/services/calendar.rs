@@ -19,7 +19,7 @@ pub async fn set_day(
 ) -> Result<calendar_days::Model, Error> {
     let row = calendar_days::ActiveModel {
         day: Set(day),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         name: Set(name),
     };
     // Deadlines are computed from the registry snapshot, so a change bumps its version.

@@ -98,7 +98,7 @@ pub async fn create(state: &AppState, new: NewCategory) -> Result<categories::Mo
         name_en: Set(new.name_en),
         frontage: Set(new.frontage),
         deadline_hours: Set(new.deadline_hours),
-        deadline_unit: Set(new.deadline_unit.as_str().to_owned()),
+        deadline_unit: Set(new.deadline_unit),
         active: Set(true),
         attributes: Set(questions_json(&new.attributes)),
         created_at: Set(at),
@@ -130,7 +130,7 @@ pub async fn update(
         active.deadline_hours = Set(v);
     }
     if let Some(v) = change.deadline_unit {
-        active.deadline_unit = Set(v.as_str().to_owned());
+        active.deadline_unit = Set(v);
     }
     if let Some(v) = change.active {
         active.active = Set(v);

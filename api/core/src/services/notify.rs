@@ -19,16 +19,15 @@ use uuid::Uuid;
 
 use entity::{cases, webhook_deliveries, webhooks};
 
-use crate::domain::case::string_enum;
 use crate::error::Error;
 use crate::services::assignment::Registry;
 use crate::services::now;
 use crate::services::outbound::OutboundPolicy;
 use crate::state::AppState;
 
-string_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened" });
+entity::stored_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened" });
 
-string_enum!(
+entity::stored_enum!(
     /// `json` (our own shape) or a text/markdown message that a DingTalk or WeCom group
     /// robot accepts as it is.
     WebhookFormat { Json => "json", Dingtalk => "dingtalk", Wecom => "wecom" }
@@ -267,7 +266,7 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, Error> {
     use crate::domain::CaseStatus;
     let at = now();
     let overdue = cases::Entity::find()
-        .filter(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)))
+        .filter(cases::Column::Status.is_in(CaseStatus::OPEN))
         .filter(cases::Column::SuspendedAt.is_null())
         .filter(cases::Column::OverdueNotifiedAt.is_null())
         .filter(cases::Column::DeadlineAt.lt(at))

@@ -265,7 +265,7 @@ pub struct Shown {
 
 pub async fn list(state: &AppState, filter: RequestFilter) -> Result<Vec<Shown>, Error> {
     let mut query = cases::Entity::find()
-        .filter(cases::Column::Source.eq(CaseSource::Public.as_str()))
+        .filter(cases::Column::Source.eq(CaseSource::Public))
         .order_by_desc(cases::Column::CreatedAt)
         .limit(MAX_REQUESTS);
     match filter.case_nos {
@@ -294,7 +294,7 @@ pub async fn list(state: &AppState, filter: RequestFilter) -> Result<Vec<Shown>,
 /// One public case by its number.
 pub async fn get(state: &AppState, case_no: &str) -> Result<Option<Shown>, Error> {
     let row = cases::Entity::find()
-        .filter(cases::Column::Source.eq(CaseSource::Public.as_str()))
+        .filter(cases::Column::Source.eq(CaseSource::Public))
         .filter(cases::Column::CaseNo.eq(case_no))
         .one(&state.db)
         .await?;
@@ -353,15 +353,14 @@ async fn shown(state: &AppState, rows: Vec<cases::Model>) -> Result<Vec<Shown>, 
 }
 
 /// What the spec's `status_notes` says of a status, in Chinese and English.
-pub fn status_notes(status: &str) -> &'static str {
-    match CaseStatus::parse(status) {
-        Some(CaseStatus::Reported) => "待分派 Awaiting triage",
-        Some(CaseStatus::Assigned) => "已派遣 Assigned to the responsible unit",
-        Some(CaseStatus::InProgress) => "整改中 Being fixed",
-        Some(CaseStatus::Disputed) => "重新分派中 Being reassigned",
-        Some(CaseStatus::Rectified) => "待核查 Fixed, awaiting verification",
-        Some(CaseStatus::Closed) => "已办结 Verified fixed",
-        Some(CaseStatus::Cancelled) => "已作废 Closed as invalid",
-        None => "",
+pub fn status_notes(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Reported => "待分派 Awaiting triage",
+        CaseStatus::Assigned => "已派遣 Assigned to the responsible unit",
+        CaseStatus::InProgress => "整改中 Being fixed",
+        CaseStatus::Disputed => "重新分派中 Being reassigned",
+        CaseStatus::Rectified => "待核查 Fixed, awaiting verification",
+        CaseStatus::Closed => "已办结 Verified fixed",
+        CaseStatus::Cancelled => "已作废 Closed as invalid",
     }
 }

@@ -290,7 +290,7 @@ async fn count_of_kind(
 ) -> Result<u64, Error> {
     Ok(photos::Entity::find()
         .filter(owner.column().eq(owner.id()))
-        .filter(photos::Column::Kind.eq(kind.as_str()))
+        .filter(photos::Column::Kind.eq(kind))
         .count(db)
         .await?)
 }
@@ -427,7 +427,7 @@ fn row_for(
         id: *id,
         case_id: matches!(owner, Owner::Case(_)).then(|| owner.id()),
         visit_id: matches!(owner, Owner::Visit { .. }).then(|| owner.id()),
-        kind: kind.as_str().to_owned(),
+        kind,
         sha256: file.sha256.clone(),
         content_type: photo.format.content_type().to_owned(),
         bytes: i64::try_from(file.len).unwrap_or(i64::MAX),

@@ -34,8 +34,7 @@ pub struct Queue {
 
 /// The user's queue: at most `limit` cases (1 to `QUEUE_LIMIT`), the counts complete.
 pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Result<Queue, Error> {
-    let by_status =
-        |status: CaseStatus| Condition::all().add(cases::Column::Status.eq(status.as_str()));
+    let by_status = |status: CaseStatus| Condition::all().add(cases::Column::Status.eq(status));
     // The parts, and their union: `status IN (…)` where the parts are statuses, so that
     // the (overseer, status, …) index serves it alone.
     let (parts, union): (Vec<(&'static str, Condition)>, Condition) = match user.role {
@@ -46,7 +45,7 @@ pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Resul
                     ("to_accept", by_status(CaseStatus::Assigned)),
                     ("in_progress", by_status(CaseStatus::InProgress)),
                 ],
-                Condition::all().add(cases::Column::Status.is_in(statuses.map(CaseStatus::as_str))),
+                Condition::all().add(cases::Column::Status.is_in(statuses)),
             )
         }
         Role::Inspector => {

@@ -48,7 +48,7 @@ pub async fn create_department(
         id: Set(Uuid::now_v7()),
         code: Set(input.code),
         name: Set(input.name),
-        kind: Set(input.kind.as_str().to_owned()),
+        kind: Set(input.kind),
         contact: Set(input.contact),
         created_at: Set(at),
         updated_at: Set(at),
@@ -78,7 +78,7 @@ pub async fn update_department(
     let mut active = get_department(&txn, id).await?.into_active_model();
     active.code = Set(input.code);
     active.name = Set(input.name);
-    active.kind = Set(input.kind.as_str().to_owned());
+    active.kind = Set(input.kind);
     active.contact = Set(input.contact);
     active.updated_at = Set(now());
     let updated = active.update(&txn).await.map_err(|e| {
@@ -169,7 +169,7 @@ fn area_model(
         id: Set(id),
         code: Set(input.code),
         name: Set(input.name),
-        level: Set(input.level.as_str().to_owned()),
+        level: Set(input.level),
         parent_id: Set(input.parent_id),
         boundary: Set(Some(input.boundary.to_geojson().to_string())),
         local_authority_id: Set(input.local_authority_id),
@@ -309,7 +309,7 @@ pub async fn list_areas(
         query = query.filter(areas::Column::ParentId.eq(parent));
     }
     if let Some(level) = filter.level {
-        query = query.filter(areas::Column::Level.eq(level.as_str()));
+        query = query.filter(areas::Column::Level.eq(level));
     }
     if let Some(code) = &filter.code {
         query = query.filter(areas::Column::Code.eq(code.as_str()));

@@ -500,15 +500,13 @@ fn new_case(
         accuracy_m: draft.accuracy_m,
         address: draft.address,
         observed_at: draft.observed_at,
-        severity: draft.severity.as_str().to_owned(),
-        source: draft.source.as_str().to_owned(),
+        severity: draft.severity,
+        source: draft.source,
         status: if assigned {
             CaseStatus::Assigned
         } else {
             CaseStatus::Reported
-        }
-        .as_str()
-        .to_owned(),
+        },
         reporter_id: draft.reporter.map(|(id, _)| id),
         assignee_kind: assignee_kind(placement.department, placement.shopfront),
         assignee_department_id: placement.department,
@@ -596,7 +594,7 @@ fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
         .column(cases::Column::Id)
         .from(cases::Entity)
         .and_where(Expr::col(cases::Column::CategoryCode).eq(category))
-        .and_where(Expr::col(cases::Column::Status).eq(CaseStatus::Closed.as_str()))
+        .and_where(Expr::col(cases::Column::Status).eq(CaseStatus::Closed))
         .and_where(Expr::col(cases::Column::DuplicateOf).is_null())
         .and_where(Expr::col(cases::Column::ClosedAt).gte(now() - Duration::days(RECURRENCE_DAYS)))
         .and_where(Expr::col(cases::Column::Lat).between(min_lat, max_lat))
@@ -620,10 +618,10 @@ pub async fn recurrences_of(state: &AppState, case_id: Uuid) -> Result<Vec<cases
         .await?)
 }
 
-fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<String> {
+fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<AssigneeKind> {
     match (department, shopfront) {
-        (_, Some(_)) => Some(AssigneeKind::Shopfront.as_str().to_owned()),
-        (Some(_), None) => Some(AssigneeKind::Department.as_str().to_owned()),
+        (_, Some(_)) => Some(AssigneeKind::Shopfront),
+        (Some(_), None) => Some(AssigneeKind::Department),
         (None, None) => None,
     }
 }
@@ -669,7 +667,7 @@ pub async fn nearby(
     let candidates = cases::Entity::find()
         .filter(policy::case_condition(policy::case_scope(user)))
         .filter(cases::Column::CategoryCode.eq(category))
-        .filter(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)))
+        .filter(cases::Column::Status.is_in(CaseStatus::OPEN))
         .filter(cases::Column::Lat.between(min_lat, max_lat))
         .filter(cases::Column::Lon.between(min_lon, max_lon))
         .limit(500)
@@ -751,7 +749,7 @@ pub async fn list(
     let overdue = Condition::all()
         .add(cases::Column::DeadlineAt.lt(at))
         .add(cases::Column::SuspendedAt.is_null())
-        .add(cases::Column::Status.is_in(CaseStatus::OPEN.map(CaseStatus::as_str)));
+        .add(cases::Column::Status.is_in(CaseStatus::OPEN));
     match filter.overdue {
         Some(true) => condition = condition.add(overdue),
         Some(false) => condition = condition.add(overdue.not()),
@@ -820,7 +818,7 @@ pub async fn list(
     for status in statuses {
         let mut part = condition.clone();
         if let Some(status) = status {
-            part = part.add(cases::Column::Status.eq(status.as_str()));
+            part = part.add(cases::Column::Status.eq(status));
         }
         ids.extend(
             query

@@ -78,7 +78,7 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, Erro
         username: Set(new.username.into_string()),
         display_name: Set(new.display_name),
         password_hash: Set(hash),
-        role: Set(new.scope.role.as_str().to_owned()),
+        role: Set(new.scope.role),
         department_id: Set(new.scope.department_id),
         shopfront_id: Set(new.scope.shopfront_id),
         disabled: Set(false),
@@ -119,7 +119,7 @@ pub async fn list(
 ) -> Result<(Vec<users::Model>, bool), Error> {
     let mut query = users::Entity::find().order_by_asc(users::Column::Id);
     if let Some(role) = filter.role {
-        query = query.filter(users::Column::Role.eq(role.as_str()));
+        query = query.filter(users::Column::Role.eq(role));
     }
     if let Some(disabled) = filter.disabled {
         query = query.filter(users::Column::Disabled.eq(disabled));
@@ -165,7 +165,7 @@ pub async fn update(
         active.display_name = Set(name);
     }
     if let Some(scope) = change.scope {
-        active.role = Set(scope.role.as_str().to_owned());
+        active.role = Set(scope.role);
         active.department_id = Set(scope.department_id);
         active.shopfront_id = Set(scope.shopfront_id);
     }

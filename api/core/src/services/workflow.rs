@@ -37,12 +37,11 @@ async fn fresh_deadline(
     db: &impl sea_orm::ConnectionTrait,
     case: &cases::Model,
 ) -> Result<chrono::DateTime<chrono::Utc>, Error> {
-    use crate::domain::Severity;
     let registry = state.registry.current(db).await?;
     let category = registry
         .category(&case.category_code)
         .ok_or_else(|| Error::internal("case without its category"))?;
-    let severity = Severity::parse(&case.severity).unwrap_or(Severity::Normal);
+    let severity = case.severity;
     Ok(registry.deadline(category, severity, now(), state.settings.timezone))
 }
 
@@ -115,7 +114,7 @@ fn judge(
     input: &ActionInput,
 ) -> Result<(CaseStatus, CaseStatus), Error> {
     policy::may_act(user, case, action)?;
-    let from = CaseStatus::parse(&case.status).ok_or_else(|| Error::internal("unknown status"))?;
+    let from = case.status;
     let to = action
         .next(from)
         .ok_or_else(|| Error::new(ErrorCode::InvalidTransition))?;
@@ -150,7 +149,7 @@ async fn check_named_photos(
     let found = photos::Entity::find()
         .filter(photos::Column::Id.is_in(photo_ids.to_vec()))
         .filter(photos::Column::CaseId.eq(case.id))
-        .filter(photos::Column::Kind.eq(kind.as_str()))
+        .filter(photos::Column::Kind.eq(kind))
         .count(txn)
         .await?;
     if found != photo_ids.len() as u64 {
@@ -266,7 +265,7 @@ async fn rectify(
 ) -> Result<UpdateMany<cases::Entity>, Error> {
     let after_photos = photos::Entity::find()
         .filter(photos::Column::CaseId.eq(case.id))
-        .filter(photos::Column::Kind.eq(PhotoKind::After.as_str()))
+        .filter(photos::Column::Kind.eq(PhotoKind::After))
         .one(txn)
         .await?;
     if after_photos.is_none() {

@@ -32,7 +32,7 @@ pub struct CategoryJson {
     /// The limit, in `deadline_unit`s (hours, or days for `working_days`).
     pub deadline_hours: i32,
     /// `calendar_hours`, `working_hours` or `working_days` (on the working calendar).
-    pub deadline_unit: String,
+    pub deadline_unit: crate::domain::calendar::DeadlineUnit,
     pub active: bool,
     /// Extra questions asked when filing (Open311 attributes).
     pub attributes: Vec<Question>,

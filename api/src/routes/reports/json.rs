@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use entity::{case_events, cases, photos};
 
-use crate::domain::{AssigneeKind, CaseStatus, Crs, GeoPoint};
+use crate::domain::{AssigneeKind, Crs, GeoPoint};
 use crate::services::reports::CaseDetails;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,7 +62,7 @@ pub struct AssigneeJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhotoJson {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: crate::domain::PhotoKind,
     pub sha256: String,
     pub content_type: String,
     /// The original's size in bytes.
@@ -139,14 +139,14 @@ impl From<case_events::Model> for EventJson {
 pub struct CaseJson {
     pub id: Uuid,
     pub case_no: String,
-    pub status: String,
+    pub status: crate::domain::CaseStatus,
     /// The category code.
     pub category: String,
     pub description: String,
     pub location: LocationJson,
     pub address: String,
-    pub severity: String,
-    pub source: String,
+    pub severity: crate::domain::Severity,
+    pub source: crate::domain::CaseSource,
     pub reporter_id: Option<Uuid>,
     pub assignee: Option<AssigneeJson>,
     pub assignment_reason: Option<String>,
@@ -189,7 +189,7 @@ pub struct CaseJson {
 impl CaseJson {
     pub fn new(case: cases::Model, details: CaseDetails, crs: Crs) -> Self {
         let now = Utc::now();
-        let open = CaseStatus::parse(&case.status).is_some_and(CaseStatus::is_open);
+        let open = case.status.is_open();
         let (lat, lon) = GeoPoint::new(case.lat, case.lon)
             .map(|p| p.in_crs(crs))
             .unwrap_or((case.lat, case.lon));

@@ -25,7 +25,7 @@ impl From<entity::users::Model> for UserJson {
             id: user.id,
             // Stored roles are written only from `Role`; a corrupt one shows as inspector,
             // the least privileged role that can sign in.
-            role: Role::parse(&user.role).unwrap_or(Role::Inspector),
+            role: user.role,
             username: user.username,
             display_name: user.display_name,
             department_id: user.department_id,

@@ -57,8 +57,8 @@ impl CampaignView {
     fn of(campaign: campaigns::Model, user: &CurrentUser) -> Option<Self> {
         let plan: Plan = serde_json::from_str(&campaign.plan).ok()?;
         let inspector_ids: Vec<Uuid> = serde_json::from_str(&campaign.inspectors).ok()?;
-        let closed = campaign.status == CampaignStatus::Closed.as_str();
-        let announced = campaign.mode == CampaignMode::Announced.as_str();
+        let closed = campaign.status == CampaignStatus::Closed;
+        let announced = campaign.mode == CampaignMode::Announced;
         policy::sees_campaign_plan(user, &inspector_ids, closed, announced).then_some(Self {
             campaign,
             plan,
@@ -67,7 +67,7 @@ impl CampaignView {
     }
 
     pub fn is_open(&self) -> bool {
-        self.campaign.status == CampaignStatus::Open.as_str()
+        self.campaign.status == CampaignStatus::Open
     }
 
     pub fn strata(&self) -> Vec<Stratum> {
@@ -114,7 +114,7 @@ pub async fn create(
     }
     let inspectors: HashSet<Uuid> = users::Entity::find()
         .filter(users::Column::Id.is_in(input.inspector_ids.clone()))
-        .filter(users::Column::Role.eq(Role::Inspector.as_str()))
+        .filter(users::Column::Role.eq(Role::Inspector))
         .filter(users::Column::Disabled.eq(false))
         .all(&state.db)
         .await?
@@ -148,7 +148,7 @@ pub async fn create(
         .map(|(area, quota)| {
             let mut candidates: Vec<Uuid> = sites
                 .iter()
-                .filter(|s| s.site_type == quota.site_type.as_str() && tree.within(s.area_id, area))
+                .filter(|s| s.site_type == quota.site_type && tree.within(s.area_id, area))
                 .map(|s| s.id)
                 .collect();
             candidates.sort();
@@ -169,8 +169,8 @@ pub async fn create(
     let campaign = campaigns::ActiveModel {
         id: Set(id),
         name: Set(input.name),
-        mode: Set(input.mode.as_str().to_owned()),
-        status: Set(CampaignStatus::Open.as_str().to_owned()),
+        mode: Set(input.mode),
+        status: Set(CampaignStatus::Open),
         starts_on: Set(input.starts_on),
         ends_on: Set(input.ends_on),
         checklist_id: Set(input.checklist_id),
@@ -299,7 +299,7 @@ pub async fn close(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Cam
         )
         .col_expr(campaigns::Column::ClosedAt, Expr::value(Some(now())))
         .filter(campaigns::Column::Id.eq(id))
-        .filter(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+        .filter(campaigns::Column::Status.eq(CampaignStatus::Open))
         .exec(&state.db)
         .await?;
     if changed.rows_affected == 0 {
@@ -319,7 +319,7 @@ pub async fn hold_open(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<(
             Expr::col(campaigns::Column::Status),
         )
         .filter(campaigns::Column::Id.eq(id))
-        .filter(campaigns::Column::Status.eq(CampaignStatus::Open.as_str()))
+        .filter(campaigns::Column::Status.eq(CampaignStatus::Open))
         .exec(txn)
         .await?;
     if held.rows_affected == 0 {

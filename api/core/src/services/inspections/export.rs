@@ -58,16 +58,15 @@ pub struct Table {
 }
 
 /// The Chinese name of a case status, as bulletins write it.
-pub fn status_zh(status: &str) -> &'static str {
-    match CaseStatus::parse(status) {
-        Some(CaseStatus::Reported) => "待派遣",
-        Some(CaseStatus::Assigned) => "已派遣",
-        Some(CaseStatus::InProgress) => "整改中",
-        Some(CaseStatus::Disputed) => "有异议",
-        Some(CaseStatus::Rectified) => "待核查",
-        Some(CaseStatus::Closed) => "已办结",
-        Some(CaseStatus::Cancelled) => "已作废",
-        None => "未知",
+pub fn status_zh(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Reported => "待派遣",
+        CaseStatus::Assigned => "已派遣",
+        CaseStatus::InProgress => "整改中",
+        CaseStatus::Disputed => "有异议",
+        CaseStatus::Rectified => "待核查",
+        CaseStatus::Closed => "已办结",
+        CaseStatus::Cancelled => "已作废",
     }
 }
 
@@ -218,7 +217,7 @@ pub async fn cases_table(state: &AppState, campaign_id: Uuid) -> Result<Table, E
         rows: filed
             .iter()
             .map(|c| {
-                let overdue = CaseStatus::parse(&c.status).is_some_and(|s| s.is_open())
+                let overdue = c.status.is_open()
                     && c.suspended_at.is_none()
                     && c.deadline_at.is_some_and(|d| d < now);
                 let assignee = c
@@ -244,7 +243,7 @@ pub async fn cases_table(state: &AppState, campaign_id: Uuid) -> Result<Table, E
                     c.description.clone().into(),
                     c.address.clone().into(),
                     assignee.into(),
-                    status_zh(&c.status).into(),
+                    status_zh(c.status).into(),
                     local(Some(c.created_at)),
                     local(c.deadline_at),
                     local(c.closed_at),

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use entity::{areas, departments, shopfronts};
 
+use crate::domain::AreaLevel;
 use crate::error::Error;
 
 /// The area tree in memory (a city has a few thousand areas): ancestry, names and the
@@ -71,7 +72,7 @@ impl AreaTree {
     }
 
     /// The ancestor of `area` at `level` (or `area` itself).
-    pub fn at_level(&self, area: Uuid, level: &str) -> Option<&areas::Model> {
+    pub fn at_level(&self, area: Uuid, level: AreaLevel) -> Option<&areas::Model> {
         self.lineage(area).find(|a| a.level == level)
     }
 

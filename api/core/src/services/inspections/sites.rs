@@ -38,7 +38,7 @@ fn model(
         id: Set(id),
         code: Set(input.code),
         name: Set(input.name),
-        site_type: Set(input.site_type.as_str().to_owned()),
+        site_type: Set(input.site_type),
         area_id: Set(input.area_id),
         lat: Set(input.location.lat()),
         lon: Set(input.location.lon()),
@@ -130,7 +130,7 @@ pub async fn list(
 ) -> Result<(Vec<inspection_sites::Model>, bool), Error> {
     let mut query = inspection_sites::Entity::find().order_by_asc(inspection_sites::Column::Id);
     if let Some(site_type) = filter.site_type {
-        query = query.filter(inspection_sites::Column::SiteType.eq(site_type.as_str()));
+        query = query.filter(inspection_sites::Column::SiteType.eq(site_type));
     }
     if let Some(area) = filter.area_id {
         let tree = super::AreaTree::load(&state.db).await?;
@@ -162,7 +162,7 @@ async fn list_filtered_in_memory(
 ) -> Result<(Vec<inspection_sites::Model>, bool), Error> {
     let mut query = inspection_sites::Entity::find().order_by_asc(inspection_sites::Column::Id);
     if let Some(site_type) = filter.site_type {
-        query = query.filter(inspection_sites::Column::SiteType.eq(site_type.as_str()));
+        query = query.filter(inspection_sites::Column::SiteType.eq(site_type));
     }
     if let Some(after) = filter.after {
         query = query.filter(inspection_sites::Column::Id.gt(after));

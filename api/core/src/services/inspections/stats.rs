@@ -41,7 +41,7 @@ pub struct StatsQuery {
     pub category: Option<String>,
     pub group_by: GroupBy,
     /// For `GroupBy::Area`: the level cases roll up to.
-    pub area_level: String,
+    pub area_level: crate::domain::AreaLevel,
 }
 
 #[derive(Clone, Debug, Default, Serialize, ToSchema)]
@@ -68,13 +68,10 @@ impl Figures {
             return;
         }
         let within = |t: DateTime<Utc>| start <= t && t < end;
-        let status = CaseStatus::parse(&case.status);
         if within(case.created_at) {
             self.filed += 1;
         }
-        let closed_at = case
-            .closed_at
-            .filter(|_| status == Some(CaseStatus::Closed));
+        let closed_at = case.closed_at.filter(|_| case.status == CaseStatus::Closed);
         if let Some(closed) = closed_at.filter(|c| within(*c)) {
             self.closed += 1;
             self.hours_to_close += (closed - case.created_at).num_seconds() as f64 / 3600.0;
@@ -83,7 +80,7 @@ impl Figures {
             }
         }
         if let Some(deadline) = case.deadline_at.filter(|d| within(*d))
-            && status != Some(CaseStatus::Cancelled)
+            && case.status != CaseStatus::Cancelled
         {
             self.due += 1;
             if case.suspended_at.is_some() {
@@ -175,7 +172,7 @@ pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, Error
         let (key, name) = match query.group_by {
             GroupBy::Area => match case
                 .area_id
-                .and_then(|a| tree.at_level(a, &query.area_level))
+                .and_then(|a| tree.at_level(a, query.area_level))
             {
                 Some(area) => (Some(area.id.to_string()), area.name.clone()),
                 None => (None, "未划区域".to_owned()),

@@ -10,6 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::inspection::CampaignStatus;
+
 use entity::{cases, categories, checklist_items, visit_scores, visits};
 
 use crate::auth::CurrentUser;
@@ -105,7 +107,7 @@ pub struct Comparison {
 pub struct Summary {
     pub campaign_id: Uuid,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub sites_drawn: u32,
     pub sites_visited: u32,
     pub mean_score_rate: Option<f64>,
@@ -245,7 +247,7 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
                 site_id: site.id,
                 code: site.code.clone(),
                 name: site.name.clone(),
-                site_type: SiteType::parse(&site.site_type).unwrap_or(SiteType::Other),
+                site_type: site.site_type,
                 scope_area_id: d.scope_area_id,
                 scope_area_name: tree.name(d.scope_area_id),
                 area_name: tree.name(site.area_id),
@@ -298,8 +300,8 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
         ..Progress::default()
     };
     for case in &filed {
-        match CaseStatus::parse(&case.status) {
-            Some(CaseStatus::Closed) => {
+        match case.status {
+            CaseStatus::Closed => {
                 progress.closed += 1;
                 if case
                     .closed_at
@@ -309,7 +311,7 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
                     progress.closed_on_time += 1;
                 }
             }
-            Some(CaseStatus::Cancelled) => progress.cancelled += 1,
+            CaseStatus::Cancelled => progress.cancelled += 1,
             _ => {
                 progress.open += 1;
                 if case.suspended_at.is_none() && case.deadline_at.is_some_and(|d| d < now) {
@@ -326,7 +328,7 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
     let mut result = Summary {
         campaign_id: campaign.id,
         name: campaign.name.clone(),
-        status: campaign.status.clone(),
+        status: campaign.status,
         sites_drawn: site_results.len() as u32,
         sites_visited: visited_rates.len() as u32,
         mean_score_rate: mean(&visited_rates).map(round2),
