@@ -83,6 +83,24 @@ pub async fn create(
     input: CampaignInput,
 ) -> Result<(CampaignView, Vec<campaign_sites::Model>), Error> {
     let tree = super::AreaTree::load(&state.db).await?;
+    check_plan(state, &tree, &input).await?;
+    let strata = sampling_frame(state, &tree, &input.plan).await?;
+    let seed = Seed::generate();
+    let drawn = inspection::draw(&seed, &strata);
+    let campaign = store(state, user, input, &strata, &seed, &drawn).await?;
+    let id = campaign.id;
+    let view =
+        CampaignView::of(campaign, user).ok_or_else(|| Error::internal("unreadable campaign"))?;
+    Ok((view, drawn_sites(state, id).await?))
+}
+
+/// The plan's areas exist and do not overlap, the checklist exists, and every inspector is
+/// an active inspector account (422 naming each field at fault).
+async fn check_plan(
+    state: &AppState,
+    tree: &super::AreaTree,
+    input: &CampaignInput,
+) -> Result<(), Error> {
     let mut errors = FieldErrors::default();
     for (i, area) in input.plan.area_ids.iter().enumerate() {
         if tree.get(*area).is_none() {
@@ -134,17 +152,24 @@ pub async fn create(
             ),
         );
     }
-    errors.finish()?;
+    errors.finish()
+}
 
+/// The sampling frame: for each scope area and quota, the active sites of that type inside
+/// the area, in id order, so that the same seed draws the same sites on replay.
+async fn sampling_frame(
+    state: &AppState,
+    tree: &super::AreaTree,
+    plan: &Plan,
+) -> Result<Vec<Stratum>, Error> {
     let sites = inspection_sites::Entity::find()
         .filter(inspection_sites::Column::Active.eq(true))
         .all(&state.db)
         .await?;
-    let strata: Vec<Stratum> = input
-        .plan
+    Ok(plan
         .area_ids
         .iter()
-        .flat_map(|&area| input.plan.quotas.iter().map(move |quota| (area, quota)))
+        .flat_map(|&area| plan.quotas.iter().map(move |quota| (area, quota)))
         .map(|(area, quota)| {
             let mut candidates: Vec<Uuid> = sites
                 .iter()
@@ -159,11 +184,19 @@ pub async fn create(
                 candidates,
             }
         })
-        .collect();
-    let seed = Seed::generate();
-    let drawn = inspection::draw(&seed, &strata);
+        .collect())
+}
 
-    let at = now();
+/// The campaign with its frame, seed and commitments, and its drawn sites, in one
+/// transaction.
+async fn store(
+    state: &AppState,
+    user: &CurrentUser,
+    input: CampaignInput,
+    strata: &[Stratum],
+    seed: &Seed,
+    drawn: &[Vec<Uuid>],
+) -> Result<campaigns::Model, Error> {
     let id = Uuid::now_v7();
     let txn = crate::services::begin_write(&state.db).await?;
     let campaign = campaigns::ActiveModel {
@@ -176,19 +209,19 @@ pub async fn create(
         checklist_id: Set(input.checklist_id),
         plan: Set(serde_json::to_string(&input.plan).map_err(Error::internal)?),
         inspectors: Set(serde_json::to_string(&input.inspector_ids).map_err(Error::internal)?),
-        frame: Set(serde_json::to_string(&strata).map_err(Error::internal)?),
-        frame_sha256: Set(inspection::frame_digest(&strata)),
+        frame: Set(serde_json::to_string(strata).map_err(Error::internal)?),
+        frame_sha256: Set(inspection::frame_digest(strata)),
         seed: Set(seed.to_hex()),
         seed_sha256: Set(seed.commitment()),
         created_by: Set(user.id),
-        created_at: Set(at),
+        created_at: Set(now()),
         closed_at: Set(None),
     }
     .insert(&txn)
     .await?;
     let rows: Vec<campaign_sites::ActiveModel> = strata
         .iter()
-        .zip(&drawn)
+        .zip(drawn)
         .flat_map(|(stratum, sites)| {
             sites
                 .iter()
@@ -208,10 +241,7 @@ pub async fn create(
     }
     txn.commit().await?;
     tracing::info!(campaign_id = %id, sites = rows.len(), "campaign drawn");
-    let view =
-        CampaignView::of(campaign, user).ok_or_else(|| Error::internal("unreadable campaign"))?;
-    let drawn = drawn_sites(state, id).await?;
-    Ok((view, drawn))
+    Ok(campaign)
 }
 
 /// A campaign the user may see, or 404 (an unannounced round does not exist for those it

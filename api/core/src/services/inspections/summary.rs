@@ -164,128 +164,13 @@ pub async fn summary(
 
 pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, Error> {
     let campaign = &view.campaign;
-    let drawn = campaigns::drawn_sites(state, campaign.id).await?;
-    let sites = campaigns::sites_by_id(state, drawn.iter().map(|d| d.site_id)).await?;
-    let tree = super::AreaTree::load(&state.db).await?;
-    let shops =
-        super::shopfronts_by_id(&state.db, sites.values().filter_map(|s| s.shopfront_id)).await?;
-    let department_names = super::department_names(&state.db).await?;
-    let visits: HashMap<Uuid, visits::Model> = visits::Entity::find()
-        .filter(visits::Column::CampaignId.eq(campaign.id))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|v| (v.site_id, v))
-        .collect();
-    let visit_ids: Vec<Uuid> = visits.values().map(|v| v.id).collect();
-    let mut scores: Vec<visit_scores::Model> = Vec::new();
-    for chunk in visit_ids.chunks(500) {
-        scores.extend(
-            visit_scores::Entity::find()
-                .filter(visit_scores::Column::VisitId.is_in(chunk.to_vec()))
-                .all(&state.db)
-                .await?,
-        );
-    }
-    let items: HashMap<Uuid, checklist_items::Model> = checklist_items::Entity::find()
-        .filter(checklist_items::Column::ChecklistId.eq(campaign.checklist_id))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
-    let category_names: HashMap<String, String> = categories::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.code, c.name_zh))
-        .collect();
-    let filed = cases::Entity::find()
-        .filter(cases::Column::CampaignId.eq(campaign.id))
-        .all(&state.db)
-        .await?;
-
-    let mut problems_by_visit: HashMap<Uuid, u32> = HashMap::new();
-    let mut cases_by_visit: HashMap<Uuid, u32> = HashMap::new();
-    let mut by_category: BTreeMap<Option<String>, CategoryProblems> = BTreeMap::new();
-    for score in &scores {
-        let deducted = score.max_points - score.score;
-        if deducted <= 0.0 {
-            continue;
-        }
-        *problems_by_visit.entry(score.visit_id).or_default() += 1;
-        let category = items
-            .get(&score.item_id)
-            .and_then(|i| i.category_code.clone());
-        let entry = by_category
-            .entry(category.clone())
-            .or_insert_with(|| CategoryProblems {
-                name_zh: category
-                    .as_ref()
-                    .and_then(|c| category_names.get(c).cloned())
-                    .unwrap_or_else(|| "其他".to_owned()),
-                category,
-                problems: 0,
-                points_deducted: 0.0,
-                cases_filed: 0,
-            });
-        entry.problems += 1;
-        entry.points_deducted += deducted;
-        if score.case_id.is_some() {
-            entry.cases_filed += 1;
-            *cases_by_visit.entry(score.visit_id).or_default() += 1;
-        }
-    }
-
-    let mut site_results: Vec<SiteResult> = drawn
-        .iter()
-        .filter_map(|d| {
-            let site = sites.get(&d.site_id)?;
-            let visit = visits.get(&site.id);
-            let department_id = super::responsible_department(&tree, &shops, site);
-            Some(SiteResult {
-                site_id: site.id,
-                code: site.code.clone(),
-                name: site.name.clone(),
-                site_type: site.site_type,
-                scope_area_id: d.scope_area_id,
-                scope_area_name: tree.name(d.scope_area_id),
-                area_name: tree.name(site.area_id),
-                department_id,
-                department_name: department_id.and_then(|id| department_names.get(&id).cloned()),
-                visited: visit.is_some(),
-                score: visit.map(|v| v.score),
-                max_score: visit.map(|v| v.max_score),
-                score_rate: visit
-                    .filter(|v| v.max_score > 0.0)
-                    .map(|v| v.score / v.max_score * 100.0),
-                problems: visit
-                    .and_then(|v| problems_by_visit.get(&v.id).copied())
-                    .unwrap_or(0),
-                cases_filed: visit
-                    .and_then(|v| cases_by_visit.get(&v.id).copied())
-                    .unwrap_or(0),
-                rank: None,
-            })
-        })
-        .collect();
-    let site_ranks = ranks(
-        &site_results
-            .iter()
-            .map(|s| s.score_rate)
-            .collect::<Vec<_>>(),
-    );
-    for (site, rank) in site_results.iter_mut().zip(site_ranks) {
-        site.rank = rank;
-    }
-    site_results.sort_by(|a, b| {
-        (a.rank.unwrap_or(u32::MAX), &a.code).cmp(&(b.rank.unwrap_or(u32::MAX), &b.code))
-    });
-
-    let areas = group(&site_results, |s| {
+    let read = Rows::read(state, campaign).await?;
+    let problems = Problems::of(&read);
+    let sites = site_results(&read, &problems);
+    let areas = group(&sites, |s| {
         (Some(s.scope_area_id), s.scope_area_name.clone())
     });
-    let departments = group(&site_results, |s| {
+    let departments = group(&sites, |s| {
         (
             s.department_id,
             s.department_name
@@ -293,13 +178,203 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
                 .unwrap_or_else(|| "未明确责任单位".to_owned()),
         )
     });
+    let visited_rates: Vec<f64> = sites.iter().filter_map(|s| s.score_rate).collect();
+    let mut result = Summary {
+        campaign_id: campaign.id,
+        name: campaign.name.clone(),
+        status: campaign.status,
+        sites_drawn: sites.len() as u32,
+        sites_visited: visited_rates.len() as u32,
+        mean_score_rate: mean(&visited_rates).map(round2),
+        problems: sites.iter().map(|s| s.problems).sum(),
+        sites,
+        areas,
+        departments,
+        categories: problems.by_category.into_values().collect(),
+        progress: progress(&read.filed, now()),
+        comparison: None,
+    };
+    for site in &mut result.sites {
+        site.score_rate = site.score_rate.map(round2);
+    }
+    Ok(result)
+}
 
-    let now = now();
+/// Everything a summary is computed from, read once.
+struct Rows {
+    drawn: Vec<entity::campaign_sites::Model>,
+    sites: HashMap<Uuid, entity::inspection_sites::Model>,
+    tree: super::AreaTree,
+    shops: HashMap<Uuid, entity::shopfronts::Model>,
+    department_names: HashMap<Uuid, String>,
+    /// By site.
+    visits: HashMap<Uuid, visits::Model>,
+    scores: Vec<visit_scores::Model>,
+    items: HashMap<Uuid, checklist_items::Model>,
+    category_names: HashMap<String, String>,
+    /// The cases the campaign filed.
+    filed: Vec<cases::Model>,
+}
+
+impl Rows {
+    async fn read(state: &AppState, campaign: &entity::campaigns::Model) -> Result<Self, Error> {
+        let drawn = campaigns::drawn_sites(state, campaign.id).await?;
+        let sites = campaigns::sites_by_id(state, drawn.iter().map(|d| d.site_id)).await?;
+        let tree = super::AreaTree::load(&state.db).await?;
+        let shops =
+            super::shopfronts_by_id(&state.db, sites.values().filter_map(|s| s.shopfront_id))
+                .await?;
+        let department_names = super::department_names(&state.db).await?;
+        let visits: HashMap<Uuid, visits::Model> = visits::Entity::find()
+            .filter(visits::Column::CampaignId.eq(campaign.id))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|v| (v.site_id, v))
+            .collect();
+        let visit_ids: Vec<Uuid> = visits.values().map(|v| v.id).collect();
+        let mut scores: Vec<visit_scores::Model> = Vec::new();
+        for chunk in visit_ids.chunks(500) {
+            scores.extend(
+                visit_scores::Entity::find()
+                    .filter(visit_scores::Column::VisitId.is_in(chunk.to_vec()))
+                    .all(&state.db)
+                    .await?,
+            );
+        }
+        let items = checklist_items::Entity::find()
+            .filter(checklist_items::Column::ChecklistId.eq(campaign.checklist_id))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        let category_names = categories::Entity::find()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.code, c.name_zh))
+            .collect();
+        let filed = cases::Entity::find()
+            .filter(cases::Column::CampaignId.eq(campaign.id))
+            .all(&state.db)
+            .await?;
+        Ok(Self {
+            drawn,
+            sites,
+            tree,
+            shops,
+            department_names,
+            visits,
+            scores,
+            items,
+            category_names,
+            filed,
+        })
+    }
+}
+
+/// The problems the visits found: every item that lost points is one.
+struct Problems {
+    by_visit: HashMap<Uuid, u32>,
+    cases_by_visit: HashMap<Uuid, u32>,
+    by_category: BTreeMap<Option<String>, CategoryProblems>,
+}
+
+impl Problems {
+    fn of(read: &Rows) -> Self {
+        let mut problems = Problems {
+            by_visit: HashMap::new(),
+            cases_by_visit: HashMap::new(),
+            by_category: BTreeMap::new(),
+        };
+        for score in &read.scores {
+            let deducted = score.max_points - score.score;
+            if deducted <= 0.0 {
+                continue;
+            }
+            *problems.by_visit.entry(score.visit_id).or_default() += 1;
+            let category = read
+                .items
+                .get(&score.item_id)
+                .and_then(|i| i.category_code.clone());
+            let entry = problems
+                .by_category
+                .entry(category.clone())
+                .or_insert_with(|| CategoryProblems {
+                    name_zh: category
+                        .as_ref()
+                        .and_then(|c| read.category_names.get(c).cloned())
+                        .unwrap_or_else(|| "其他".to_owned()),
+                    category,
+                    problems: 0,
+                    points_deducted: 0.0,
+                    cases_filed: 0,
+                });
+            entry.problems += 1;
+            entry.points_deducted += deducted;
+            if score.case_id.is_some() {
+                entry.cases_filed += 1;
+                *problems.cases_by_visit.entry(score.visit_id).or_default() += 1;
+            }
+        }
+        problems
+    }
+}
+
+/// Each drawn site with its visit's result, ranked by score rate (unvisited last).
+fn site_results(read: &Rows, problems: &Problems) -> Vec<SiteResult> {
+    let mut sites: Vec<SiteResult> = read
+        .drawn
+        .iter()
+        .filter_map(|d| {
+            let site = read.sites.get(&d.site_id)?;
+            let visit = read.visits.get(&site.id);
+            let department_id = super::responsible_department(&read.tree, &read.shops, site);
+            Some(SiteResult {
+                site_id: site.id,
+                code: site.code.clone(),
+                name: site.name.clone(),
+                site_type: site.site_type,
+                scope_area_id: d.scope_area_id,
+                scope_area_name: read.tree.name(d.scope_area_id),
+                area_name: read.tree.name(site.area_id),
+                department_id,
+                department_name: department_id
+                    .and_then(|id| read.department_names.get(&id).cloned()),
+                visited: visit.is_some(),
+                score: visit.map(|v| v.score),
+                max_score: visit.map(|v| v.max_score),
+                score_rate: visit
+                    .filter(|v| v.max_score > 0.0)
+                    .map(|v| v.score / v.max_score * 100.0),
+                problems: visit
+                    .and_then(|v| problems.by_visit.get(&v.id).copied())
+                    .unwrap_or(0),
+                cases_filed: visit
+                    .and_then(|v| problems.cases_by_visit.get(&v.id).copied())
+                    .unwrap_or(0),
+                rank: None,
+            })
+        })
+        .collect();
+    let site_ranks = ranks(&sites.iter().map(|s| s.score_rate).collect::<Vec<_>>());
+    for (site, rank) in sites.iter_mut().zip(site_ranks) {
+        site.rank = rank;
+    }
+    sites.sort_by(|a, b| {
+        (a.rank.unwrap_or(u32::MAX), &a.code).cmp(&(b.rank.unwrap_or(u32::MAX), &b.code))
+    });
+    sites
+}
+
+/// Where the cases the campaign filed stand now.
+fn progress(filed: &[cases::Model], now: chrono::DateTime<chrono::Utc>) -> Progress {
     let mut progress = Progress {
         cases_filed: filed.len() as u32,
         ..Progress::default()
     };
-    for case in &filed {
+    for case in filed {
         match case.status {
             CaseStatus::Closed => {
                 progress.closed += 1;
@@ -323,27 +398,7 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
     let countable = progress.cases_filed - progress.cancelled;
     progress.closure_rate =
         (countable > 0).then(|| round2(f64::from(progress.closed) / f64::from(countable) * 100.0));
-
-    let visited_rates: Vec<f64> = site_results.iter().filter_map(|s| s.score_rate).collect();
-    let mut result = Summary {
-        campaign_id: campaign.id,
-        name: campaign.name.clone(),
-        status: campaign.status,
-        sites_drawn: site_results.len() as u32,
-        sites_visited: visited_rates.len() as u32,
-        mean_score_rate: mean(&visited_rates).map(round2),
-        problems: site_results.iter().map(|s| s.problems).sum(),
-        sites: site_results,
-        areas,
-        departments,
-        categories: by_category.into_values().collect(),
-        progress,
-        comparison: None,
-    };
-    for site in &mut result.sites {
-        site.score_rate = site.score_rate.map(round2);
-    }
-    Ok(result)
+    progress
 }
 
 /// Groups sites, ranks the groups by mean score rate (unvisited groups last).

@@ -21,7 +21,7 @@ use crate::auth::policy;
 use crate::domain::{CaseSource, GeoPoint, Role, Severity};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::assignment::Decision;
-use crate::services::inspections::campaigns;
+use crate::services::inspections::campaigns::{self, CampaignView};
 use crate::services::reports::{self, CaseDraft, InspectionLink, Placement};
 use crate::services::{now, photos as photo_service};
 use crate::state::AppState;
@@ -76,7 +76,60 @@ pub async fn record(
     if !view.is_open() {
         return Err(campaigns::closed_error());
     }
-    let drawn = campaign_sites::Entity::find_by_id((campaign_id, input.site_id))
+    let site = unvisited_drawn_site(state, campaign_id, input.site_id).await?;
+    let (_, items) = super::checklists::get(&state.db, view.campaign.checklist_id).await?;
+    let scores = match_scores(&items, &input.scores)?;
+    let visited_at = input.visited_at.unwrap_or_else(now);
+    check_visited_at(state, &view, visited_at)?;
+    let visit = Visit {
+        id: Uuid::now_v7(),
+        client_id: input.client_id,
+        request_hash: request_hash.clone(),
+        campaign_id,
+        site,
+        inspector_id: user.id,
+        visited_at,
+        notes: input.notes.clone(),
+    };
+    let filings = deduction_filings(state, user, &view, &visit, &scores).await?;
+    let written = write(state, &visit, &items, &scores, filings).await?;
+    match written {
+        Some(recorded) => Ok(recorded),
+        // A concurrent retry (same client_id) or another visit to the site won.
+        None => match find_by_client_id(state, input.client_id).await? {
+            Some(existing) => retry_outcome(existing, &request_hash, campaign_id),
+            None => Err(already_visited()),
+        },
+    }
+}
+
+/// The visit being recorded.
+struct Visit {
+    id: Uuid,
+    client_id: Uuid,
+    request_hash: String,
+    campaign_id: Uuid,
+    site: inspection_sites::Model,
+    inspector_id: Uuid,
+    visited_at: DateTime<Utc>,
+    notes: String,
+}
+
+/// A case a deduction files: the item it is for, and what the filing writes.
+struct DeductionFiling {
+    item_id: Uuid,
+    category: categories::Model,
+    draft: CaseDraft,
+    prepared: reports::Prepared,
+}
+
+/// The site, when the campaign drew it and it has no visit yet.
+async fn unvisited_drawn_site(
+    state: &AppState,
+    campaign_id: Uuid,
+    site_id: Uuid,
+) -> Result<inspection_sites::Model, Error> {
+    let drawn = campaign_sites::Entity::find_by_id((campaign_id, site_id))
         .one(&state.db)
         .await?;
     if drawn.is_none() {
@@ -88,8 +141,7 @@ pub async fn record(
             ),
         ));
     }
-    let site = super::sites::get(&state.db, input.site_id).await?;
-    let site_point = GeoPoint::new(site.lat, site.lon).map_err(|m| Error::internal(m.en))?;
+    let site = super::sites::get(&state.db, site_id).await?;
     if visits::Entity::find()
         .filter(visits::Column::CampaignId.eq(campaign_id))
         .filter(visits::Column::SiteId.eq(site.id))
@@ -99,10 +151,15 @@ pub async fn record(
     {
         return Err(already_visited());
     }
+    Ok(site)
+}
 
-    let (_, items) = super::checklists::get(&state.db, view.campaign.checklist_id).await?;
-    let scores = match_scores(&items, &input.scores)?;
-    let visited_at = input.visited_at.unwrap_or_else(now);
+/// A visit lies between the campaign's first day (in the city's time) and now.
+fn check_visited_at(
+    state: &AppState,
+    view: &CampaignView,
+    visited_at: DateTime<Utc>,
+) -> Result<(), Error> {
     let campaign_start = view
         .campaign
         .starts_on
@@ -120,12 +177,23 @@ pub async fn record(
             ),
         ));
     }
+    Ok(())
+}
 
-    // What each deduction files, prepared before the write lock is taken.
-    let visit_id = Uuid::now_v7();
+/// What each deduction of an item with a category files, prepared before the write lock
+/// is taken.
+async fn deduction_filings(
+    state: &AppState,
+    user: &CurrentUser,
+    view: &CampaignView,
+    visit: &Visit,
+    scores: &[(&checklist_items::Model, &ItemScore)],
+) -> Result<Vec<DeductionFiling>, Error> {
+    let site = &visit.site;
+    let site_point = GeoPoint::new(site.lat, site.lon).map_err(|m| Error::internal(m.en))?;
     let registry = state.registry.current(&state.db).await?;
     let mut filings = Vec::new();
-    for (item, score) in &scores {
+    for (item, score) in scores {
         let deducted = item.max_points - score.score;
         let Some(code) = item.category_code.as_deref().filter(|_| deducted > 0.0) else {
             continue;
@@ -134,7 +202,7 @@ pub async fn record(
             .category(code)
             .cloned()
             .ok_or_else(|| Error::internal("checklist item names a missing category"))?;
-        let placement = placement_for(&site, &category, registry.locate(site_point, code));
+        let placement = placement_for(site, &category, registry.locate(site_point, code));
         let description = format!(
             "【{}】{}（{}）：{} 扣 {} 分。{}",
             view.campaign.name, site.name, site.address, item.title, deducted, score.note
@@ -148,35 +216,51 @@ pub async fn record(
             point: site_point,
             accuracy_m: None,
             address: site.address.clone(),
-            observed_at: visited_at,
+            observed_at: visit.visited_at,
             severity: Severity::Normal,
             source: CaseSource::Inspection,
             reporter: Some((user.id, user.role)),
             placement,
             inspection: Some(InspectionLink {
-                campaign_id,
+                campaign_id: visit.campaign_id,
                 site_id: site.id,
-                visit_id,
+                visit_id: visit.id,
             }),
         };
         let prepared = reports::prepare(state, registry.clone(), &category, &draft).await?;
-        filings.push((item.id, category, draft, prepared));
+        filings.push(DeductionFiling {
+            item_id: item.id,
+            category,
+            draft,
+            prepared,
+        });
     }
+    Ok(filings)
+}
 
+/// The visit, the cases its deductions file and its scores, in one transaction that holds
+/// the campaign open. `None` when a concurrent retry or another visit to the site won.
+async fn write(
+    state: &AppState,
+    visit: &Visit,
+    items: &[checklist_items::Model],
+    scores: &[(&checklist_items::Model, &ItemScore)],
+    filings: Vec<DeductionFiling>,
+) -> Result<Option<Recorded>, Error> {
     let at = now();
     let total: f64 = scores.iter().map(|(_, s)| s.score).sum();
     let max: f64 = items.iter().map(|i| i.max_points).sum();
     let txn = crate::services::begin_write(&state.db).await?;
-    campaigns::hold_open(&txn, campaign_id).await?;
+    campaigns::hold_open(&txn, visit.campaign_id).await?;
     let inserted = visits::ActiveModel {
-        id: Set(visit_id),
-        client_id: Set(input.client_id),
-        request_hash: Set(request_hash.clone()),
-        campaign_id: Set(campaign_id),
-        site_id: Set(site.id),
-        inspector_id: Set(user.id),
-        visited_at: Set(visited_at),
-        notes: Set(input.notes.clone()),
+        id: Set(visit.id),
+        client_id: Set(visit.client_id),
+        request_hash: Set(visit.request_hash.clone()),
+        campaign_id: Set(visit.campaign_id),
+        site_id: Set(visit.site.id),
+        inspector_id: Set(visit.inspector_id),
+        visited_at: Set(visit.visited_at),
+        notes: Set(visit.notes.clone()),
         score: Set(total),
         max_score: Set(max),
         created_at: Set(at),
@@ -184,29 +268,26 @@ pub async fn record(
     }
     .insert(&txn)
     .await;
-    let visit = match inserted {
-        Ok(visit) => visit,
+    let written = match inserted {
+        Ok(written) => written,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            // A concurrent retry (same client_id) or another visit to the site won.
             txn.rollback().await?;
-            return match find_by_client_id(state, input.client_id).await? {
-                Some(existing) => retry_outcome(existing, &request_hash, campaign_id),
-                None => Err(already_visited()),
-            };
+            return Ok(None);
         }
         Err(err) => return Err(err.into()),
     };
     let mut case_of_item: HashMap<Uuid, Uuid> = HashMap::new();
-    for (item_id, category, draft, prepared) in filings {
-        let case = reports::insert_case(&txn, state, &category, draft, prepared)
-            .await?
-            .ok_or_else(|| Error::internal("an inspection case without client_id collided"))?;
-        case_of_item.insert(item_id, case.id);
+    for filing in filings {
+        let case =
+            reports::insert_case(&txn, state, &filing.category, filing.draft, filing.prepared)
+                .await?
+                .ok_or_else(|| Error::internal("an inspection case without client_id collided"))?;
+        case_of_item.insert(filing.item_id, case.id);
     }
     let rows: Vec<visit_scores::ActiveModel> = scores
         .iter()
         .map(|(item, score)| visit_scores::ActiveModel {
-            visit_id: Set(visit_id),
+            visit_id: Set(visit.id),
             item_id: Set(item.id),
             score: Set(score.score),
             max_points: Set(item.max_points),
@@ -218,8 +299,8 @@ pub async fn record(
         visit_scores::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
-    tracing::info!(visit_id = %visit.id, cases = case_of_item.len(), "visit recorded");
-    Ok(Recorded::Created(visit))
+    tracing::info!(visit_id = %written.id, cases = case_of_item.len(), "visit recorded");
+    Ok(Some(Recorded::Created(written)))
 }
 
 /// Each checklist item scored exactly once, in checklist order.
