@@ -139,18 +139,14 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Turns the errors of actix's own extractors (bad path or query) and of body reads into
-/// the API's shape; JSON bodies have their own extractor (`routes::extract::Json`).
+/// Turns the errors of actix's path extractor and of body reads into the API's shape; JSON
+/// bodies and query strings have extractors of their own (`routes::extract`).
 pub mod extractors {
     use super::*;
-    use actix_web::error::{PathError, QueryPayloadError};
+    use actix_web::error::PathError;
 
     pub fn path_config() -> actix_web::web::PathConfig {
         actix_web::web::PathConfig::default().error_handler(|err, _req| path_error(err).into())
-    }
-
-    pub fn query_config() -> actix_web::web::QueryConfig {
-        actix_web::web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
     }
 
     /// A body that could not be read: too slow (408), or cut off or malformed (400).
@@ -170,14 +166,6 @@ pub mod extractors {
         };
         tracing::debug!(error = %cause, "unparseable path");
         Error::not_found().into()
-    }
-
-    fn query_error(err: QueryPayloadError) -> ApiError {
-        Error::bad_request(Msg::new(
-            format!("Bad query parameters: {err}"),
-            format!("查询参数错误：{err}"),
-        ))
-        .into()
     }
 }
 

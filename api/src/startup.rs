@@ -138,7 +138,6 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(extractors::path_config())
-            .app_data(extractors::query_config())
             .configure(routes::health::routes)
             .configure(routes::api_v1)
             .split_for_parts();

@@ -81,11 +81,10 @@ fn placeholder(name: &str) -> String {
     }
 }
 
-/// The path with its parameters filled, and the required query parameters the document
-/// names, so that only the role differs between the calls.
-fn concrete(path: &str, operation: &Value) -> String {
-    let filled = path
-        .split('/')
+/// The path with its parameters filled. Query strings are left out: a role without the
+/// permission must get 403 before its query is judged, and one with it a 400 at most.
+fn concrete(path: &str) -> String {
+    path.split('/')
         .map(
             |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 Some(name) => placeholder(name),
@@ -93,28 +92,7 @@ fn concrete(path: &str, operation: &Value) -> String {
             },
         )
         .collect::<Vec<_>>()
-        .join("/");
-    let query: Vec<String> = operation["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["in"] == "query" && p["required"] == true)
-        .map(|p| {
-            let name = p["name"].as_str().unwrap();
-            let value = match p["schema"]["enum"].get(0).and_then(Value::as_str) {
-                Some(first) => first.to_owned(),
-                None if p["schema"]["format"] == "date" => "2031-01-01".to_owned(),
-                None if p["schema"]["type"] == "number" => "30.25".to_owned(),
-                None => placeholder(name),
-            };
-            format!("{name}={value}")
-        })
-        .collect();
-    if query.is_empty() {
-        filled
-    } else {
-        format!("{filled}?{}", query.join("&"))
-    }
+        .join("/")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,8 +108,8 @@ async fn every_operation_answers_every_role_as_the_policy_says() {
     let mut served = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in ["get", "post", "put", "patch", "delete"] {
-            if let Some(operation) = item.get(method) {
-                served.insert((method.to_uppercase(), path.clone()), operation.clone());
+            if item.get(method).is_some() {
+                served.insert((method.to_uppercase(), path.clone()), ());
             }
         }
     }
@@ -158,7 +136,7 @@ async fn every_operation_answers_every_role_as_the_policy_says() {
             continue;
         }
         for (role, session) in &sessions {
-            let url = app.url(&concrete(path, &served[&(method.clone(), path.clone())]));
+            let url = app.url(&concrete(path));
             let request = client
                 .request(method.parse().unwrap(), &url)
                 .bearer_auth(&session.access_token);

@@ -11,7 +11,7 @@ use crate::domain::AreaLevel;
 use crate::domain::geometry::Area;
 use crate::error::{ApiError, Error, FieldErrors, RowProblem};
 use crate::routes::departments::{parse_code, parse_label};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
 use crate::services::{imports, registry as service};
 use crate::state::AppState;
@@ -114,7 +114,7 @@ pub struct ListAreasQuery {
 async fn list_areas(
     state: web::Data<AppState>,
     _user: Caller,
-    query: web::Query<ListAreasQuery>,
+    query: Query<ListAreasQuery>,
 ) -> Result<web::Json<pagination::Page<AreaJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
@@ -232,7 +232,7 @@ impl ImportResult {
 async fn import_areas(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;

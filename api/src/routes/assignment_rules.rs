@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::{Allowed, needs};
 use crate::domain::{Crs, GeoPoint};
 use crate::error::{ApiError, Error, Msg};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
 use crate::services::assignment::Target;
 use crate::services::registry as service;
@@ -143,7 +143,7 @@ pub struct CheckResult {
 async fn check_assignment(
     state: web::Data<AppState>,
     _user: Allowed<needs::ReadRegistry>,
-    query: web::Query<CheckQuery>,
+    query: Query<CheckQuery>,
 ) -> Result<web::Json<CheckResult>, ApiError> {
     let point = GeoPoint::from_crs(query.lat, query.lon, query.crs)
         .map_err(|p| Error::invalid_field("lat", p))?;

@@ -10,7 +10,7 @@ use crate::auth::{Allowed, Caller, needs};
 use crate::domain::calendar::DayKind;
 use crate::error::{ApiError, Error, Msg};
 use crate::routes::departments::parse_label;
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
 use crate::services::calendar as service;
 use crate::state::AppState;
@@ -59,7 +59,7 @@ pub struct CalendarQuery {
 async fn list_days(
     state: web::Data<AppState>,
     _user: Caller,
-    query: web::Query<CalendarQuery>,
+    query: Query<CalendarQuery>,
 ) -> Result<web::Json<pagination::Page<CalendarDayJson>>, ApiError> {
     if query.to < query.from || (query.to - query.from).num_days() > 731 {
         return Err(Error::invalid_field(

@@ -95,6 +95,46 @@ pub fn text_or_null<'de, D: serde::Deserializer<'de>>(value: D) -> Result<String
     Ok(Option::<String>::deserialize(value)?.unwrap_or_default())
 }
 
+/// A query string, parsed as `web::Query` would and judged, like [`Json`], only once the
+/// request's permission is decided (a 403 comes before a 400 about the query).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let gate = crate::auth::PermissionGate::of(req);
+        let parsed = serde_urlencoded::from_str::<T>(req.query_string());
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                gate.passed().await;
+            }
+            parsed.map(Query).map_err(|err| {
+                Error::bad_request(Msg::new(
+                    format!("Bad query parameters: {err}"),
+                    format!("查询参数错误：{err}"),
+                ))
+                .into()
+            })
+        })
+    }
+}
+
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut reader = serde_json::Deserializer::from_slice(body);
     let err = match serde_path_to_error::deserialize(&mut reader) {

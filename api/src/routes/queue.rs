@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::Caller;
 use crate::domain::Crs;
 use crate::error::{ApiError, FieldErrors};
+use crate::routes::extract::Query;
 use crate::routes::pagination;
 use crate::routes::reports::json::CaseJson;
 use crate::services::queue::QUEUE_LIMIT;
@@ -43,7 +44,7 @@ pub struct QueueQuery {
 async fn my_queue(
     state: web::Data<AppState>,
     user: Caller,
-    query: web::Query<QueueQuery>,
+    query: Query<QueueQuery>,
 ) -> Result<web::Json<QueueResponse>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(Some(query.limit.unwrap_or(QUEUE_LIMIT)), &mut errors);

@@ -15,7 +15,7 @@ use crate::domain::geometry::Area;
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::location::{PointJson, PointRequest};
 use crate::routes::pagination::{self, Page};
 use crate::routes::users::json::UserJson;
@@ -156,7 +156,7 @@ pub struct ListShopfrontsQuery {
 async fn list_shopfronts(
     state: web::Data<AppState>,
     _user: Allowed<needs::ReadRegistry>,
-    query: web::Query<ListShopfrontsQuery>,
+    query: Query<ListShopfrontsQuery>,
 ) -> Result<web::Json<Page<ShopfrontJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
@@ -255,7 +255,7 @@ async fn shopfront_users(
 async fn import_shopfronts(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;

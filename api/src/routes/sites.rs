@@ -14,7 +14,7 @@ use crate::domain::inspection::SiteType;
 use crate::error::{ApiError, Error, FieldErrors};
 use crate::routes::areas::{ImportQuery, ImportResult};
 use crate::routes::departments::parse_label;
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::location::{PointJson, PointRequest};
 use crate::routes::pagination::{self, Page};
 use crate::services::imports;
@@ -145,7 +145,7 @@ pub struct ListSitesQuery {
 async fn list_sites(
     state: web::Data<AppState>,
     _user: Allowed<needs::ManageSites>,
-    query: web::Query<ListSitesQuery>,
+    query: Query<ListSitesQuery>,
 ) -> Result<web::Json<Page<SiteJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
@@ -244,7 +244,7 @@ async fn delete_site(
 async fn import_sites(
     state: web::Data<AppState>,
     _user: Allowed<needs::ManageSites>,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;

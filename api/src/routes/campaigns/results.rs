@@ -3,6 +3,7 @@
 
 use crate::auth::{Allowed, needs};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
+use crate::routes::extract::Query;
 use crate::services::inspections::summary::{self, Summary};
 use crate::services::inspections::{export, stats};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub(super) async fn campaign_summary(
     state: web::Data<AppState>,
     user: Allowed<needs::ReviewResults>,
     id: web::Path<Uuid>,
-    query: web::Query<SummaryQuery>,
+    query: Query<SummaryQuery>,
 ) -> Result<web::Json<Summary>, ApiError> {
     if query.compare_to == Some(*id) {
         return Err(Error::invalid_field(
@@ -102,7 +103,7 @@ pub(super) async fn export_csv(
     state: web::Data<AppState>,
     user: Allowed<needs::ReviewResults>,
     id: web::Path<Uuid>,
-    query: web::Query<CsvQuery>,
+    query: Query<CsvQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;
     let name = query.table.as_deref().unwrap_or("sites");
@@ -156,7 +157,7 @@ pub struct StatsParams {
 pub(super) async fn get_stats(
     state: web::Data<AppState>,
     _user: Allowed<needs::ReviewResults>,
-    query: web::Query<StatsParams>,
+    query: Query<StatsParams>,
 ) -> Result<web::Json<stats::Stats>, ApiError> {
     let q = query.into_inner();
     let mut errors = FieldErrors::default();

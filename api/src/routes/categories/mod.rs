@@ -10,7 +10,7 @@ use crate::domain::calendar::DeadlineUnit;
 use crate::domain::case::parse_category_code;
 use crate::domain::question::{Question, parse_questions};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
 use crate::services::categories::{self as service, CategoryChange, NewCategory};
 use crate::state::AppState;
@@ -119,7 +119,7 @@ fn parse_deadline_hours(hours: i32) -> Result<i32, Msg> {
 async fn list_categories(
     state: web::Data<AppState>,
     user: Caller,
-    query: web::Query<ListCategoriesQuery>,
+    query: Query<ListCategoriesQuery>,
 ) -> Result<web::Json<pagination::Page<CategoryJson>>, ApiError> {
     let rows = service::list(&state, &user, query.include_inactive).await?;
     Ok(web::Json(

@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::domain::{Crs, PhotoKind};
 use crate::error::{ApiError, Error, Msg};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::uploads::PhotoForm;
 use crate::services::photos as photo_service;
 use crate::services::reports::{self as service};
@@ -158,7 +158,7 @@ pub(super) async fn upload_photos(
     state: web::Data<AppState>,
     user: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<PhotoUploadQuery>,
+    query: Query<PhotoUploadQuery>,
     req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {

@@ -3,6 +3,7 @@
 use crate::auth::Caller;
 use crate::domain::{CaseStatus, Crs, GeoPoint};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
+use crate::routes::extract::Query;
 use crate::routes::pagination;
 use crate::services::reports::{self as service, CaseCursor, CaseFilter, CaseSort};
 use crate::state::AppState;
@@ -163,7 +164,7 @@ fn parse_filter(query: &ListReportsQuery) -> Result<(CaseFilter, Crs), ApiError>
 pub(super) async fn list_reports(
     state: web::Data<AppState>,
     user: Caller,
-    query: web::Query<ListReportsQuery>,
+    query: Query<ListReportsQuery>,
 ) -> Result<web::Json<pagination::Page<CaseJson>>, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
@@ -185,7 +186,7 @@ pub(super) async fn list_reports(
 pub(super) async fn reports_geojson(
     state: web::Data<AppState>,
     user: Caller,
-    query: web::Query<ListReportsQuery>,
+    query: Query<ListReportsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
@@ -238,7 +239,7 @@ pub(super) async fn get_report(
     state: web::Data<AppState>,
     user: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<CrsQuery>,
+    query: Query<CrsQuery>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
     let crs = parse_crs(query.crs.as_deref()).map_err(|p| Error::invalid_field("crs", p))?;
     let case = service::visible_case(&state, &user, *id).await?;

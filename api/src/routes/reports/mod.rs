@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, Token};
 use crate::domain::{Crs, GeoPoint, Severity};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
 use crate::services::reports::{self as service, Filed, NewReport};
 use crate::state::AppState;
@@ -261,7 +261,7 @@ async fn file_report(
 async fn nearby(
     state: web::Data<AppState>,
     user: Caller,
-    query: web::Query<NearbyQuery>,
+    query: Query<NearbyQuery>,
 ) -> Result<web::Json<pagination::Page<NearbyCaseJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let crs = errors.check("crs", parse_crs(query.crs.as_deref()));

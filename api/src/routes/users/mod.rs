@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::{Allowed, needs};
 use crate::domain::{NewPassword, Username};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
-use crate::routes::extract::Json;
+use crate::routes::extract::{Json, Query};
 use crate::routes::pagination::{self, Page};
 use crate::services::users::{self as service, NewUser, RoleScope, UserChange, UserFilter};
 use crate::state::AppState;
@@ -92,7 +92,7 @@ async fn create_user(
 async fn list_users(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    query: web::Query<ListUsersQuery>,
+    query: Query<ListUsersQuery>,
 ) -> Result<web::Json<Page<UserJson>>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
