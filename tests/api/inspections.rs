@@ -197,6 +197,10 @@ async fn the_draw_is_committed_then_revealed_and_anyone_can_replay_it() {
         "5 in X, both of Y's"
     );
 
+    // What creation answered is what a read gives.
+    let read = get_ok(&app, &format!("/api/v1/campaigns/{id}"), token).await;
+    assert_eq!(read, created, "GET after POST returns the same resource");
+
     let draw = get_ok(&app, &format!("/api/v1/campaigns/{id}/draw"), token).await;
     assert!(draw["seed"].is_null());
     assert_eq!(draw["seed_sha256"], commitment.as_str());

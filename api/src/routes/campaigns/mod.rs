@@ -240,8 +240,10 @@ pub struct DrawnSiteJson {
     pub visited: bool,
 }
 
+/// One campaign as its creation answers it and as `GET /campaigns/{id}` reads it: the
+/// campaign and its drawn sites.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedCampaignJson {
+pub struct CampaignDetailJson {
     #[serde(flatten)]
     pub campaign: CampaignJson,
     pub sites: Vec<DrawnSiteJson>,
@@ -250,7 +252,7 @@ pub struct CreatedCampaignJson {
 /// Create a campaign (supervisors). The server draws the sites at once from a fresh
 /// random seed and publishes the seed's SHA-256 and the frame's digest; the seed itself
 /// is revealed when the campaign closes.
-#[utoipa::path(tag = "inspections", request_body = CampaignRequest, responses((status = 201, body = CreatedCampaignJson), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(tag = "inspections", request_body = CampaignRequest, responses((status = 201, body = CampaignDetailJson), (status = 422)), security(("bearer" = [])))]
 #[post("/campaigns")]
 async fn create_campaign(
     state: web::Data<AppState>,
@@ -259,10 +261,15 @@ async fn create_campaign(
 ) -> Result<HttpResponse, ApiError> {
     let (view, _) = service::create(&state, &user, parse(body.into_inner())?).await?;
     let sites = drawn_json(&state, view.campaign.id).await?;
-    Ok(HttpResponse::Created().json(CreatedCampaignJson {
-        campaign: view.into(),
-        sites,
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/campaigns/{}", view.campaign.id),
+        ))
+        .json(CampaignDetailJson {
+            campaign: view.into(),
+            sites,
+        }))
 }
 
 async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSiteJson>, ApiError> {
@@ -289,17 +296,20 @@ async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite
         .collect())
 }
 
-/// One campaign.
-#[utoipa::path(tag = "inspections", params(("id" = Uuid, Path)), responses((status = 200, body = CampaignJson), (status = 404)), security(("bearer" = [])))]
+/// One campaign with its drawn sites: the shape its creation answered.
+#[utoipa::path(tag = "inspections", params(("id" = Uuid, Path)), responses((status = 200, body = CampaignDetailJson), (status = 404)), security(("bearer" = [])))]
 #[get("/campaigns/{id}")]
 async fn get_campaign(
     state: web::Data<AppState>,
     user: Caller,
     id: web::Path<Uuid>,
-) -> Result<web::Json<CampaignJson>, ApiError> {
-    Ok(web::Json(
-        service::visible(&state, &user, *id).await?.into(),
-    ))
+) -> Result<web::Json<CampaignDetailJson>, ApiError> {
+    let view = service::visible(&state, &user, *id).await?;
+    let sites = drawn_json(&state, view.campaign.id).await?;
+    Ok(web::Json(CampaignDetailJson {
+        campaign: view.into(),
+        sites,
+    }))
 }
 
 /// Close a campaign (supervisors): no more visits, and the seed is revealed so that
