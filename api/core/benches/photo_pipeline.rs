@@ -94,6 +94,9 @@ struct Row {
     ours_ms: f64,
     ours_peak_mb: f64,
     vips: Option<(f64, f64)>,
+    /// Where the time goes: (SHA-256 ms, decode to at least 1280 px ms), ours and libvips'.
+    stages: (f64, f64),
+    vips_stages: Option<(f64, f64)>,
 }
 
 const VIPS_SCRIPT: &str = r#"
@@ -126,10 +129,20 @@ times = []
 for _ in range(runs):
     t = time.perf_counter(); once(); times.append((time.perf_counter() - t) * 1000)
 times.sort()
-print(json.dumps({"ms": times[len(times) // 2], "peak_mb": (peak - base) / 1024}))
+def median_of(f):
+    t = []
+    for _ in range(runs):
+        s = time.perf_counter(); f(); t.append((time.perf_counter() - s) * 1000)
+    t.sort()
+    return t[len(t) // 2]
+sha_ms = median_of(lambda: hashlib.sha256(data).hexdigest())
+decode_ms = median_of(lambda: pyvips.Image.thumbnail_buffer(data, 1280).copy_memory())
+print(json.dumps({"ms": times[len(times) // 2], "peak_mb": (peak - base) / 1024,
+                  "sha_ms": sha_ms, "decode_ms": decode_ms}))
 "#;
 
-fn vips(path: &Path, runs: usize) -> Option<(f64, f64)> {
+/// libvips' time and peak, and its stages (SHA-256, shrink-on-load decode to 1280 px).
+fn vips(path: &Path, runs: usize) -> Option<((f64, f64), (f64, f64))> {
     let output = Command::new("python3")
         .args(["-c", VIPS_SCRIPT, path.to_str()?, &runs.to_string()])
         .env("VIPS_CONCURRENCY", "1")
@@ -146,12 +159,41 @@ fn vips(path: &Path, runs: usize) -> Option<(f64, f64)> {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    Some((value["ms"].as_f64()?, value["peak_mb"].as_f64()?))
+    Some((
+        (value["ms"].as_f64()?, value["peak_mb"].as_f64()?),
+        (value["sha_ms"].as_f64()?, value["decode_ms"].as_f64()?),
+    ))
 }
 
 /// Uploads stop at 40 MP (`photo::MAX_PIXELS`); the 48 MP cases measure the pipeline
 /// itself, for phones whose full-resolution mode exceeds the upload limit.
 const BENCH_MAX_PIXELS: u64 = 50_000_000;
+
+/// Our stages on their own: the SHA-256, and jpeg-decoder's scaled decode to at least
+/// 1280 px (the decode `photo::process` makes).
+fn stages(bytes: &[u8], runs: usize) -> (f64, f64) {
+    let timed = |f: &dyn Fn()| {
+        median(
+            (0..runs)
+                .map(|_| {
+                    let started = Instant::now();
+                    f();
+                    started.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect(),
+        )
+    };
+    let sha = timed(&|| {
+        assert_eq!(xuncha_core::photo::sha256_hex(bytes).len(), 64);
+    });
+    let decode = timed(&|| {
+        let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.read_info().unwrap();
+        decoder.scale(1280, 1280).unwrap();
+        assert!(!decoder.decode().unwrap().is_empty());
+    });
+    (sha, decode)
+}
 
 fn main() {
     let dir = std::env::temp_dir().join("xuncha-photo-bench");
@@ -190,11 +232,14 @@ fn main() {
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
             assert!(!processed.preview.is_empty());
         }
+        let vips = vips(&path, runs);
         let row = Row {
             name: format!("{name} ({:.1} MB)", bytes.len() as f64 / 1e6),
             ours_ms: median(samples),
             ours_peak_mb,
-            vips: vips(&path, runs),
+            vips: vips.map(|(whole, _)| whole),
+            stages: stages(&bytes, runs),
+            vips_stages: vips.map(|(_, stages)| stages),
         };
         eprintln!("measured {}", row.name);
         rows.push(row);
@@ -204,7 +249,7 @@ fn main() {
         "| JPEG | Xuncha median ms | Xuncha peak heap MB | libvips median ms | libvips peak RSS MB | Xuncha ÷ libvips time |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for row in rows {
+    for row in &rows {
         let (vips_ms, vips_mb, ratio) = match row.vips {
             Some((ms, mb)) => (
                 format!("{ms:.1}"),
@@ -216,6 +261,26 @@ fn main() {
         println!(
             "| {} | {:.1} | {:.1} | {} | {} | {} |",
             row.name, row.ours_ms, row.ours_peak_mb, vips_ms, vips_mb, ratio
+        );
+    }
+    println!();
+    println!(
+        "| JPEG | Xuncha SHA-256 ms | Xuncha decode ms | libvips SHA-256 ms | libvips decode ms | decode ÷ libvips |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let (sha, decode) = row.stages;
+        let (vips_sha, vips_decode, ratio) = match row.vips_stages {
+            Some((s, d)) => (
+                format!("{s:.1}"),
+                format!("{d:.1}"),
+                format!("{:.2}", decode / d),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {sha:.1} | {decode:.1} | {vips_sha} | {vips_decode} | {ratio} |",
+            row.name
         );
     }
 }
