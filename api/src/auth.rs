@@ -88,14 +88,15 @@ impl<P: Needs + 'static> FromRequest for Allowed<P> {
 pub struct PermissionGate(tokio::sync::watch::Receiver<bool>);
 
 impl PermissionGate {
-    /// The gate of this request, if its handler needs a permission.
-    pub fn of(req: &HttpRequest) -> Option<Self> {
-        req.extensions().get::<Self>().cloned()
-    }
-
-    pub async fn passed(mut self) {
-        // A dropped sender (the extraction was abandoned) ends the wait too.
-        let _ = self.0.wait_for(|decided| *decided).await;
+    /// Waits until the request's permission is decided, if its handler needs one. Called
+    /// from a body extractor's future: actix creates every argument's future before it
+    /// polls any, so the gate is in place whatever the order of the handler's arguments.
+    pub async fn wait(req: &HttpRequest) {
+        let gate = req.extensions().get::<Self>().cloned();
+        if let Some(PermissionGate(mut decided)) = gate {
+            // A dropped sender (the extraction was abandoned) ends the wait too.
+            let _ = decided.wait_for(|decided| *decided).await;
+        }
     }
 }
 

@@ -568,3 +568,29 @@ async fn uploads_that_are_not_multipart_are_415() {
         .await;
     assert_error(response, 415, "unsupported_media_type").await;
 }
+
+/// A refused file is named by its place in the request, whatever files before it were
+/// already on the case.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_file_is_named_by_its_place_in_the_request() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let token = &inspector.access_token;
+    let case_id = case_by(&app, token).await;
+    let stored = images::jpeg(320, 240, 11);
+    let response = app
+        .upload_photos(token, &case_id, "before", vec![stored.clone()])
+        .await;
+    assert_eq!(response.status(), 201);
+    let damaged = images::jpeg(320, 240, 12);
+    let damaged = damaged[..damaged.len() / 2].to_vec();
+    let body = assert_error(
+        app.upload_photos(token, &case_id, "before", vec![stored, damaged])
+            .await,
+        422,
+        "invalid_image",
+    )
+    .await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("File 2:"), "{message}");
+}

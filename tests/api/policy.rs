@@ -74,7 +74,7 @@ fn the_role_matrix_in_the_docs_is_the_policy() {
 fn placeholder(name: &str) -> String {
     match name {
         "day" => "2031-01-01".to_owned(),
-        "size" => "preview".to_owned(),
+        "rendition" => "preview".to_owned(),
         "table" => "sites".to_owned(),
         n if n == "id" || n.ends_with("id") => Uuid::now_v7().to_string(),
         _ => "nothing-here".to_owned(),

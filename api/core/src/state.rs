@@ -22,7 +22,8 @@ pub struct AppState {
     pub store: ObjectStore,
     /// Password hashing, on threads of its own behind a bounded queue.
     pub passwords: crate::auth::password::Passwords,
-    /// Upload bytes held in memory at once across all requests (permits are KiB).
+    /// Upload bytes being received at once across all requests, spooled to temporary
+    /// files (permits are KiB).
     pub upload_budget: Arc<tokio::sync::Semaphore>,
     /// Uploads in flight per user, so that one account cannot hold the whole budget.
     pub uploads_in_flight: crate::services::uploads::InFlight,

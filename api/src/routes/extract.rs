@@ -57,11 +57,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.parse::<usize>().ok());
         // Bodies sent gzip- or brotli-compressed are read as they were before compression.
         let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
-        let gate = crate::auth::PermissionGate::of(req);
+        let req = req.clone();
         Box::pin(async move {
-            if let Some(gate) = gate {
-                gate.passed().await;
-            }
+            crate::auth::PermissionGate::wait(&req).await;
             if declared.is_some_and(|n| n > JSON_LIMIT_BYTES) {
                 return Err(Error::new(ErrorCode::PayloadTooLarge).into());
             }
@@ -118,12 +116,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let gate = crate::auth::PermissionGate::of(req);
         let parsed = serde_urlencoded::from_str::<T>(req.query_string());
+        let req = req.clone();
         Box::pin(async move {
-            if let Some(gate) = gate {
-                gate.passed().await;
-            }
+            crate::auth::PermissionGate::wait(&req).await;
             parsed.map(Query).map_err(|err| {
                 Error::bad_request(Msg::new(
                     format!("Bad query parameters: {err}"),

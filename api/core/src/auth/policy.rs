@@ -15,8 +15,11 @@ use crate::domain::{Action, CaseStatus, PhotoKind, Role};
 use crate::error::{Error, ErrorCode, Msg};
 
 /// A decision made by role alone. Which roles hold each is [`Permission::roles`], the
-/// table `docs/security.md`'s role matrix is checked against; the use cases ask
-/// [`require`] and nothing else looks at a role to decide.
+/// table `docs/security.md`'s role matrix is checked against. Handlers declare the
+/// permission an operation needs (`Allowed<needs::…>` in the HTTP crate), which asks
+/// [`require`]; a use case asks it itself where the permission depends on its input
+/// (inactive categories) or the account is read inside it (filing). A use case that
+/// needs a permission says so in its documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Permission {
     /// Users, areas, departments, shopfronts, categories, assignment rules, the working

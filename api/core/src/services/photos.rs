@@ -149,10 +149,13 @@ pub async fn add_to(
         .into_iter()
         .map(|p| (p.sha256.clone(), p))
         .collect();
+    // The new files, with their place in the request (1-based), for error messages.
     let mut fresh: Vec<&SpooledFile> = Vec::new();
-    for file in uploads {
+    let mut places: Vec<usize> = Vec::new();
+    for (index, file) in uploads.iter().enumerate() {
         if !stored.contains_key(&file.sha256) && !fresh.iter().any(|f| f.sha256 == file.sha256) {
             fresh.push(file);
+            places.push(index + 1);
         }
     }
     let existing_of_kind = count_of_kind(&state.db, &owner, kind).await?;
@@ -160,8 +163,8 @@ pub async fn add_to(
         return Err(Error::new(ErrorCode::PhotoLimitReached));
     }
 
-    let mut uploaded: Vec<ObjectKey> = Vec::new();
-    let prepared = prepare_all(state, &owner, &fresh, &mut uploaded).await;
+    let mut uploaded = StoredObjects::new(state.store.clone());
+    let prepared = prepare_all(state, &owner, &fresh, &places, &mut uploaded.keys).await;
     let at = now();
     let committed = match prepared {
         Ok(prepared) => {
@@ -172,13 +175,12 @@ pub async fn add_to(
         Err(err) => Err(err),
     };
     let rows = match committed {
-        Ok(rows) => rows,
+        Ok(rows) => {
+            uploaded.keep();
+            rows
+        }
         Err(err) => {
-            for key in &uploaded {
-                if let Err(cleanup) = state.store.delete(key).await {
-                    tracing::warn!(key = key.as_str(), error = %cleanup, "left for the orphan sweep");
-                }
-            }
+            uploaded.delete_now().await;
             return Err(err);
         }
     };
@@ -191,6 +193,49 @@ pub async fn add_to(
         .cloned()
         .collect();
     Ok((ordered, !rows.is_empty()))
+}
+
+/// Objects stored for photos whose rows are not written yet. Deleted on failure before the
+/// answer; when the request is dropped half-way (the client went away), deleted by a task
+/// of their own, so that not only the hourly sweep finds them.
+struct StoredObjects {
+    store: crate::storage::ObjectStore,
+    keys: Vec<ObjectKey>,
+}
+
+impl StoredObjects {
+    fn new(store: crate::storage::ObjectStore) -> Self {
+        Self {
+            store,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Their rows are written: they stay.
+    fn keep(&mut self) {
+        self.keys.clear();
+    }
+
+    async fn delete_now(&mut self) {
+        for key in std::mem::take(&mut self.keys) {
+            if let Err(cleanup) = self.store.delete(&key).await {
+                tracing::warn!(key = key.as_str(), error = %cleanup, "left for the orphan sweep");
+            }
+        }
+    }
+}
+
+impl Drop for StoredObjects {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut orphans = Self::new(self.store.clone());
+        orphans.keys = std::mem::take(&mut self.keys);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { orphans.delete_now().await });
+        }
+    }
 }
 
 /// A new photo whose objects are stored: its id and what the pipeline found.
@@ -206,6 +251,7 @@ async fn prepare_all(
     state: &AppState,
     owner: &Owner,
     fresh: &[&SpooledFile],
+    places: &[usize],
     uploaded: &mut Vec<ObjectKey>,
 ) -> Result<Vec<Prepared>, Error> {
     let mut prepared: Vec<Prepared> = Vec::with_capacity(fresh.len());
@@ -224,7 +270,7 @@ async fn prepare_all(
         if let Some(stored) = stored {
             prepared.push(stored?);
         }
-        let (original, photo) = next.map_err(|e| in_file(e, index))?;
+        let (original, photo) = next.map_err(|e| in_file(e, places[index]))?;
         storing = Some((
             original,
             Prepared {
@@ -273,11 +319,12 @@ async fn write_rows(
     Ok(rows)
 }
 
-fn in_file(err: Error, index: usize) -> Error {
+/// An error about the file at `place` (1-based) of the request.
+fn in_file(err: Error, place: usize) -> Error {
     Error {
         message: Msg::new(
-            format!("File {}: {}", index + 1, err.message.en),
-            format!("第 {} 个文件：{}", index + 1, err.message.zh),
+            format!("File {place}: {}", err.message.en),
+            format!("第 {place} 个文件：{}", err.message.zh),
         ),
         ..err
     }
@@ -297,10 +344,18 @@ async fn count_of_kind(
 
 /// Runs the pipeline on the blocking pool, at most `photo_slots` at a time.
 async fn process(state: &AppState, bytes: Bytes) -> Result<ProcessedPhoto, Error> {
-    let _slot = state.photo_slots.acquire().await.map_err(Error::internal)?;
+    let slot = state
+        .photo_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(Error::internal)?;
     let city = state.settings.timezone;
     let span = tracing::info_span!("photo.decode_encode", bytes = bytes.len());
     let result = tokio::task::spawn_blocking(move || {
+        // Held by the decode itself: a request dropped half-way frees the slot only when
+        // its decode has ended, so decodes never outnumber the slots.
+        let _slot = slot;
         let _stage = span.enter();
         photo::process(&bytes, city, photo::MAX_PIXELS)
     })
