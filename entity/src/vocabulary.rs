@@ -4,10 +4,12 @@
 //! types), and the same text is their JSON.
 
 /// Declares a word enum stored as text: sea-orm's active enum, serde and OpenAPI, with
-/// `ALL`, `as_str` and `parse` (for text from outside: query strings, imports).
+/// `ALL`, `as_str` and `parse` (for text from outside: query strings, imports). The texts
+/// are taken as bare tokens (`tt`, not `literal`): utoipa does not read a `rename` whose
+/// value arrives wrapped as a macro fragment, and would publish the variants' names.
 #[macro_export]
 macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
