@@ -275,3 +275,94 @@ async fn a_png_with_an_inflating_profile_costs_what_its_pixels_cost() {
     eprintln!("peak rose {rise} MiB");
     assert!(rise < 64, "peak rose {rise} MiB");
 }
+
+/// A small JPEG padded with comment segments to `size` bytes: a file as large as the cap
+/// allows whose decode costs next to nothing, so that what it costs is what holding it
+/// costs. `seed` makes each file different.
+fn padded_jpeg(seed: u8, size: usize) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([seed, (x * 3) as u8, (y * 5) as u8])
+    });
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let mut padded = jpeg[..2].to_vec();
+    let mut filler: u32 = u32::from(seed) + 1;
+    while padded.len() + jpeg.len() < size {
+        let length = (size - padded.len() - jpeg.len()).clamp(16, 65_535);
+        padded.extend_from_slice(&[0xFF, 0xFE]);
+        padded.extend_from_slice(&(length as u16).to_be_bytes());
+        for _ in 0..length - 2 {
+            // Bytes that change, so no layer can store them as a run.
+            filler = filler.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            padded.push((filler >> 24) as u8);
+        }
+    }
+    padded.extend_from_slice(&jpeg[2..]);
+    padded
+}
+
+#[tokio::test]
+async fn nine_files_near_the_cap_are_spooled_not_held() {
+    let server = Server::start().await;
+    let admin = server.login("admin", ADMIN_PASSWORD).await;
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{}/api/v1/users", server.base))
+        .bearer_auth(&admin)
+        .json(
+            &serde_json::json!({"username": "wang.xuncha", "password": "a long password 1",
+            "display_name": "王巡查", "role": "inspector"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let inspector = server.login("wang.xuncha", "a long password 1").await;
+    let case: serde_json::Value = client
+        .post(format!("{}/api/v1/reports", server.base))
+        .bearer_auth(&inspector)
+        .json(
+            &serde_json::json!({"client_id": "0193a1b2-0000-7000-8000-000000000002",
+            "category": "parking", "description": "共享单车堆放", "address": "解放路 200 号",
+            "location": {"lat": 30.2741, "lon": 120.1551, "accuracy_m": 8, "crs": "gcj02"},
+            "observed_at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case_id = case["id"].as_str().unwrap_or_else(|| panic!("{case}"));
+    let mut form = reqwest::multipart::Form::new();
+    for seed in 0..9 {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(padded_jpeg(seed, 19 * 1024 * 1024))
+                .file_name(format!("photo-{seed}.jpg"))
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    }
+    let before = server.reset_peak();
+    let answer = client
+        .post(format!(
+            "{}/api/v1/reports/{case_id}/photos?kind=before",
+            server.base
+        ))
+        .bearer_auth(&inspector)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
+    let rise = server.peak_above(before);
+    eprintln!("nine files of 19 MiB: peak rose {rise} MiB");
+    // Holding the files would cost their 171 MiB before anything else.
+    assert!(rise < 120, "peak rose {rise} MiB");
+}
