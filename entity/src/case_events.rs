@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 /// One step in a case's history. Rows are only ever inserted; each `hash` covers the
 /// event and the previous event's hash, so any later edit breaks the chain.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub seq: i32,
     pub action: String,
     pub from_status: Option<String>,

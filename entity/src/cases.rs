@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
 
 /// A violation report and where it stands in the closed loop. Location is WGS-84.
@@ -7,7 +9,7 @@ use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
 #[sea_orm(table_name = "cases")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: CaseId,
     #[sea_orm(unique)]
     pub case_no: String,
     /// The phone's idempotency key.
@@ -49,9 +51,9 @@ pub struct Model {
     /// Who reported it rectified; they may not verify it.
     pub rectified_by: Option<Uuid>,
     /// The case this one duplicates, when closed as a duplicate.
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<CaseId>,
     /// A recently closed case of the same category close by, that this one recurs (反弹).
-    pub recurrence_of: Option<Uuid>,
+    pub recurrence_of: Option<CaseId>,
     /// `extension` or `suspension` while one waits for a supervisor.
     pub pending_request: Option<String>,
     /// The deadline an extension request asks for.

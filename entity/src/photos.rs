@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 use crate::vocabulary::PhotoKind;
 
 /// A photo of a case or of an inspection visit (exactly one of the two). The row exists
@@ -9,7 +11,7 @@ use crate::vocabulary::PhotoKind;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<CaseId>,
     pub visit_id: Option<Uuid>,
     /// before, after or verification.
     pub kind: PhotoKind,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 /// What an Open311 request carried beyond its case. Reporter contact is never shown publicly.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "public_requests")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub api_key_id: Uuid,
     pub jurisdiction_id: Option<String>,
     pub first_name: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 /// The score of one checklist item at one visit, and the case its deduction filed.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "visit_scores")]
@@ -12,7 +14,7 @@ pub struct Model {
     pub max_points: f64,
     #[sea_orm(column_type = "Text")]
     pub note: String,
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<CaseId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

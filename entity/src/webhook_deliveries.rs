@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CaseId;
+
 /// One notice to one webhook, written with the case change and sent until delivered.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub webhook_id: Uuid,
     pub event: String,
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub attempts: i32,

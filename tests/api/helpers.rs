@@ -419,11 +419,12 @@ impl TestApp {
         shopfront: Option<Uuid>,
     ) {
         use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
-        let case = entity::cases::Entity::find_by_id(case_id.parse::<Uuid>().unwrap())
-            .one(&self.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let case =
+            entity::cases::Entity::find_by_id(case_id.parse::<entity::ids::CaseId>().unwrap())
+                .one(&self.db)
+                .await
+                .unwrap()
+                .unwrap();
         let overseer = match (department, shopfront) {
             (Some(d), _) => Some(d),
             (None, Some(shop)) => entity::shopfronts::Entity::find_by_id(shop)

@@ -808,7 +808,7 @@ async fn visits_score_sites_file_cases_and_the_review_adds_up() {
     // One case overdue and one closed on time.
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
     let now = chrono::Utc::now();
-    let mut a = entity::cases::Entity::find_by_id(a_case.parse::<Uuid>().unwrap())
+    let mut a = entity::cases::Entity::find_by_id(a_case.parse::<entity::ids::CaseId>().unwrap())
         .one(&app.db)
         .await
         .unwrap()
@@ -816,7 +816,7 @@ async fn visits_score_sites_file_cases_and_the_review_adds_up() {
         .into_active_model();
     a.deadline_at = Set(Some(now - chrono::Duration::hours(1)));
     a.update(&app.db).await.unwrap();
-    let mut b = entity::cases::Entity::find_by_id(b_case.parse::<Uuid>().unwrap())
+    let mut b = entity::cases::Entity::find_by_id(b_case.parse::<entity::ids::CaseId>().unwrap())
         .one(&app.db)
         .await
         .unwrap()

@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 use crate::images;
@@ -445,7 +444,11 @@ async fn a_public_request_waits_for_triage_and_shows_closed_once_fixed() {
     let row = {
         use sea_orm::EntityTrait;
         entity::public_requests::Entity::find_by_id(
-            case["id"].as_str().unwrap().parse::<Uuid>().unwrap(),
+            case["id"]
+                .as_str()
+                .unwrap()
+                .parse::<entity::ids::CaseId>()
+                .unwrap(),
         )
         .one(&app.db)
         .await

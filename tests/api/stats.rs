@@ -121,7 +121,11 @@ async fn the_period_figures_match_a_hand_count() {
             .await;
         assert_eq!(case["assignee"]["id"], department.to_string());
         let mut row = entity::cases::Entity::find_by_id(
-            case["id"].as_str().unwrap().parse::<Uuid>().unwrap(),
+            case["id"]
+                .as_str()
+                .unwrap()
+                .parse::<entity::ids::CaseId>()
+                .unwrap(),
         )
         .one(&app.db)
         .await

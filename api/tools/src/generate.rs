@@ -309,7 +309,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             let year = created.year();
             let sequence = counters.entry(year).or_insert(0);
             *sequence += 1;
-            let id = Uuid::now_v7();
+            let id = entity::ids::CaseId::now_v7();
             let assigned = !matches!(status, CaseStatus::Reported | CaseStatus::Cancelled);
             let closed_at = (status == CaseStatus::Closed).then(|| {
                 created
@@ -411,7 +411,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                     (Rendition::Thumbnail, thumbnail),
                 ] {
                     uploads.push((
-                        ObjectKey::photo(id, photo_id, size),
+                        ObjectKey::photo(id.0, photo_id, size),
                         bytes.clone(),
                         "image/jpeg",
                     ));

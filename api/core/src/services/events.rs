@@ -9,13 +9,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use entity::case_events;
 
 use crate::domain::{CaseStatus, Role};
 use crate::error::Error;
 
 pub struct NewEvent<'a> {
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     pub action: &'a str,
     pub from_status: Option<CaseStatus>,
     pub to_status: CaseStatus,
@@ -29,7 +31,7 @@ pub struct NewEvent<'a> {
 #[derive(Serialize)]
 struct Hashed<'a> {
     prev_hash: Option<&'a str>,
-    case_id: Uuid,
+    case_id: CaseId,
     seq: i32,
     action: &'a str,
     from_status: Option<&'a str>,
@@ -132,7 +134,7 @@ pub async fn insert_all(
 
 pub async fn history(
     db: &impl ConnectionTrait,
-    case_id: Uuid,
+    case_id: CaseId,
 ) -> Result<Vec<case_events::Model>, Error> {
     Ok(case_events::Entity::find()
         .filter(case_events::Column::CaseId.eq(case_id))

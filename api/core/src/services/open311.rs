@@ -327,8 +327,8 @@ async fn shown(state: &AppState, rows: Vec<cases::Model>) -> Result<Vec<Shown>, 
             agencies.insert(shop.id, shop.name);
         }
     }
-    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-    let mut media: HashMap<Uuid, Option<String>> = HashMap::new();
+    let ids: Vec<entity::ids::CaseId> = rows.iter().map(|c| c.id).collect();
+    let mut media: HashMap<entity::ids::CaseId, Option<String>> = HashMap::new();
     for chunk in ids.chunks(500) {
         for request in public_requests::Entity::find()
             .filter(public_requests::Column::CaseId.is_in(chunk.to_vec()))

@@ -14,6 +14,8 @@ use sea_orm::{
 use tracing::Instrument;
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use entity::{cases, photos, visits};
 
 use crate::auth::CurrentUser;
@@ -47,9 +49,10 @@ pub enum Owner {
 }
 
 impl Owner {
+    /// The owner's id: the first segment of its photos' object keys.
     fn id(&self) -> Uuid {
         match self {
-            Owner::Case(case) => case.id,
+            Owner::Case(case) => case.id.0,
             Owner::Visit { visit, .. } => visit.id,
         }
     }
@@ -87,7 +90,11 @@ impl Owner {
 
 /// The storage key of one rendition of a stored photo.
 pub fn object_key(photo: &photos::Model, rendition: Rendition) -> ObjectKey {
-    let owner = photo.case_id.or(photo.visit_id).unwrap_or_default();
+    let owner = photo
+        .case_id
+        .map(|case| case.0)
+        .or(photo.visit_id)
+        .unwrap_or_default();
     ObjectKey::photo(owner, photo.id, rendition)
 }
 
@@ -120,7 +127,7 @@ pub async fn rendition(
 pub async fn case_owner(
     state: &AppState,
     user: &CurrentUser,
-    case_id: Uuid,
+    case_id: CaseId,
     kind: PhotoKind,
 ) -> Result<Owner, Error> {
     let case = reports::visible_case(state, user, case_id).await?;
@@ -480,7 +487,10 @@ fn row_for(
     let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
     photos::Model {
         id: *id,
-        case_id: matches!(owner, Owner::Case(_)).then(|| owner.id()),
+        case_id: match owner {
+            Owner::Case(case) => Some(case.id),
+            Owner::Visit { .. } => None,
+        },
         visit_id: matches!(owner, Owner::Visit { .. }).then(|| owner.id()),
         kind,
         sha256: file.sha256.clone(),

@@ -6,6 +6,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, UpdateMany};
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use entity::{cases, departments, photos, shopfronts};
 
 use crate::auth::CurrentUser;
@@ -24,7 +26,7 @@ pub struct ActionInput {
     pub photo_ids: Vec<Uuid>,
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<CaseId>,
     /// For `request-extension`: the deadline asked for.
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// For `decide-extension` and `decide-suspension`.
@@ -52,7 +54,7 @@ fn not_now(en: &'static str, zh: &'static str) -> Error {
 pub async fn act(
     state: &AppState,
     user: &CurrentUser,
-    case_id: Uuid,
+    case_id: CaseId,
     action: Action,
     input: ActionInput,
 ) -> Result<cases::Model, Error> {

@@ -21,7 +21,7 @@ pub struct ScoreJson {
     pub max_points: f64,
     pub note: String,
     /// The case the deduction filed.
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<entity::ids::CaseId>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

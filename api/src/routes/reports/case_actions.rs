@@ -14,6 +14,8 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use json::{CaseJson, EventJson, PhotoJson, PhotoUploadQuery, PhotoUploadResponse};
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use super::*;
 
 /// An action on a case. `version` is the case version the caller saw (or send it as
@@ -31,7 +33,7 @@ pub struct ActionRequest {
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
     /// For `duplicate`: the original case.
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<CaseId>,
     /// For `request-extension`: the deadline asked for (RFC 3339).
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// For `decide-extension` and `decide-suspension`.
@@ -84,7 +86,7 @@ fn version_from(body: Option<i32>, req: &actix_web::HttpRequest) -> Result<i32, 
 pub(super) async fn act_on_report(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(CaseId, String)>,
     req: actix_web::HttpRequest,
     body: Json<ActionRequest>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
@@ -123,7 +125,7 @@ pub struct EventsResponse {
 pub(super) async fn report_events(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CaseId>,
 ) -> Result<web::Json<EventsResponse>, ApiError> {
     let case = service::visible_case(&state, &user, *id).await?;
     let history = service::history(&state, case.id).await?;
@@ -157,7 +159,7 @@ pub(super) async fn report_events(
 pub(super) async fn upload_photos(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CaseId>,
     query: Query<PhotoUploadQuery>,
     req: HttpRequest,
     form: Multipart,

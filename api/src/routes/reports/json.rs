@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use entity::{case_events, cases, photos};
 
 use crate::domain::{AssigneeKind, Crs, GeoPoint};
@@ -137,7 +139,7 @@ impl From<case_events::Model> for EventJson {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseJson {
-    pub id: Uuid,
+    pub id: CaseId,
     pub case_no: String,
     pub status: crate::domain::CaseStatus,
     /// The category code.
@@ -164,12 +166,12 @@ pub struct CaseJson {
     /// Times reopened after closing (反弹).
     pub recurrence_count: i32,
     /// When closed as a duplicate: the original case.
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<CaseId>,
     /// A recently closed case nearby that this one recurs (反弹).
-    pub recurrence_of: Option<Uuid>,
+    pub recurrence_of: Option<CaseId>,
     /// On single-case reads: later cases that recur this one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recurrences: Option<Vec<Uuid>>,
+    pub recurrences: Option<Vec<CaseId>>,
     /// `extension` or `suspension` while a request waits for a supervisor.
     pub pending_request: Option<String>,
     /// The deadline a pending extension asks for.

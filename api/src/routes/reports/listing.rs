@@ -12,7 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use json::{CaseJson, EventJson, ListReportsQuery};
-use uuid::Uuid;
+
+use entity::ids::CaseId;
 
 use super::*;
 
@@ -238,7 +239,7 @@ pub struct CrsQuery {
 pub(super) async fn get_report(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CaseId>,
     query: Query<CrsQuery>,
 ) -> Result<web::Json<CaseJson>, ApiError> {
     let crs = parse_crs(query.crs.as_deref()).map_err(|p| Error::invalid_field("crs", p))?;

@@ -276,7 +276,7 @@ async fn write(
         }
         Err(err) => return Err(err.into()),
     };
-    let mut case_of_item: HashMap<Uuid, Uuid> = HashMap::new();
+    let mut case_of_item: HashMap<Uuid, entity::ids::CaseId> = HashMap::new();
     for filing in filings {
         let case =
             reports::insert_case(&txn, state, &filing.category, filing.draft, filing.prepared)

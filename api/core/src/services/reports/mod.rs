@@ -17,6 +17,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 use entity::{case_events, cases, categories, shopfronts, users, webhook_deliveries};
 
 use crate::auth::policy::{self};
@@ -162,8 +164,8 @@ struct FilingRead {
     account: users::Model,
     registry_version: i64,
     /// A case already filed with this `client_id`.
-    existing_case: Option<Uuid>,
-    recurrence_of: Option<Uuid>,
+    existing_case: Option<CaseId>,
+    recurrence_of: Option<CaseId>,
     /// PostgreSQL: the department of the shop the case goes to, and the case's number.
     shop_department: Option<Uuid>,
     case_sequence: Option<i32>,
@@ -407,7 +409,7 @@ pub struct Prepared {
     at: DateTime<Utc>,
     year: i32,
     deadline: DateTime<Utc>,
-    recurrence_of: Option<Uuid>,
+    recurrence_of: Option<CaseId>,
     registry: Arc<Registry>,
 }
 
@@ -421,7 +423,7 @@ pub async fn prepare(
         .db
         .query_one(&recurrence_query(draft.point, &category.code))
         .await?
-        .map(|row| row.try_get::<Uuid>("", "id"))
+        .map(|row| row.try_get::<CaseId>("", "id"))
         .transpose()?;
     let at = now();
     let year = at.with_timezone(&state.settings.timezone).year();
@@ -491,7 +493,7 @@ fn new_case(
     let placement = draft.placement;
     let assigned = placement.assigned();
     let case = cases::Model {
-        id: Uuid::now_v7(),
+        id: CaseId::now_v7(),
         case_no: number,
         client_id: draft.client_id,
         request_hash: draft.request_hash,
@@ -612,7 +614,7 @@ fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
 }
 
 /// Cases filed as recurrences of `case_id`.
-pub async fn recurrences_of(state: &AppState, case_id: Uuid) -> Result<Vec<cases::Model>, Error> {
+pub async fn recurrences_of(state: &AppState, case_id: CaseId) -> Result<Vec<cases::Model>, Error> {
     Ok(cases::Entity::find()
         .filter(cases::Column::RecurrenceOf.eq(case_id))
         .order_by_asc(cases::Column::Id)

@@ -14,11 +14,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use entity::ids::CaseId;
+
 /// Loads a case the user may see, or 404.
 pub async fn visible_case(
     state: &AppState,
     user: &CurrentUser,
-    id: Uuid,
+    id: CaseId,
 ) -> Result<cases::Model, Error> {
     visible_case_in(&state.db, policy::case_scope(user), id).await
 }
@@ -26,7 +28,7 @@ pub async fn visible_case(
 pub async fn visible_case_in(
     db: &impl ConnectionTrait,
     scope: CaseScope,
-    id: Uuid,
+    id: CaseId,
 ) -> Result<cases::Model, Error> {
     cases::Entity::find_by_id(id)
         .filter(policy::case_condition(scope))
@@ -81,7 +83,7 @@ pub enum CaseSort {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CaseCursor {
     pub key: Option<DateTime<Utc>>,
-    pub id: Uuid,
+    pub id: CaseId,
 }
 
 #[derive(Debug, Default)]
@@ -251,7 +253,7 @@ pub async fn details_for(
     page: &[cases::Model],
 ) -> Result<Vec<CaseDetails>, Error> {
     let registry = state.registry.current(&state.db).await?;
-    let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+    let ids: Vec<CaseId> = page.iter().map(|c| c.id).collect();
     let mut all_photos = if ids.is_empty() {
         Vec::new()
     } else {
@@ -277,6 +279,6 @@ pub async fn details_for(
         .collect())
 }
 
-pub async fn history(state: &AppState, case_id: Uuid) -> Result<Vec<case_events::Model>, Error> {
+pub async fn history(state: &AppState, case_id: CaseId) -> Result<Vec<case_events::Model>, Error> {
     events::history(&state.db, case_id).await
 }

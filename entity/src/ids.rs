@@ -1,0 +1,53 @@
+//! Ids that could be swapped for one another are types of their own: a function that takes
+//! a `CaseId` cannot be handed the id of a photo or a visit. Each is a UUID (v7 when made
+//! here), stored and sent as one.
+
+/// Declares an id type over a UUID: a sea-orm value (primary and foreign keys), the UUID's
+/// JSON and OpenAPI form, `Display` and `FromStr`.
+macro_rules! id_types {
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {
+        $(
+            $(#[$meta])*
+            #[derive(
+                Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+                sea_orm::DeriveValueType, serde::Serialize, serde::Deserialize,
+                utoipa::ToSchema,
+            )]
+            #[serde(transparent)]
+            #[schema(value_type = String, format = Uuid)]
+            pub struct $name(pub uuid::Uuid);
+
+            impl $name {
+                /// A new id, time-ordered (UUIDv7).
+                pub fn now_v7() -> Self {
+                    Self(uuid::Uuid::now_v7())
+                }
+            }
+
+            impl sea_orm::TryFromU64 for $name {
+                fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                    Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+                }
+            }
+
+            impl std::str::FromStr for $name {
+                type Err = uuid::Error;
+
+                fn from_str(raw: &str) -> Result<Self, uuid::Error> {
+                    raw.parse().map(Self)
+                }
+            }
+
+            impl std::fmt::Display for $name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    self.0.fmt(f)
+                }
+            }
+        )+
+    };
+}
+
+id_types!(
+    /// A case (案件).
+    CaseId,
+);
