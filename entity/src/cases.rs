@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, VisitId};
 
 use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
 
@@ -65,7 +65,7 @@ pub struct Model {
     /// The inspection campaign, site and visit whose deduction filed this case.
     pub campaign_id: Option<Uuid>,
     pub site_id: Option<Uuid>,
-    pub visit_id: Option<Uuid>,
+    pub visit_id: Option<VisitId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

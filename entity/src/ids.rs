@@ -50,4 +50,8 @@ macro_rules! id_types {
 id_types!(
     /// A case (案件).
     CaseId,
+    /// A photo of a case or a visit.
+    PhotoId,
+    /// A visit of an inspection campaign to one of its drawn sites.
+    VisitId,
 );

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, PhotoId, VisitId};
 
 use crate::vocabulary::PhotoKind;
 
@@ -10,9 +10,9 @@ use crate::vocabulary::PhotoKind;
 #[sea_orm(table_name = "photos")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: PhotoId,
     pub case_id: Option<CaseId>,
-    pub visit_id: Option<Uuid>,
+    pub visit_id: Option<VisitId>,
     /// before, after or verification.
     pub kind: PhotoKind,
     pub sha256: String,

@@ -1,13 +1,13 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, VisitId};
 
 /// The score of one checklist item at one visit, and the case its deduction filed.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "visit_scores")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub visit_id: Uuid,
+    pub visit_id: VisitId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub item_id: Uuid,
     pub score: f64,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::VisitId;
+
 /// An inspector's visit to a drawn site, with its total score.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "visits")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: VisitId,
     /// The phone's idempotency key.
     #[sea_orm(unique)]
     pub client_id: Uuid,

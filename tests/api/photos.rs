@@ -528,7 +528,7 @@ async fn the_sweep_removes_objects_no_row_points_to() {
     let kept = upload_one(&app, token, &case_id, images::jpeg(300, 200, 30)).await;
     let orphan = xuncha::storage::ObjectKey::photo(
         case_id.parse().unwrap(),
-        uuid::Uuid::now_v7(),
+        entity::ids::PhotoId::now_v7(),
         xuncha::storage::Rendition::Original,
     );
     app.store()

@@ -4,7 +4,6 @@
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -27,7 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 async fn get_photo(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, Rendition)>,
+    path: web::Path<(entity::ids::PhotoId, Rendition)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (id, rendition) = path.into_inner();

@@ -404,7 +404,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             }
             if plan.photo_every > 0 && (done + k) % plan.photo_every == 0 {
                 let (original, preview, thumbnail) = &pictures[(done + k) % pictures.len()];
-                let photo_id = Uuid::now_v7();
+                let photo_id = entity::ids::PhotoId::now_v7();
                 for (size, bytes) in [
                     (Rendition::Original, original),
                     (Rendition::Preview, preview),

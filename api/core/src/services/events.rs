@@ -23,7 +23,7 @@ pub struct NewEvent<'a> {
     pub to_status: CaseStatus,
     pub actor: Option<(Uuid, Role)>,
     pub note: Option<String>,
-    pub photo_ids: Vec<Uuid>,
+    pub photo_ids: Vec<entity::ids::PhotoId>,
     pub at: chrono::DateTime<chrono::Utc>,
 }
 

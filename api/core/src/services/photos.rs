@@ -14,7 +14,7 @@ use sea_orm::{
 use tracing::Instrument;
 use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, PhotoId};
 
 use entity::{cases, photos, visits};
 
@@ -53,7 +53,7 @@ impl Owner {
     fn id(&self) -> Uuid {
         match self {
             Owner::Case(case) => case.id.0,
-            Owner::Visit { visit, .. } => visit.id,
+            Owner::Visit { visit, .. } => visit.id.0,
         }
     }
 
@@ -93,7 +93,7 @@ pub fn object_key(photo: &photos::Model, rendition: Rendition) -> ObjectKey {
     let owner = photo
         .case_id
         .map(|case| case.0)
-        .or(photo.visit_id)
+        .or(photo.visit_id.map(|visit| visit.0))
         .unwrap_or_default();
     ObjectKey::photo(owner, photo.id, rendition)
 }
@@ -247,7 +247,7 @@ impl Drop for StoredObjects {
 
 /// A new photo whose objects are stored: its id and what the pipeline found.
 struct Prepared {
-    id: Uuid,
+    id: PhotoId,
     photo: ProcessedPhoto,
 }
 
@@ -281,7 +281,7 @@ async fn prepare_all(
         storing = Some((
             original,
             Prepared {
-                id: Uuid::now_v7(),
+                id: PhotoId::now_v7(),
                 photo,
             },
         ));
@@ -491,7 +491,10 @@ fn row_for(
             Owner::Case(case) => Some(case.id),
             Owner::Visit { .. } => None,
         },
-        visit_id: matches!(owner, Owner::Visit { .. }).then(|| owner.id()),
+        visit_id: match owner {
+            Owner::Case(_) => None,
+            Owner::Visit { visit, .. } => Some(visit.id),
+        },
         kind,
         sha256: file.sha256.clone(),
         content_type: photo.format.content_type().to_owned(),
@@ -637,7 +640,7 @@ async fn insert_rows(
 pub async fn visible_photo(
     state: &AppState,
     user: &CurrentUser,
-    photo_id: Uuid,
+    photo_id: PhotoId,
 ) -> Result<photos::Model, Error> {
     let photo = photos::Entity::find_by_id(photo_id)
         .one(&state.db)
@@ -663,15 +666,15 @@ pub async fn sweep_orphans(state: &AppState, min_age: Duration) -> Result<usize,
         .list_with_age(crate::storage::keys::PHOTO_PREFIX)
         .await?;
     let cutoff = now() - min_age;
-    let old: Vec<(String, Uuid)> = listed
+    let old: Vec<(String, PhotoId)> = listed
         .into_iter()
         .filter(|(_, modified)| modified.is_none_or(|m| m <= cutoff))
         .filter_map(|(key, _)| ObjectKey::photo_id_of(&key).map(|id| (key, id)))
         .collect();
     let mut deleted = 0;
     for chunk in old.chunks(500) {
-        let ids: Vec<Uuid> = chunk.iter().map(|(_, id)| *id).collect();
-        let known: std::collections::HashSet<Uuid> = photos::Entity::find()
+        let ids: Vec<PhotoId> = chunk.iter().map(|(_, id)| *id).collect();
+        let known: std::collections::HashSet<PhotoId> = photos::Entity::find()
             .filter(photos::Column::Id.is_in(ids))
             .all(&state.db)
             .await?

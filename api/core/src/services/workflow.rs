@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct ActionInput {
     pub version: i32,
     pub note: Option<String>,
-    pub photo_ids: Vec<Uuid>,
+    pub photo_ids: Vec<entity::ids::PhotoId>,
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,
     pub duplicate_of: Option<CaseId>,
@@ -137,7 +137,7 @@ async fn check_named_photos(
     txn: &impl sea_orm::ConnectionTrait,
     case: &cases::Model,
     action: Action,
-    photo_ids: &[Uuid],
+    photo_ids: &[entity::ids::PhotoId],
 ) -> Result<(), Error> {
     if photo_ids.is_empty() {
         return Ok(());

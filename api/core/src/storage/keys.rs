@@ -1,6 +1,7 @@
 //! Object keys are built here and nowhere else, so every object has a predictable,
 //! collision-free place and the sweeper knows what belongs to whom.
 
+use entity::ids::PhotoId;
 use uuid::Uuid;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,9 +13,10 @@ impl ObjectKey {
         Self(format!("probes/{id}"))
     }
 
-    pub fn photo(case_id: Uuid, photo_id: Uuid, rendition: Rendition) -> Self {
+    /// A photo's rendition, under the id of its owner (a case or a visit).
+    pub fn photo(owner: Uuid, photo_id: PhotoId, rendition: Rendition) -> Self {
         Self(format!(
-            "{PHOTO_PREFIX}{case_id}/{photo_id}/{}",
+            "{PHOTO_PREFIX}{owner}/{photo_id}/{}",
             rendition.as_str()
         ))
     }
@@ -29,7 +31,7 @@ impl ObjectKey {
     }
 
     /// The photo id inside a photo key, for the orphan sweep.
-    pub fn photo_id_of(key: &str) -> Option<Uuid> {
+    pub fn photo_id_of(key: &str) -> Option<PhotoId> {
         let rest = key.strip_prefix(PHOTO_PREFIX)?;
         let mut parts = rest.split('/');
         let _case = parts.next()?;
@@ -73,8 +75,8 @@ mod tests {
 
     #[test]
     fn keys_have_fixed_prefixes() {
-        let id = Uuid::now_v7();
-        assert_eq!(ObjectKey::probe(id).as_str(), format!("probes/{id}"));
+        let id = PhotoId::now_v7();
+        assert_eq!(ObjectKey::probe(id.0).as_str(), format!("probes/{id}"));
         let case = Uuid::now_v7();
         let key = ObjectKey::photo(case, id, Rendition::Preview);
         assert_eq!(key.as_str(), format!("photos/{case}/{id}/preview"));

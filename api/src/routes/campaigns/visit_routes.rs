@@ -26,7 +26,7 @@ pub struct ScoreJson {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitJson {
-    pub id: Uuid,
+    pub id: entity::ids::VisitId,
     pub client_id: Uuid,
     pub campaign_id: Uuid,
     pub site_id: Uuid,
@@ -166,7 +166,7 @@ pub(super) async fn record_visit(
 pub(super) async fn get_visit(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(Uuid, entity::ids::VisitId)>,
 ) -> Result<web::Json<VisitJson>, ApiError> {
     let (campaign_id, visit_id) = path.into_inner();
     let visit = visits::visible_visit(&state, &user, visit_id).await?;
@@ -187,7 +187,7 @@ pub(super) async fn get_visit(
 pub(super) async fn upload_visit_photos(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(Uuid, entity::ids::VisitId)>,
     req: actix_web::HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {

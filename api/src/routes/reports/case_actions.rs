@@ -28,7 +28,7 @@ pub struct ActionRequest {
     pub note: Option<String>,
     /// After photos for `rectify`, verification photos for `verify`.
     #[serde(default)]
-    pub photo_ids: Vec<Uuid>,
+    pub photo_ids: Vec<entity::ids::PhotoId>,
     /// For `assign`: exactly one of these.
     pub department_id: Option<Uuid>,
     pub shopfront_id: Option<Uuid>,

@@ -63,7 +63,7 @@ pub struct AssigneeJson {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhotoJson {
-    pub id: Uuid,
+    pub id: entity::ids::PhotoId,
     pub kind: crate::domain::PhotoKind,
     pub sha256: String,
     pub content_type: String,
@@ -181,7 +181,7 @@ pub struct CaseJson {
     /// For source `inspection`: the campaign, site and visit whose deduction filed it.
     pub campaign_id: Option<Uuid>,
     pub site_id: Option<Uuid>,
-    pub visit_id: Option<Uuid>,
+    pub visit_id: Option<entity::ids::VisitId>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use entity::ids::VisitId;
+
 use crate::domain::inspection::CampaignStatus;
 
 use entity::{cases, categories, checklist_items, visit_scores, visits};
@@ -232,7 +234,7 @@ impl Rows {
             .into_iter()
             .map(|v| (v.site_id, v))
             .collect();
-        let visit_ids: Vec<Uuid> = visits.values().map(|v| v.id).collect();
+        let visit_ids: Vec<VisitId> = visits.values().map(|v| v.id).collect();
         let mut scores: Vec<visit_scores::Model> = Vec::new();
         for chunk in visit_ids.chunks(500) {
             scores.extend(
@@ -276,8 +278,8 @@ impl Rows {
 
 /// The problems the visits found: every item that lost points is one.
 struct Problems {
-    by_visit: HashMap<Uuid, u32>,
-    cases_by_visit: HashMap<Uuid, u32>,
+    by_visit: HashMap<VisitId, u32>,
+    cases_by_visit: HashMap<VisitId, u32>,
     by_category: BTreeMap<Option<String>, CategoryProblems>,
 }
 

@@ -12,6 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use entity::ids::VisitId;
+
 use entity::{
     campaign_sites, categories, checklist_items, inspection_sites, photos, visit_scores, visits,
 };
@@ -82,7 +84,7 @@ pub async fn record(
     let visited_at = input.visited_at.unwrap_or_else(now);
     check_visited_at(state, &view, visited_at)?;
     let visit = Visit {
-        id: Uuid::now_v7(),
+        id: VisitId::now_v7(),
         client_id: input.client_id,
         request_hash: request_hash.clone(),
         campaign_id,
@@ -105,7 +107,7 @@ pub async fn record(
 
 /// The visit being recorded.
 struct Visit {
-    id: Uuid,
+    id: VisitId,
     client_id: Uuid,
     request_hash: String,
     campaign_id: Uuid,
@@ -431,7 +433,7 @@ async fn may_see(
 pub async fn visible_visit(
     state: &AppState,
     user: &CurrentUser,
-    id: Uuid,
+    id: VisitId,
 ) -> Result<visits::Model, Error> {
     let visit = visits::Entity::find_by_id(id)
         .one(&state.db)
@@ -510,7 +512,7 @@ pub async fn photo_owner(
     state: &AppState,
     user: &CurrentUser,
     campaign_id: Uuid,
-    visit_id: Uuid,
+    visit_id: VisitId,
 ) -> Result<photo_service::Owner, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;
     let visit = visible_visit(state, user, visit_id).await?;

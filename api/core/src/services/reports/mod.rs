@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, VisitId};
 
 use entity::{case_events, cases, categories, shopfronts, users, webhook_deliveries};
 
@@ -383,7 +383,7 @@ impl Placement {
 pub struct InspectionLink {
     pub campaign_id: Uuid,
     pub site_id: Uuid,
-    pub visit_id: Uuid,
+    pub visit_id: VisitId,
 }
 
 /// Everything about a new case but its number, deadline and recurrence.
