@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::CampaignId;
+
 use crate::vocabulary::{CampaignMode, CampaignStatus};
 
 /// An inspection round with its committed draw. `seed` stays secret until it closes.
@@ -7,7 +9,7 @@ use crate::vocabulary::{CampaignMode, CampaignStatus};
 #[sea_orm(table_name = "campaigns")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: CampaignId,
     pub name: String,
     /// unannounced or announced.
     pub mode: CampaignMode,

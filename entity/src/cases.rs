@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::{CaseId, VisitId};
+use crate::ids::{CampaignId, CaseId, SiteId, VisitId};
 
 use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
 
@@ -63,8 +63,8 @@ pub struct Model {
     /// When the overdue notice was queued (once per deadline).
     pub overdue_notified_at: Option<DateTimeUtc>,
     /// The inspection campaign, site and visit whose deduction filed this case.
-    pub campaign_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
+    pub campaign_id: Option<CampaignId>,
+    pub site_id: Option<SiteId>,
     pub visit_id: Option<VisitId>,
 }
 

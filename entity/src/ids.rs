@@ -54,4 +54,8 @@ id_types!(
     PhotoId,
     /// A visit of an inspection campaign to one of its drawn sites.
     VisitId,
+    /// An inspection campaign (明察暗访 or an announced round).
+    CampaignId,
+    /// An inspection site (a place a campaign may draw).
+    SiteId,
 );

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::SiteId;
+
 use crate::vocabulary::SiteType;
 
 /// A place that unannounced inspections may visit (点位). Location is WGS-84.
@@ -7,7 +9,7 @@ use crate::vocabulary::SiteType;
 #[sea_orm(table_name = "inspection_sites")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: SiteId,
     #[sea_orm(unique)]
     pub code: String,
     pub name: String,

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::VisitId;
+use crate::ids::{CampaignId, SiteId, VisitId};
 
 /// An inspector's visit to a drawn site, with its total score.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -12,8 +12,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub client_id: Uuid,
     pub request_hash: String,
-    pub campaign_id: Uuid,
-    pub site_id: Uuid,
+    pub campaign_id: CampaignId,
+    pub site_id: SiteId,
     pub inspector_id: Uuid,
     pub visited_at: DateTimeUtc,
     #[sea_orm(column_type = "Text")]

@@ -9,6 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use entity::ids::SiteId;
+
 use crate::auth::{Allowed, needs};
 use crate::domain::inspection::SiteType;
 use crate::error::{ApiError, Error, FieldErrors};
@@ -33,7 +35,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Sites are the campaign office's working list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SiteJson {
-    pub id: Uuid,
+    pub id: SiteId,
     pub code: String,
     pub name: String,
     pub site_type: SiteType,
@@ -174,7 +176,7 @@ async fn list_sites(
     let next_cursor = rows
         .last()
         .filter(|_| more)
-        .map(|s| pagination::cursor_after(s.id));
+        .map(|s| pagination::cursor_after(s.id.0));
     Ok(web::Json(Page {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -187,7 +189,7 @@ async fn list_sites(
 async fn get_site(
     state: web::Data<AppState>,
     _user: Allowed<needs::ManageSites>,
-    id: web::Path<Uuid>,
+    id: web::Path<SiteId>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
     Ok(web::Json(service::get(&state.db, *id).await?.into()))
 }
@@ -210,7 +212,7 @@ async fn create_site(
 async fn update_site(
     state: web::Data<AppState>,
     _user: Allowed<needs::ManageSites>,
-    id: web::Path<Uuid>,
+    id: web::Path<SiteId>,
     body: Json<SiteRequest>,
 ) -> Result<web::Json<SiteJson>, ApiError> {
     Ok(web::Json(
@@ -226,7 +228,7 @@ async fn update_site(
 async fn delete_site(
     state: web::Data<AppState>,
     _user: Allowed<needs::ManageSites>,
-    id: web::Path<Uuid>,
+    id: web::Path<SiteId>,
 ) -> Result<HttpResponse, ApiError> {
     service::delete(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use entity::ids::{CampaignId, SiteId};
+
 use crate::auth::{Allowed, Caller, needs};
 use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
@@ -43,7 +45,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignJson {
-    pub id: Uuid,
+    pub id: CampaignId,
     pub name: String,
     pub mode: CampaignMode,
     /// `open` or `closed`.
@@ -228,7 +230,7 @@ async fn list_campaigns(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DrawnSiteJson {
-    pub site_id: Uuid,
+    pub site_id: SiteId,
     pub code: String,
     pub name: String,
     pub site_type: SiteType,
@@ -272,7 +274,10 @@ async fn create_campaign(
         }))
 }
 
-async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSiteJson>, ApiError> {
+async fn drawn_json(
+    state: &AppState,
+    campaign_id: CampaignId,
+) -> Result<Vec<DrawnSiteJson>, ApiError> {
     Ok(service::drawn(state, campaign_id)
         .await?
         .into_iter()
@@ -302,7 +307,7 @@ async fn drawn_json(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite
 async fn get_campaign(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
 ) -> Result<web::Json<CampaignDetailJson>, ApiError> {
     let view = service::visible(&state, &user, *id).await?;
     let sites = drawn_json(&state, view.campaign.id).await?;
@@ -319,7 +324,7 @@ async fn get_campaign(
 async fn close_campaign(
     state: web::Data<AppState>,
     user: Allowed<needs::RunCampaigns>,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
 ) -> Result<web::Json<CampaignJson>, ApiError> {
     Ok(web::Json(service::close(&state, &user, *id).await?.into()))
 }
@@ -369,7 +374,7 @@ fn stratum_json(s: Stratum) -> StratumJson {
 async fn get_draw(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
 ) -> Result<web::Json<DrawJson>, ApiError> {
     let view = service::visible(&state, &user, *id).await?;
     let drawn = service::drawn_sites(&state, *id).await?;
@@ -380,11 +385,11 @@ async fn get_draw(
             let candidates: std::collections::HashSet<&Uuid> = s.candidates.iter().collect();
             let mut mine: Vec<&entity::campaign_sites::Model> = drawn
                 .iter()
-                .filter(|d| d.scope_area_id == s.area_id && candidates.contains(&d.site_id))
+                .filter(|d| d.scope_area_id == s.area_id && candidates.contains(&d.site_id.0))
                 .collect();
             mine.sort_by_key(|d| d.draw_order);
             DrawnStratumJson {
-                drawn: mine.iter().map(|d| d.site_id).collect(),
+                drawn: mine.iter().map(|d| d.site_id.0).collect(),
                 stratum: stratum_json(s),
             }
         })

@@ -14,13 +14,15 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use entity::ids::CampaignId;
+
 use super::*;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// An earlier campaign to compare with.
-    pub compare_to: Option<Uuid>,
+    pub compare_to: Option<CampaignId>,
 }
 
 /// The campaign review (supervisors and admins): score per site, mean and ranking per
@@ -31,7 +33,7 @@ pub struct SummaryQuery {
 pub(super) async fn campaign_summary(
     state: web::Data<AppState>,
     user: Allowed<needs::ReviewResults>,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
     query: Query<SummaryQuery>,
 ) -> Result<web::Json<Summary>, ApiError> {
     if query.compare_to == Some(*id) {
@@ -76,7 +78,7 @@ fn attachment(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpRespo
 pub(super) async fn export_xlsx(
     state: web::Data<AppState>,
     user: Allowed<needs::ReviewResults>,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;
     let cases = export::cases_table(&state, *id).await?;
@@ -102,7 +104,7 @@ pub struct CsvQuery {
 pub(super) async fn export_csv(
     state: web::Data<AppState>,
     user: Allowed<needs::ReviewResults>,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
     query: Query<CsvQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use entity::ids::{CampaignId, SiteId};
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScoreJson {
     pub item_id: Uuid,
@@ -28,8 +30,8 @@ pub struct ScoreJson {
 pub struct VisitJson {
     pub id: entity::ids::VisitId,
     pub client_id: Uuid,
-    pub campaign_id: Uuid,
-    pub site_id: Uuid,
+    pub campaign_id: CampaignId,
+    pub site_id: SiteId,
     pub inspector_id: Uuid,
     pub visited_at: DateTime<Utc>,
     pub notes: String,
@@ -87,7 +89,7 @@ pub struct ScoreRequest {
 pub struct VisitRequest {
     /// The phone's id for this visit: posting it again returns the same visit.
     pub client_id: Uuid,
-    pub site_id: Uuid,
+    pub site_id: SiteId,
     /// When the inspector was there (default: now).
     pub visited_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
@@ -103,7 +105,7 @@ pub struct VisitRequest {
 pub(super) async fn list_visits(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
 ) -> Result<web::Json<pagination::Page<VisitJson>>, ApiError> {
     let mut items = Vec::new();
     for visit in visits::list(&state, &user, *id).await? {
@@ -122,7 +124,7 @@ pub(super) async fn list_visits(
 pub(super) async fn record_visit(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CampaignId>,
     body: Json<VisitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -166,7 +168,7 @@ pub(super) async fn record_visit(
 pub(super) async fn get_visit(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, entity::ids::VisitId)>,
+    path: web::Path<(CampaignId, entity::ids::VisitId)>,
 ) -> Result<web::Json<VisitJson>, ApiError> {
     let (campaign_id, visit_id) = path.into_inner();
     let visit = visits::visible_visit(&state, &user, visit_id).await?;
@@ -187,7 +189,7 @@ pub(super) async fn get_visit(
 pub(super) async fn upload_visit_photos(
     state: web::Data<AppState>,
     user: Caller,
-    path: web::Path<(Uuid, entity::ids::VisitId)>,
+    path: web::Path<(CampaignId, entity::ids::VisitId)>,
     req: actix_web::HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {

@@ -179,8 +179,8 @@ pub struct CaseJson {
     /// Set while suspended (缓办): the deadline clock is paused.
     pub suspended_at: Option<DateTime<Utc>>,
     /// For source `inspection`: the campaign, site and visit whose deduction filed it.
-    pub campaign_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
+    pub campaign_id: Option<entity::ids::CampaignId>,
+    pub site_id: Option<entity::ids::SiteId>,
     pub visit_id: Option<entity::ids::VisitId>,
     pub photos: Vec<PhotoJson>,
     /// The history, on single-case reads.

@@ -11,6 +11,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use entity::ids::{CampaignId, SiteId};
+
 use entity::{campaign_sites, campaigns, inspection_sites, users};
 
 use crate::auth::CurrentUser;
@@ -174,7 +176,7 @@ async fn sampling_frame(
             let mut candidates: Vec<Uuid> = sites
                 .iter()
                 .filter(|s| s.site_type == quota.site_type && tree.within(s.area_id, area))
-                .map(|s| s.id)
+                .map(|s| s.id.0)
                 .collect();
             candidates.sort();
             Stratum {
@@ -197,7 +199,7 @@ async fn store(
     seed: &Seed,
     drawn: &[Vec<Uuid>],
 ) -> Result<campaigns::Model, Error> {
-    let id = Uuid::now_v7();
+    let id = CampaignId::now_v7();
     let txn = crate::services::begin_write(&state.db).await?;
     let campaign = campaigns::ActiveModel {
         id: Set(id),
@@ -228,7 +230,7 @@ async fn store(
                 .enumerate()
                 .map(move |(order, site)| campaign_sites::ActiveModel {
                     campaign_id: Set(id),
-                    site_id: Set(*site),
+                    site_id: Set(SiteId(*site)),
                     scope_area_id: Set(stratum.area_id),
                     draw_order: Set(order as i32),
                 })
@@ -249,7 +251,7 @@ async fn store(
 pub async fn visible(
     state: &AppState,
     user: &CurrentUser,
-    id: Uuid,
+    id: CampaignId,
 ) -> Result<CampaignView, Error> {
     campaigns::Entity::find_by_id(id)
         .one(&state.db)
@@ -272,7 +274,7 @@ pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<CampaignVi
 /// The drawn sites in stratum and draw order.
 pub async fn drawn_sites(
     state: &AppState,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
 ) -> Result<Vec<campaign_sites::Model>, Error> {
     Ok(campaign_sites::Entity::find()
         .filter(campaign_sites::Column::CampaignId.eq(campaign_id))
@@ -290,15 +292,15 @@ pub struct DrawnSite {
 }
 
 /// The campaign's drawn sites in draw order, each with its site and whether it was visited.
-pub async fn drawn(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite>, Error> {
+pub async fn drawn(state: &AppState, campaign_id: CampaignId) -> Result<Vec<DrawnSite>, Error> {
     let draws = drawn_sites(state, campaign_id).await?;
     let mut sites = sites_by_id(state, draws.iter().map(|d| d.site_id)).await?;
     use sea_orm::QuerySelect;
-    let visited: std::collections::HashSet<Uuid> = entity::visits::Entity::find()
+    let visited: std::collections::HashSet<SiteId> = entity::visits::Entity::find()
         .select_only()
         .column(entity::visits::Column::SiteId)
         .filter(entity::visits::Column::CampaignId.eq(campaign_id))
-        .into_tuple::<Uuid>()
+        .into_tuple::<SiteId>()
         .all(&state.db)
         .await?
         .into_iter()
@@ -318,7 +320,11 @@ pub async fn drawn(state: &AppState, campaign_id: Uuid) -> Result<Vec<DrawnSite>
 
 /// Closes the campaign (the route needs `run_campaigns`): no more visits, and the seed is
 /// revealed.
-pub async fn close(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<CampaignView, Error> {
+pub async fn close(
+    state: &AppState,
+    user: &CurrentUser,
+    id: CampaignId,
+) -> Result<CampaignView, Error> {
     visible(state, user, id).await?;
     // Conditional, so that of two closes one wins, and a visit holding the row (see
     // `hold_open`) commits before the close does.
@@ -342,7 +348,7 @@ pub async fn close(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Cam
 /// Inside a write transaction: confirms the campaign is still open and holds its row
 /// until commit (a row lock on PostgreSQL; SQLite's write lock covers it), so nothing is
 /// recorded in a campaign after it closes.
-pub async fn hold_open(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<(), Error> {
+pub async fn hold_open(txn: &sea_orm::DatabaseTransaction, id: CampaignId) -> Result<(), Error> {
     let held = campaigns::Entity::update_many()
         .col_expr(
             campaigns::Column::Status,
@@ -381,9 +387,9 @@ pub fn replay(seed: &Seed, strata: &[Stratum]) -> Replay {
 /// Site rows by id.
 pub async fn sites_by_id(
     state: &AppState,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, inspection_sites::Model>, Error> {
-    let ids: Vec<Uuid> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = SiteId>,
+) -> Result<HashMap<SiteId, inspection_sites::Model>, Error> {
+    let ids: Vec<SiteId> = ids.into_iter().collect();
     let mut found = HashMap::new();
     for chunk in ids.chunks(500) {
         for site in inspection_sites::Entity::find()

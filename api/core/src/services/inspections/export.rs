@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use entity::ids::CampaignId;
+
 use entity::{cases, categories, departments, inspection_sites, shopfronts};
 
 use crate::domain::CaseStatus;
@@ -156,7 +158,7 @@ pub fn categories_table(summary: &Summary) -> Table {
 }
 
 /// Every case the campaign filed, in case-number order.
-pub async fn cases_table(state: &AppState, campaign_id: Uuid) -> Result<Table, Error> {
+pub async fn cases_table(state: &AppState, campaign_id: CampaignId) -> Result<Table, Error> {
     let filed = cases::Entity::find()
         .filter(cases::Column::CampaignId.eq(campaign_id))
         .order_by_asc(cases::Column::CaseNo)

@@ -8,6 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use entity::ids::SiteId;
+
 use entity::{areas, campaign_sites, inspection_sites, shopfronts};
 
 use crate::domain::GeoPoint;
@@ -30,7 +32,7 @@ pub struct SiteInput {
 }
 
 fn model(
-    id: Uuid,
+    id: SiteId,
     input: SiteInput,
     created_at: chrono::DateTime<chrono::Utc>,
 ) -> inspection_sites::ActiveModel {
@@ -90,7 +92,7 @@ fn code_taken(err: sea_orm::DbErr) -> Error {
 pub async fn create(state: &AppState, input: SiteInput) -> Result<inspection_sites::Model, Error> {
     check_references(&state.db, &input).await?;
     let at = now();
-    model(Uuid::now_v7(), input, at)
+    model(SiteId::now_v7(), input, at)
         .insert(&state.db)
         .await
         .map_err(code_taken)
@@ -98,7 +100,7 @@ pub async fn create(state: &AppState, input: SiteInput) -> Result<inspection_sit
 
 pub async fn update(
     state: &AppState,
-    id: Uuid,
+    id: SiteId,
     input: SiteInput,
 ) -> Result<inspection_sites::Model, Error> {
     let old = get(&state.db, id).await?;
@@ -109,7 +111,7 @@ pub async fn update(
         .map_err(code_taken)
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<inspection_sites::Model, Error> {
+pub async fn get(db: &impl ConnectionTrait, id: SiteId) -> Result<inspection_sites::Model, Error> {
     inspection_sites::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -181,7 +183,7 @@ async fn list_filtered_in_memory(
 
 /// A site no campaign has drawn may be removed; a drawn one is kept as evidence (set it
 /// inactive instead).
-pub async fn delete(state: &AppState, id: Uuid) -> Result<(), Error> {
+pub async fn delete(state: &AppState, id: SiteId) -> Result<(), Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     get(&txn, id).await?;
     let drawn = campaign_sites::Entity::find()
@@ -230,12 +232,12 @@ pub async fn import(
                     ..row
                 };
                 model(old.id, row, old.created_at).update(&txn).await?;
-                outcome.updated.push(old.id);
+                outcome.updated.push(old.id.0);
             }
             None => {
-                let id = Uuid::now_v7();
+                let id = SiteId::now_v7();
                 inserts.push(model(id, row, now()));
-                outcome.created.push(id);
+                outcome.created.push(id.0);
             }
         }
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use entity::ids::VisitId;
+use entity::ids::{CampaignId, SiteId, VisitId};
 
 use crate::domain::inspection::CampaignStatus;
 
@@ -26,7 +26,7 @@ use crate::state::AppState;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SiteResult {
-    pub site_id: Uuid,
+    pub site_id: SiteId,
     pub code: String,
     pub name: String,
     pub site_type: SiteType,
@@ -95,7 +95,7 @@ pub struct AreaChange {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Comparison {
-    pub campaign_id: Uuid,
+    pub campaign_id: CampaignId,
     pub name: String,
     pub mean_score_rate_then: Option<f64>,
     pub mean_score_rate_now: Option<f64>,
@@ -107,7 +107,7 @@ pub struct Comparison {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Summary {
-    pub campaign_id: Uuid,
+    pub campaign_id: CampaignId,
     pub name: String,
     pub status: CampaignStatus,
     pub sites_drawn: u32,
@@ -151,8 +151,8 @@ fn ranks(values: &[Option<f64>]) -> Vec<Option<u32>> {
 pub async fn summary(
     state: &AppState,
     user: &CurrentUser,
-    campaign_id: Uuid,
-    compare_to: Option<Uuid>,
+    campaign_id: CampaignId,
+    compare_to: Option<CampaignId>,
 ) -> Result<Summary, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;
     let mut result = compute(state, &view).await?;
@@ -205,12 +205,12 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
 /// Everything a summary is computed from, read once.
 struct Rows {
     drawn: Vec<entity::campaign_sites::Model>,
-    sites: HashMap<Uuid, entity::inspection_sites::Model>,
+    sites: HashMap<SiteId, entity::inspection_sites::Model>,
     tree: super::AreaTree,
     shops: HashMap<Uuid, entity::shopfronts::Model>,
     department_names: HashMap<Uuid, String>,
     /// By site.
-    visits: HashMap<Uuid, visits::Model>,
+    visits: HashMap<SiteId, visits::Model>,
     scores: Vec<visit_scores::Model>,
     items: HashMap<Uuid, checklist_items::Model>,
     category_names: HashMap<String, String>,
@@ -227,7 +227,7 @@ impl Rows {
             super::shopfronts_by_id(&state.db, sites.values().filter_map(|s| s.shopfront_id))
                 .await?;
         let department_names = super::department_names(&state.db).await?;
-        let visits: HashMap<Uuid, visits::Model> = visits::Entity::find()
+        let visits: HashMap<SiteId, visits::Model> = visits::Entity::find()
             .filter(visits::Column::CampaignId.eq(campaign.id))
             .all(&state.db)
             .await?

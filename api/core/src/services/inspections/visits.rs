@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::VisitId;
+use entity::ids::{CampaignId, SiteId, VisitId};
 
 use entity::{
     campaign_sites, categories, checklist_items, inspection_sites, photos, visit_scores, visits,
@@ -39,7 +39,7 @@ pub struct ItemScore {
 #[derive(Debug, Serialize)]
 pub struct VisitInput {
     pub client_id: Uuid,
-    pub site_id: Uuid,
+    pub site_id: SiteId,
     pub visited_at: Option<DateTime<Utc>>,
     pub notes: String,
     pub scores: Vec<ItemScore>,
@@ -66,7 +66,7 @@ fn already_visited() -> Error {
 pub async fn record(
     state: &AppState,
     user: &CurrentUser,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
     input: VisitInput,
 ) -> Result<Recorded, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;
@@ -110,7 +110,7 @@ struct Visit {
     id: VisitId,
     client_id: Uuid,
     request_hash: String,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
     site: inspection_sites::Model,
     inspector_id: Uuid,
     visited_at: DateTime<Utc>,
@@ -128,8 +128,8 @@ struct DeductionFiling {
 /// The site, when the campaign drew it and it has no visit yet.
 async fn unvisited_drawn_site(
     state: &AppState,
-    campaign_id: Uuid,
-    site_id: Uuid,
+    campaign_id: CampaignId,
+    site_id: SiteId,
 ) -> Result<inspection_sites::Model, Error> {
     let drawn = campaign_sites::Entity::find_by_id((campaign_id, site_id))
         .one(&state.db)
@@ -383,7 +383,7 @@ fn placement_for(
 fn retry_outcome(
     existing: visits::Model,
     request_hash: &str,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
 ) -> Result<Recorded, Error> {
     if existing.request_hash == request_hash && existing.campaign_id == campaign_id {
         Ok(Recorded::Existing(existing))
@@ -483,7 +483,7 @@ pub async fn details(state: &AppState, visit: visits::Model) -> Result<VisitDeta
 pub async fn list(
     state: &AppState,
     user: &CurrentUser,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
 ) -> Result<Vec<visits::Model>, Error> {
     let all = visits::Entity::find()
         .filter(visits::Column::CampaignId.eq(campaign_id))
@@ -511,7 +511,7 @@ pub async fn list(
 pub async fn photo_owner(
     state: &AppState,
     user: &CurrentUser,
-    campaign_id: Uuid,
+    campaign_id: CampaignId,
     visit_id: VisitId,
 ) -> Result<photo_service::Owner, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::{CaseId, VisitId};
+use entity::ids::{CampaignId, CaseId, SiteId, VisitId};
 
 use entity::{case_events, cases, categories, shopfronts, users, webhook_deliveries};
 
@@ -381,8 +381,8 @@ impl Placement {
 /// The campaign, site and visit whose deduction files a case.
 #[derive(Clone, Copy, Debug)]
 pub struct InspectionLink {
-    pub campaign_id: Uuid,
-    pub site_id: Uuid,
+    pub campaign_id: CampaignId,
+    pub site_id: SiteId,
     pub visit_id: VisitId,
 }
 
