@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::UserId;
+
 /// A key an admin issued to a client app (Open311). Only its SHA-256 is kept.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
@@ -11,7 +13,7 @@ pub struct Model {
     pub key_hash: String,
     /// The key's first characters, to tell keys apart in lists.
     pub prefix: String,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,

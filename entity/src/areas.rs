@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::DepartmentId;
+
 use crate::vocabulary::AreaLevel;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -18,7 +20,7 @@ pub struct Model {
     pub boundary: Option<String>,
     /// The department that takes what nothing else matches here (属地兜底); inherited by
     /// the areas below unless they set their own.
-    pub local_authority_id: Option<Uuid>,
+    pub local_authority_id: Option<DepartmentId>,
     /// The boundary's bounding box, for SQL prefilters.
     pub min_lat: Option<f64>,
     pub min_lon: Option<f64>,

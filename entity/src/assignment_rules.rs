@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::DepartmentId;
+
 /// (category, area or city-wide) → department. The rule of the most specific area that
 /// contains a case wins; a rule without an area applies city-wide.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub category_code: String,
     pub area_id: Option<Uuid>,
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::CampaignId;
+use crate::ids::{CampaignId, UserId};
 
 use crate::vocabulary::{CampaignMode, CampaignStatus};
 
@@ -31,7 +31,7 @@ pub struct Model {
     /// Hex of the 32 random bytes; revealed when the campaign closes.
     pub seed: String,
     pub seed_sha256: String,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     pub created_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
 }

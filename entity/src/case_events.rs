@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, UserId};
 
 /// One step in a case's history. Rows are only ever inserted; each `hash` covers the
 /// event and the previous event's hash, so any later edit breaks the chain.
@@ -14,7 +14,7 @@ pub struct Model {
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: String,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_role: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub note: Option<String>,

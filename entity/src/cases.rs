@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::{CampaignId, CaseId, SiteId, VisitId};
+use crate::ids::{CampaignId, CaseId, DepartmentId, ShopfrontId, SiteId, UserId, VisitId};
 
 use crate::vocabulary::{AssigneeKind, CaseSource, CaseStatus, Severity};
 
@@ -28,14 +28,14 @@ pub struct Model {
     pub severity: Severity,
     pub source: CaseSource,
     pub status: CaseStatus,
-    pub reporter_id: Option<Uuid>,
+    pub reporter_id: Option<UserId>,
     /// `department` or `shopfront`.
     pub assignee_kind: Option<AssigneeKind>,
-    pub assignee_department_id: Option<Uuid>,
-    pub assignee_shopfront_id: Option<Uuid>,
+    pub assignee_department_id: Option<DepartmentId>,
+    pub assignee_shopfront_id: Option<ShopfrontId>,
     /// The department answerable: the department assignee, or the overseer of the
     /// assigned shop (kept in step when a shop changes department).
-    pub overseer_department_id: Option<Uuid>,
+    pub overseer_department_id: Option<DepartmentId>,
     #[sea_orm(column_type = "Text", nullable)]
     pub assignment_reason: Option<String>,
     pub area_id: Option<Uuid>,
@@ -49,7 +49,7 @@ pub struct Model {
     /// Times the case was reopened after closing (反弹).
     pub recurrence_count: i32,
     /// Who reported it rectified; they may not verify it.
-    pub rectified_by: Option<Uuid>,
+    pub rectified_by: Option<UserId>,
     /// The case this one duplicates, when closed as a duplicate.
     pub duplicate_of: Option<CaseId>,
     /// A recently closed case of the same category close by, that this one recurs (反弹).

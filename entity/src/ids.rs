@@ -38,6 +38,20 @@ macro_rules! id_types {
                 }
             }
 
+            // The bare UUID, for what names ids of several kinds (cursors, a case's
+            // assignee): a conversion written out, never an implicit one.
+            impl From<uuid::Uuid> for $name {
+                fn from(id: uuid::Uuid) -> Self {
+                    Self(id)
+                }
+            }
+
+            impl From<$name> for uuid::Uuid {
+                fn from(id: $name) -> Self {
+                    id.0
+                }
+            }
+
             impl std::fmt::Display for $name {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
@@ -58,4 +72,10 @@ id_types!(
     CampaignId,
     /// An inspection site (a place a campaign may draw).
     SiteId,
+    /// A signed-in account: an inspector, a supervisor, a department's or a shop's user.
+    UserId,
+    /// A department (a bureau, a sub-district office or another answerable unit).
+    DepartmentId,
+    /// A street-facing shop answering for its frontage (门前三包).
+    ShopfrontId,
 );

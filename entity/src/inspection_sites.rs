@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::SiteId;
+use crate::ids::{ShopfrontId, SiteId};
 
 use crate::vocabulary::SiteType;
 
@@ -19,7 +19,7 @@ pub struct Model {
     pub lon: f64,
     pub address: String,
     /// The shopfront that answers for this site, if it is one.
-    pub shopfront_id: Option<Uuid>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::{CaseId, PhotoId, VisitId};
+use crate::ids::{CaseId, PhotoId, UserId, VisitId};
 
 use crate::vocabulary::PhotoKind;
 
@@ -32,7 +32,7 @@ pub struct Model {
     pub phash_b1: i32,
     pub phash_b2: i32,
     pub phash_b3: i32,
-    pub uploaded_by: Uuid,
+    pub uploaded_by: UserId,
     pub created_at: DateTimeUtc,
 }
 

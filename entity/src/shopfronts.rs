@@ -1,15 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{DepartmentId, ShopfrontId};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "shopfronts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: ShopfrontId,
     pub name: String,
     pub credit_code: Option<String>,
     pub address: String,
     /// The overseeing department (usually the sub-district office).
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub contact: String,
     pub phone: String,
     /// The shop's location, WGS-84.

@@ -1,20 +1,22 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{DepartmentId, ShopfrontId, UserId};
+
 use crate::vocabulary::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: UserId,
     #[sea_orm(unique)]
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
     /// One of the `Role` codes of the api crate's domain.
     pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub disabled: bool,
     /// Access tokens issued before this instant are refused.
     pub password_changed_at: DateTimeUtc,

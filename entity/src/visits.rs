@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::ids::{CampaignId, SiteId, VisitId};
+use crate::ids::{CampaignId, SiteId, UserId, VisitId};
 
 /// An inspector's visit to a drawn site, with its total score.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -14,7 +14,7 @@ pub struct Model {
     pub request_hash: String,
     pub campaign_id: CampaignId,
     pub site_id: SiteId,
-    pub inspector_id: Uuid,
+    pub inspector_id: UserId,
     pub visited_at: DateTimeUtc,
     #[sea_orm(column_type = "Text")]
     pub notes: String,

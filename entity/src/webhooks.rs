@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::DepartmentId;
+
 /// An outbound webhook: city-wide (no department) or for one department's cases.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhooks")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub url: String,
     /// HMAC-SHA256 key for the signature header.
     pub secret: String,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     /// JSON array of event names: assigned, overdue, rectified, closed, reopened.
     #[sea_orm(column_type = "Text")]
     pub events: String,

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -279,12 +280,12 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    pub async fn create_department(&self) -> Uuid {
+    pub async fn create_department(&self) -> DepartmentId {
         let now = chrono::Utc::now();
-        let id = Uuid::now_v7();
+        let id = DepartmentId::now_v7();
         entity::departments::ActiveModel {
             id: Set(id),
-            code: Set(format!("D-{}", id.simple())),
+            code: Set(format!("D-{}", id.0.simple())),
             name: Set("城管局".into()),
             kind: Set(xuncha::domain::DepartmentKind::UrbanManagement),
             contact: Set(String::new()),
@@ -306,9 +307,9 @@ impl TestApp {
             .unwrap();
     }
 
-    pub async fn create_shopfront(&self) -> Uuid {
+    pub async fn create_shopfront(&self) -> ShopfrontId {
         let now = chrono::Utc::now();
-        let id = Uuid::now_v7();
+        let id = ShopfrontId::now_v7();
         entity::shopfronts::ActiveModel {
             id: Set(id),
             name: Set("老张面馆".into()),
@@ -415,8 +416,8 @@ impl TestApp {
         &self,
         case_id: &str,
         status: &str,
-        department: Option<Uuid>,
-        shopfront: Option<Uuid>,
+        department: Option<DepartmentId>,
+        shopfront: Option<ShopfrontId>,
     ) {
         use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
         let case =
@@ -447,7 +448,7 @@ impl TestApp {
         active.update(&self.db).await.unwrap();
     }
 
-    pub async fn create_shopfront_of(&self, department: Option<Uuid>) -> Uuid {
+    pub async fn create_shopfront_of(&self, department: Option<DepartmentId>) -> ShopfrontId {
         use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
         let id = self.create_shopfront().await;
         let shop = entity::shopfronts::Entity::find_by_id(id)
@@ -466,8 +467,8 @@ impl TestApp {
     pub async fn login_scoped(
         &self,
         role: &str,
-        department: Option<Uuid>,
-        shopfront: Option<Uuid>,
+        department: Option<DepartmentId>,
+        shopfront: Option<ShopfrontId>,
     ) -> Session {
         let admin = self.admin().await;
         let username = format!("{role}-{}", &Uuid::now_v7().simple().to_string()[20..]);

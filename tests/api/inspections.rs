@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -21,9 +22,9 @@ fn square(x0: f64, y0: f64, size: f64) -> Value {
 struct City {
     x: String,
     y: String,
-    dx: Uuid,
-    dy: Uuid,
-    shop_y1: Uuid,
+    dx: DepartmentId,
+    dy: DepartmentId,
+    shop_y1: ShopfrontId,
     sites: HashMap<&'static str, String>,
     checklist: Value,
     supervisor: Session,

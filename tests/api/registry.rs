@@ -574,7 +574,7 @@ async fn shopfronts_and_departments_are_managed_by_admins_with_their_users() {
             && body["error"]["fields"]["frontage_zone"].is_string()
     );
 
-    let shop_id: uuid::Uuid = shop["id"].as_str().unwrap().parse().unwrap();
+    let shop_id: entity::ids::ShopfrontId = shop["id"].as_str().unwrap().parse().unwrap();
     let owner = app.login_scoped("shopfront", None, Some(shop_id)).await;
     let users: Value = app
         .get(&format!("/api/v1/shopfronts/{shop_id}/users"), Some(token))

@@ -1,5 +1,6 @@
 //! The closed loop: actions, who may take them from which status, versions, the history.
 
+use entity::ids::DepartmentId;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ struct Loop {
     supervisor: Session,
     worker: Session,
     other_worker: Session,
-    department: Uuid,
+    department: DepartmentId,
 }
 
 async fn setup() -> Loop {

@@ -1,6 +1,7 @@
 //! `/api/v1/areas`: the area tree with boundaries, and GeoJSON import.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use entity::ids::DepartmentId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -33,7 +34,7 @@ pub struct AreaJson {
     pub level: crate::domain::AreaLevel,
     pub parent_id: Option<Uuid>,
     /// The department that takes unmatched cases here and below (属地兜底).
-    pub local_authority_id: Option<Uuid>,
+    pub local_authority_id: Option<DepartmentId>,
     /// GeoJSON Polygon or MultiPolygon, WGS-84. In lists only with `?geometry=true`.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +70,7 @@ pub struct AreaRequest {
     pub name: String,
     pub level: AreaLevel,
     pub parent_id: Option<Uuid>,
-    pub local_authority_id: Option<Uuid>,
+    pub local_authority_id: Option<DepartmentId>,
     /// GeoJSON Polygon or MultiPolygon, WGS-84.
     #[schema(value_type = Object)]
     pub boundary: serde_json::Value,

@@ -2,6 +2,7 @@
 //! that shows where a case would go and why.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use entity::ids::DepartmentId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,7 +31,7 @@ pub struct RuleJson {
     pub category: String,
     /// `null`: city-wide.
     pub area_id: Option<Uuid>,
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
 }
 
 impl From<entity::assignment_rules::Model> for RuleJson {
@@ -49,13 +50,13 @@ impl From<entity::assignment_rules::Model> for RuleJson {
 pub struct CreateRuleRequest {
     pub category: String,
     pub area_id: Option<Uuid>,
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRuleRequest {
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
 }
 
 /// All rules (admins and supervisors).
@@ -158,8 +159,8 @@ async fn check_assignment(
         .await?
         .locate(point, &query.category);
     let (target, id) = match decision.target {
-        Target::Shopfront(id) => ("shopfront", Some(id)),
-        Target::Department(id) => ("department", Some(id)),
+        Target::Shopfront(id) => ("shopfront", Some(id.0)),
+        Target::Department(id) => ("department", Some(id.0)),
         Target::Triage => ("triage", None),
     };
     Ok(web::Json(CheckResult {

@@ -1,10 +1,10 @@
 //! `/api/v1/departments`: the departments that handle cases, and their users.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use entity::ids::DepartmentId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{Allowed, needs};
 use crate::domain::DepartmentKind;
@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DepartmentJson {
-    pub id: Uuid,
+    pub id: DepartmentId,
     pub code: String,
     pub name: String,
     pub kind: crate::domain::DepartmentKind,
@@ -129,7 +129,7 @@ async fn list_departments(
 async fn get_department(
     state: web::Data<AppState>,
     _user: Allowed<needs::ReadRegistry>,
-    id: web::Path<Uuid>,
+    id: web::Path<DepartmentId>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
     Ok(web::Json(
         service::get_department(&state.db, *id).await?.into(),
@@ -154,7 +154,7 @@ async fn create_department(
 async fn update_department(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<DepartmentId>,
     body: Json<DepartmentRequest>,
 ) -> Result<web::Json<DepartmentJson>, ApiError> {
     Ok(web::Json(
@@ -170,7 +170,7 @@ async fn update_department(
 async fn delete_department(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<DepartmentId>,
 ) -> Result<HttpResponse, ApiError> {
     service::delete_department(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -182,7 +182,7 @@ async fn delete_department(
 async fn department_users(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<DepartmentId>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     service::get_department(&state.db, *id).await?;
     Ok(web::Json(

@@ -50,7 +50,7 @@ pub fn parse_limit(raw: Option<u64>, errors: &mut FieldErrors) -> u64 {
     }
 }
 
-pub fn parse_cursor(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Uuid> {
+pub fn parse_cursor<Id: From<Uuid>>(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Id> {
     let raw = raw?;
     let id = URL_SAFE_NO_PAD
         .decode(raw)
@@ -62,11 +62,11 @@ pub fn parse_cursor(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Uuid>
             Msg::fixed("not a cursor this API gave out", "无效的分页游标"),
         );
     }
-    id
+    id.map(Id::from)
 }
 
-pub fn cursor_after(last: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(last.as_bytes())
+pub fn cursor_after(last: impl Into<Uuid>) -> String {
+    URL_SAFE_NO_PAD.encode(last.into().as_bytes())
 }
 
 #[cfg(test)]
@@ -85,7 +85,7 @@ mod tests {
     fn bad_limits_and_cursors_are_field_errors() {
         let mut errors = FieldErrors::default();
         parse_limit(Some(0), &mut errors);
-        parse_cursor(Some("not-a-cursor!"), &mut errors);
+        parse_cursor::<Uuid>(Some("not-a-cursor!"), &mut errors);
         assert!(errors.finish().is_err());
         let mut ok = FieldErrors::default();
         assert_eq!(parse_limit(None, &mut ok), DEFAULT_LIMIT);

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use entity::ids::{DepartmentId, ShopfrontId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{Allowed, Caller, needs};
 use crate::domain::CreditCode;
@@ -37,7 +37,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShopfrontJson {
-    pub id: Uuid,
+    pub id: ShopfrontId,
     pub name: String,
     pub credit_code: Option<String>,
     pub address: String,
@@ -51,7 +51,7 @@ pub struct ShopfrontJson {
     pub frontage_zone: Option<serde_json::Value>,
     pub frontage_radius_m: Option<f64>,
     /// The overseeing department (监管部门).
-    pub overseeing_department_id: Option<Uuid>,
+    pub overseeing_department_id: Option<DepartmentId>,
 }
 
 impl From<entity::shopfronts::Model> for ShopfrontJson {
@@ -95,7 +95,7 @@ pub struct ShopfrontRequest {
     /// ... or a radius around the shop (default 15 m).
     pub frontage_radius_m: Option<f64>,
     /// The overseeing department (监管部门).
-    pub overseeing_department_id: Option<Uuid>,
+    pub overseeing_department_id: Option<DepartmentId>,
 }
 
 fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
@@ -145,7 +145,7 @@ fn parse(body: ShopfrontRequest) -> Result<ShopfrontInput, ApiError> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListShopfrontsQuery {
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -179,7 +179,7 @@ async fn list_shopfronts(
 async fn get_shopfront(
     state: web::Data<AppState>,
     user: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<ShopfrontId>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
     let shop = service::visible_shopfront(&state, &user, *id).await?;
     Ok(web::Json(shop.into()))
@@ -203,7 +203,7 @@ async fn create_shopfront(
 async fn update_shopfront(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<ShopfrontId>,
     body: Json<ShopfrontRequest>,
 ) -> Result<web::Json<ShopfrontJson>, ApiError> {
     Ok(web::Json(
@@ -219,7 +219,7 @@ async fn update_shopfront(
 async fn delete_shopfront(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<ShopfrontId>,
 ) -> Result<HttpResponse, ApiError> {
     service::delete_shopfront(&state, *id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -231,7 +231,7 @@ async fn delete_shopfront(
 async fn shopfront_users(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<ShopfrontId>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     service::get_shopfront(&state.db, *id).await?;
     Ok(web::Json(
@@ -259,7 +259,7 @@ async fn import_shopfronts(
     payload: web::Payload,
 ) -> Result<web::Json<ImportResult>, ApiError> {
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
-    let departments: HashMap<String, Uuid> = service::list_departments(&state)
+    let departments: HashMap<String, DepartmentId> = service::list_departments(&state)
         .await?
         .into_iter()
         .map(|d| (d.code, d.id))

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use entity::ids::SiteId;
+use entity::ids::{ShopfrontId, SiteId};
 
 use crate::auth::{Allowed, needs};
 use crate::domain::inspection::SiteType;
@@ -44,7 +44,7 @@ pub struct SiteJson {
     pub area_id: Uuid,
     pub location: PointJson,
     pub address: String,
-    pub shopfront_id: Option<Uuid>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -83,7 +83,7 @@ pub struct SiteRequest {
     #[serde(default, deserialize_with = "crate::routes::extract::text_or_null")]
     pub address: String,
     /// The shopfront this site is, when it is one.
-    pub shopfront_id: Option<Uuid>,
+    pub shopfront_id: Option<ShopfrontId>,
     /// Inactive sites are never drawn.
     #[serde(default = "yes")]
     pub active: bool,
@@ -251,7 +251,7 @@ async fn import_sites(
 ) -> Result<web::Json<ImportResult>, ApiError> {
     let bytes = crate::routes::read_body(payload, crate::routes::IMPORT_LIMIT_BYTES).await?;
     let areas = crate::services::registry::area_ids_by_code(&state).await?;
-    let shopfronts: HashMap<String, Uuid> =
+    let shopfronts: HashMap<String, ShopfrontId> =
         crate::services::registry::shopfront_credit_codes(&state).await?;
     let rows = imports::site_rows(&bytes, &areas, &shopfronts).map_err(Error::invalid_rows)?;
     let outcome = service::import(&state, rows, query.dry_run).await?;

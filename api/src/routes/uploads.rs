@@ -7,8 +7,8 @@ use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use bytes::{Bytes, BytesMut};
+use entity::ids::UserId;
 use futures_util::StreamExt;
-use uuid::Uuid;
 
 use crate::error::{ApiError, Error, ErrorCode, Msg};
 use crate::services::uploads::{self, Admission, MAX_FILES_PER_REQUEST, Spool, SpooledFile};
@@ -72,7 +72,7 @@ impl PhotoForm {
     pub async fn files(
         self,
         state: &AppState,
-        user: Uuid,
+        user: UserId,
         req: &HttpRequest,
     ) -> Result<Uploads, ApiError> {
         let declared = req

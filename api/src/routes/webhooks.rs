@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks`: outbound notices (admins).
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use entity::ids::DepartmentId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -24,7 +25,7 @@ pub struct WebhookJson {
     pub id: Uuid,
     pub url: String,
     /// `null`: every case; otherwise the cases of one department (and its shops).
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub events: Vec<String>,
     pub format: String,
     pub active: bool,
@@ -51,7 +52,7 @@ impl From<entity::webhooks::Model> for WebhookJson {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     pub url: String,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     /// Any of assigned, overdue, rectified, closed, reopened.
     pub events: Vec<String>,
     /// json (default), dingtalk or wecom.

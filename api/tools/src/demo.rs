@@ -6,6 +6,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{areas, departments, shopfronts, users};
 
 use xuncha_core::domain::geometry::Area;
@@ -278,7 +279,7 @@ fn demo_photo(seed: u32) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-async fn ensure_departments(state: &AppState) -> anyhow::Result<Vec<Uuid>> {
+async fn ensure_departments(state: &AppState) -> anyhow::Result<Vec<DepartmentId>> {
     let mut ids = Vec::new();
     for (code, name, kind) in DEPARTMENTS {
         let code = format!("DEMO-{code}");
@@ -320,7 +321,7 @@ fn rectangle(south: f64, west: f64, height: f64, width: f64) -> String {
 /// The district, three sub-districts (the first two with their offices as local
 /// authority, the district office for the third through the city management bureau), two
 /// communities each and two grids per community; and the city-wide rules.
-async fn ensure_areas(state: &AppState, department_ids: &[Uuid]) -> anyhow::Result<()> {
+async fn ensure_areas(state: &AppState, department_ids: &[DepartmentId]) -> anyhow::Result<()> {
     if areas::Entity::find()
         .filter(areas::Column::Code.eq("339901"))
         .one(&state.db)
@@ -421,7 +422,10 @@ async fn ensure_areas(state: &AppState, department_ids: &[Uuid]) -> anyhow::Resu
 
 /// 300 shopfronts along six streets, each with a valid credit code, overseen by a
 /// sub-district office. Returns the first.
-async fn ensure_shopfronts(state: &AppState, department_ids: &[Uuid]) -> anyhow::Result<Uuid> {
+async fn ensure_shopfronts(
+    state: &AppState,
+    department_ids: &[DepartmentId],
+) -> anyhow::Result<ShopfrontId> {
     const COUNT: usize = 300;
     let overseers = &department_ids[5..];
     let code_of = |i: usize| {

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{areas, case_events, cases, categories, departments, photos, shopfronts};
 
 use crate::demo;
@@ -109,7 +110,8 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
     let db = &state.db;
 
     // Departments: district offices first (local authorities), then the services.
-    let department_ids: Vec<Uuid> = (0..DEPARTMENTS).map(|_| Uuid::now_v7()).collect();
+    let department_ids: Vec<DepartmentId> =
+        (0..DEPARTMENTS).map(|_| DepartmentId::now_v7()).collect();
     departments::Entity::insert_many(department_ids.iter().enumerate().map(|(i, id)| {
         departments::ActiveModel {
             id: Set(*id),
@@ -196,7 +198,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
             15.0 / (111_320.0 * lat.to_radians().cos()),
         );
         shop_rows.push(shopfronts::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(ShopfrontId::now_v7()),
             name: Set(format!("门店{i:06}")),
             credit_code: Set(None),
             address: Set(format!("第{}区 {} 号", district + 1, i)),
@@ -501,7 +503,7 @@ fn area_row(
     name: String,
     level: AreaLevel,
     parent: Option<Uuid>,
-    authority: Option<Uuid>,
+    authority: Option<DepartmentId>,
     south: f64,
     west: f64,
     height: f64,

@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
+use entity::ids::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 pub const ISSUER: &str = "xuncha";
 pub const AUDIENCE: &str = "xuncha-api";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
-    pub sub: Uuid,
+    pub sub: UserId,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -51,7 +51,7 @@ impl JwtKeys {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: Uuid, password_epoch_ms: i64) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: UserId, password_epoch_ms: i64) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies() {
-        let id = Uuid::now_v7();
+        let id = UserId::now_v7();
         let token = keys().issue(id, 42).unwrap();
         let claims = keys().verify(&token).unwrap();
         assert_eq!((claims.sub, claims.pwd), (id, 42));
@@ -96,14 +96,14 @@ mod tests {
 
     #[test]
     fn another_key_or_a_tampered_payload_is_refused() {
-        let token = keys().issue(Uuid::now_v7(), 1).unwrap();
+        let token = keys().issue(UserId::now_v7(), 1).unwrap();
         let other = JwtKeys::new(&[8u8; 32], Duration::from_secs(60));
         assert!(other.verify(&token).is_none());
 
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
-        payload["sub"] = serde_json::json!(Uuid::now_v7());
+        payload["sub"] = serde_json::json!(UserId::now_v7());
         parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
         assert!(keys().verify(&parts.join(".")).is_none());
     }
@@ -113,7 +113,7 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         let now = chrono::Utc::now().timestamp();
         let payload = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"sub": Uuid::now_v7(), "iss": ISSUER, "aud": AUDIENCE,
+            serde_json::json!({"sub": UserId::now_v7(), "iss": ISSUER, "aud": AUDIENCE,
                 "iat": now, "exp": now + 60, "pwd": 0})
             .to_string(),
         );

@@ -8,7 +8,7 @@ pub mod policy;
 pub mod refresh;
 pub mod throttle;
 
-use uuid::Uuid;
+use entity::ids::{DepartmentId, ShopfrontId, UserId};
 
 use crate::domain::Role;
 use crate::error::Error;
@@ -16,11 +16,11 @@ use crate::error::Error;
 /// A signed-in user whose account was read and found usable.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub username: String,
     pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
 }
 
 impl CurrentUser {
@@ -63,7 +63,7 @@ impl CurrentUser {
 /// with [`CurrentUser::of_account`]; everything else works with a [`CurrentUser`].
 #[derive(Clone, Copy, Debug)]
 pub struct SignedIn {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The account's `password_changed_at` (ms) when the token was issued.
     pub password_epoch_ms: i64,
 }

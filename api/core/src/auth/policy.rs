@@ -2,9 +2,9 @@
 //! condition, so a page never holds a case its reader may not see, and a case the reader
 //! may not see answers 404.
 
+use entity::ids::{DepartmentId, ShopfrontId, UserId};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
-use uuid::Uuid;
 
 use entity::{campaigns, cases};
 
@@ -125,11 +125,11 @@ pub enum CaseScope {
     All,
     /// An inspector: every case, except those an open unannounced campaign filed that
     /// the inspector did not file (they would give the round away).
-    Inspector(Uuid),
+    Inspector(UserId),
     /// A department: cases assigned to it and to the shopfronts it oversees.
-    Department(Uuid),
+    Department(DepartmentId),
     /// A shopfront: its own cases only.
-    Shopfront(Uuid),
+    Shopfront(ShopfrontId),
     /// A department or shopfront user whose account lacks its scope sees nothing.
     Nothing,
 }
@@ -231,7 +231,7 @@ pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Resul
 /// of an unannounced round only when it is over.
 pub fn sees_campaign_plan(
     user: &CurrentUser,
-    inspector_ids: &[Uuid],
+    inspector_ids: &[UserId],
     closed: bool,
     announced: bool,
 ) -> bool {
@@ -243,7 +243,7 @@ pub fn sees_campaign_plan(
 }
 
 /// Visits of a campaign are recorded by its inspectors and by supervisors.
-pub fn may_record_visit(user: &CurrentUser, inspector_ids: &[Uuid]) -> Result<(), Error> {
+pub fn may_record_visit(user: &CurrentUser, inspector_ids: &[UserId]) -> Result<(), Error> {
     let allowed = user.role == Role::Supervisor
         || (user.role == Role::Inspector && inspector_ids.contains(&user.id));
     if allowed {
@@ -266,8 +266,8 @@ pub fn may_add_visit_photo(user: &CurrentUser, visit: &entity::visits::Model) ->
 /// department responsible for it. (The campaign's readers see every visit.)
 pub fn sees_visit_as_inspected(
     user: &CurrentUser,
-    site_shopfront_id: Option<Uuid>,
-    responsible_department_id: Option<Uuid>,
+    site_shopfront_id: Option<ShopfrontId>,
+    responsible_department_id: Option<DepartmentId>,
 ) -> bool {
     match user.role {
         Role::Shopfront => user.shopfront_id.is_some() && user.shopfront_id == site_shopfront_id,

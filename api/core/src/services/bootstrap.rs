@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use entity::ids::UserId;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
 };
-use uuid::Uuid;
 
 use entity::users;
 
@@ -70,7 +70,7 @@ pub async fn ensure_admin(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let at = now();
     let created = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(UserId::now_v7()),
         username: Set("admin".into()),
         display_name: Set("Administrator".into()),
         password_hash: Set(hash),
@@ -88,7 +88,9 @@ pub async fn ensure_admin(
     match created {
         Ok(_) if printed => {
             tracing::warn!("created user 'admin' with a random password, printed once on stdout");
-            println!(
+            // A closed stdout must not stop the server (println! would panic).
+            let _ = writeln!(
+                std::io::stdout(),
                 "\n  Xuncha: created user 'admin' with password: {chosen}\n  (shown once; set XUNCHA_ADMIN_PASSWORD to choose it)\n"
             );
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, UserId};
 
 use entity::case_events;
 
@@ -21,7 +21,7 @@ pub struct NewEvent<'a> {
     pub action: &'a str,
     pub from_status: Option<CaseStatus>,
     pub to_status: CaseStatus,
-    pub actor: Option<(Uuid, Role)>,
+    pub actor: Option<(UserId, Role)>,
     pub note: Option<String>,
     pub photo_ids: Vec<entity::ids::PhotoId>,
     pub at: chrono::DateTime<chrono::Utc>,
@@ -36,7 +36,7 @@ struct Hashed<'a> {
     action: &'a str,
     from_status: Option<&'a str>,
     to_status: &'a str,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_role: Option<&'a str>,
     note: Option<&'a str>,
     photo_ids: &'a str,

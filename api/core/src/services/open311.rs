@@ -17,7 +17,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::{api_keys, areas, cases, categories, departments, public_requests, shopfronts};
+use entity::{api_keys, areas, cases, categories, public_requests};
 
 use crate::auth::CurrentUser;
 use crate::domain::{CaseSource, CaseStatus, GeoPoint, Severity};
@@ -308,25 +308,12 @@ async fn shown(state: &AppState, rows: Vec<cases::Model>) -> Result<Vec<Shown>, 
         .into_iter()
         .map(|c| (c.code, c.name_zh))
         .collect();
-    let mut agencies: HashMap<Uuid, String> = departments::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d.name))
-        .collect();
-    let shop_ids: Vec<Uuid> = rows
-        .iter()
-        .filter_map(|c| c.assignee_shopfront_id)
-        .collect();
-    for chunk in shop_ids.chunks(500) {
-        for shop in shopfronts::Entity::find()
-            .filter(shopfronts::Column::Id.is_in(chunk.to_vec()))
-            .all(&state.db)
-            .await?
-        {
-            agencies.insert(shop.id, shop.name);
-        }
-    }
+    let department_names = super::inspections::department_names(&state.db).await?;
+    let shops = super::inspections::shopfronts_by_id(
+        &state.db,
+        rows.iter().filter_map(|c| c.assignee_shopfront_id),
+    )
+    .await?;
     let ids: Vec<entity::ids::CaseId> = rows.iter().map(|c| c.id).collect();
     let mut media: HashMap<entity::ids::CaseId, Option<String>> = HashMap::new();
     for chunk in ids.chunks(500) {
@@ -342,10 +329,11 @@ async fn shown(state: &AppState, rows: Vec<cases::Model>) -> Result<Vec<Shown>, 
         .into_iter()
         .map(|case| Shown {
             category_name: names.get(&case.category_code).cloned().unwrap_or_default(),
-            agency: case
-                .assignee_shopfront_id
-                .or(case.assignee_department_id)
-                .and_then(|id| agencies.get(&id).cloned()),
+            agency: match (case.assignee_shopfront_id, case.assignee_department_id) {
+                (Some(shop), _) => shops.get(&shop).map(|s| s.name.clone()),
+                (None, Some(department)) => department_names.get(&department).cloned(),
+                (None, None) => None,
+            },
             media_url: media.get(&case.id).cloned().flatten(),
             case,
         })

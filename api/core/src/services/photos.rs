@@ -14,7 +14,7 @@ use sea_orm::{
 use tracing::Instrument;
 use uuid::Uuid;
 
-use entity::ids::{CaseId, PhotoId};
+use entity::ids::{CaseId, PhotoId, UserId};
 
 use entity::{cases, photos, visits};
 
@@ -478,7 +478,7 @@ async fn similar_candidates(
 fn row_for(
     owner: &Owner,
     kind: PhotoKind,
-    uploaded_by: Uuid,
+    uploaded_by: UserId,
     file: &SpooledFile,
     Prepared { id, photo }: &Prepared,
     flags: Vec<&'static str>,

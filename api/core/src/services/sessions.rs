@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use entity::ids::UserId;
 use entity::{refresh_tokens, users};
 
 use crate::auth::{refresh, throttle};
@@ -150,7 +151,7 @@ pub async fn logout(state: &AppState, token: &str) -> Result<(), Error> {
 /// A user changes their own password; every earlier session ends and a new one starts.
 pub async fn change_own_password(
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     current: String,
     new: NewPassword,
 ) -> Result<Session, Error> {
@@ -219,7 +220,7 @@ pub async fn set_password(
     Ok(user)
 }
 
-pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), Error> {
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: UserId) -> Result<(), Error> {
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
         .filter(refresh_tokens::Column::UserId.eq(user_id))

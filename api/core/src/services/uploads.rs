@@ -8,10 +8,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use entity::ids::UserId;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
-use uuid::Uuid;
 
 use crate::error::{Error, ErrorCode, Msg};
 use crate::photo::MAX_FILE_BYTES;
@@ -28,16 +28,16 @@ const UPLOADS_PER_USER: u8 = 2;
 
 /// Uploads in flight, per user.
 #[derive(Clone, Default)]
-pub struct InFlight(Arc<Mutex<HashMap<Uuid, u8>>>);
+pub struct InFlight(Arc<Mutex<HashMap<UserId, u8>>>);
 
 /// One of a user's upload slots, given back when dropped.
 struct UploadSlot {
     in_flight: InFlight,
-    user: Uuid,
+    user: UserId,
 }
 
 impl InFlight {
-    fn take(&self, user: Uuid) -> Result<UploadSlot, Error> {
+    fn take(&self, user: UserId) -> Result<UploadSlot, Error> {
         let mut users = self
             .0
             .lock()
@@ -84,7 +84,7 @@ pub struct Admission {
 /// stays spent for 10 s.
 pub async fn admit(
     state: &AppState,
-    user: Uuid,
+    user: UserId,
     declared: Option<u64>,
 ) -> Result<Admission, Error> {
     if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {

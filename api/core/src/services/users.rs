@@ -4,8 +4,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
-use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId, UserId};
 use entity::{departments, shopfronts, users};
 
 use crate::domain::{NewPassword, Role, Username};
@@ -18,15 +18,15 @@ use crate::state::AppState;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoleScope {
     pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
 }
 
 impl RoleScope {
     pub fn parse(
         role: Role,
-        department_id: Option<Uuid>,
-        shopfront_id: Option<Uuid>,
+        department_id: Option<DepartmentId>,
+        shopfront_id: Option<ShopfrontId>,
         errors: &mut FieldErrors,
     ) -> Option<Self> {
         let required = Msg::fixed("required for this role", "该角色必须填写");
@@ -74,7 +74,7 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, Erro
         .await?;
     let at = now();
     let inserted = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(UserId::now_v7()),
         username: Set(new.username.into_string()),
         display_name: Set(new.display_name),
         password_hash: Set(hash),
@@ -98,7 +98,7 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, Erro
     }
 }
 
-pub async fn get(state: &AppState, id: Uuid) -> Result<users::Model, Error> {
+pub async fn get(state: &AppState, id: UserId) -> Result<users::Model, Error> {
     users::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -108,7 +108,7 @@ pub async fn get(state: &AppState, id: Uuid) -> Result<users::Model, Error> {
 pub struct UserFilter {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
-    pub after: Option<Uuid>,
+    pub after: Option<UserId>,
     pub limit: u64,
 }
 
@@ -143,8 +143,8 @@ pub struct UserChange {
 /// city can never lock itself out by accident.
 pub async fn update(
     state: &AppState,
-    acting_admin: Uuid,
-    id: Uuid,
+    acting_admin: UserId,
+    id: UserId,
     change: UserChange,
 ) -> Result<users::Model, Error> {
     let user = get(state, id).await?;
@@ -183,7 +183,7 @@ pub async fn update(
 
 pub async fn reset_password(
     state: &AppState,
-    id: Uuid,
+    id: UserId,
     password: NewPassword,
 ) -> Result<(), Error> {
     let user = get(state, id).await?;
@@ -227,16 +227,17 @@ mod tests {
 
     #[test]
     fn each_role_takes_exactly_its_scope() {
-        let id = Some(Uuid::now_v7());
+        let dept = Some(DepartmentId::now_v7());
+        let shop = Some(ShopfrontId::now_v7());
         let cases = [
             (Role::Admin, None, None, true),
-            (Role::Inspector, id, None, false),
+            (Role::Inspector, dept, None, false),
             (Role::Department, None, None, false),
-            (Role::Department, id, None, true),
-            (Role::Department, id, id, false),
-            (Role::Shopfront, None, id, true),
+            (Role::Department, dept, None, true),
+            (Role::Department, dept, shop, false),
+            (Role::Shopfront, None, shop, true),
             (Role::Shopfront, None, None, false),
-            (Role::Supervisor, None, id, false),
+            (Role::Supervisor, None, shop, false),
         ];
         for (role, dept, shop, valid) in cases {
             let mut errors = FieldErrors::default();

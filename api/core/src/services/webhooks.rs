@@ -1,5 +1,6 @@
 //! Outbound webhooks: who is told of which case events, and how. Sending is `notify`'s.
 
+use entity::ids::DepartmentId;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use crate::state::AppState;
 /// A webhook as asked for, unchecked.
 pub struct WebhookRequest {
     pub url: String,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub events: Vec<String>,
     pub format: Option<String>,
     pub secret: Option<String>,

@@ -4,9 +4,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, UpdateMany};
-use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, DepartmentId, ShopfrontId, UserId};
 
 use entity::{cases, departments, photos, shopfronts};
 
@@ -24,8 +23,8 @@ pub struct ActionInput {
     pub version: i32,
     pub note: Option<String>,
     pub photo_ids: Vec<entity::ids::PhotoId>,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub duplicate_of: Option<CaseId>,
     /// For `request-extension`: the deadline asked for.
     pub until: Option<chrono::DateTime<chrono::Utc>>,
@@ -216,7 +215,7 @@ async fn change(
                 )
                 .col_expr(
                     cases::Column::RectifiedBy,
-                    Expr::value(Option::<Uuid>::None),
+                    Expr::value(Option::<UserId>::None),
                 ),
         ),
         Action::Reopen => unchanged(
@@ -229,7 +228,7 @@ async fn change(
                 .col_expr(cases::Column::ClosedAt, Expr::value(Nothing::None))
                 .col_expr(
                     cases::Column::RectifiedBy,
-                    Expr::value(Option::<Uuid>::None),
+                    Expr::value(Option::<UserId>::None),
                 ),
         ),
         Action::Assign => assign(state, txn, user, case, input, update).await,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, SiteId};
+use entity::ids::{CampaignId, SiteId, UserId};
 
 use crate::auth::{Allowed, Caller, needs};
 use crate::domain::inspection::{CampaignMode, Seed, SiteType, Stratum};
@@ -54,14 +54,14 @@ pub struct CampaignJson {
     pub ends_on: NaiveDate,
     pub checklist_id: Uuid,
     pub plan: Plan,
-    pub inspector_ids: Vec<Uuid>,
+    pub inspector_ids: Vec<UserId>,
     /// Published at creation: SHA-256 of the draw's seed.
     pub seed_sha256: String,
     /// Published at creation: the digest of the sampling frame.
     pub frame_sha256: String,
     /// Revealed when the campaign closes; `null` until then.
     pub seed: Option<String>,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
 }
@@ -121,7 +121,7 @@ pub struct CampaignRequest {
     pub plan: PlanRequest,
     /// The inspectors who will visit.
     #[serde(default)]
-    pub inspector_ids: Vec<Uuid>,
+    pub inspector_ids: Vec<UserId>,
 }
 
 /// Days this system can mean (and every database can store).

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use entity::ids::CampaignId;
+use entity::ids::{CampaignId, DepartmentId};
 
 use super::*;
 
@@ -143,7 +143,7 @@ pub struct StatsParams {
     /// Cases in this area and below.
     pub area_id: Option<Uuid>,
     /// Cases this department answers for (its own and its shopfronts').
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub category: Option<String>,
     /// `area` (default), `department` or `category`.
     pub group_by: Option<String>,

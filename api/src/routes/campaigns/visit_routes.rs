@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, SiteId};
+use entity::ids::{CampaignId, SiteId, UserId};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScoreJson {
@@ -32,7 +32,7 @@ pub struct VisitJson {
     pub client_id: Uuid,
     pub campaign_id: CampaignId,
     pub site_id: SiteId,
-    pub inspector_id: Uuid,
+    pub inspector_id: UserId,
     pub visited_at: DateTime<Utc>,
     pub notes: String,
     pub score: f64,

@@ -12,9 +12,8 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use json::{CaseJson, EventJson, PhotoJson, PhotoUploadQuery, PhotoUploadResponse};
-use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, DepartmentId, ShopfrontId};
 
 use super::*;
 
@@ -30,8 +29,8 @@ pub struct ActionRequest {
     #[serde(default)]
     pub photo_ids: Vec<entity::ids::PhotoId>,
     /// For `assign`: exactly one of these.
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
     /// For `duplicate`: the original case.
     pub duplicate_of: Option<CaseId>,
     /// For `request-extension`: the deadline asked for (RFC 3339).

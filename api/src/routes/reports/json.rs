@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, UserId};
 
 use entity::{case_events, cases, photos};
 
@@ -110,7 +110,7 @@ pub struct EventJson {
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: String,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_role: Option<String>,
     pub note: Option<String>,
     pub photo_ids: Vec<Uuid>,
@@ -149,7 +149,7 @@ pub struct CaseJson {
     pub address: String,
     pub severity: crate::domain::Severity,
     pub source: crate::domain::CaseSource,
-    pub reporter_id: Option<Uuid>,
+    pub reporter_id: Option<UserId>,
     pub assignee: Option<AssigneeJson>,
     pub assignment_reason: Option<String>,
     pub area_id: Option<Uuid>,
@@ -196,8 +196,8 @@ impl CaseJson {
             .map(|p| p.in_crs(crs))
             .unwrap_or((case.lat, case.lon));
         let assignee = match (case.assignee_shopfront_id, case.assignee_department_id) {
-            (Some(id), _) => Some((AssigneeKind::Shopfront, id)),
-            (None, Some(id)) => Some((AssigneeKind::Department, id)),
+            (Some(id), _) => Some((AssigneeKind::Shopfront, id.0)),
+            (None, Some(id)) => Some((AssigneeKind::Department, id.0)),
             _ => None,
         }
         .map(|(kind, id)| AssigneeJson {

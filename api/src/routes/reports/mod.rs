@@ -6,7 +6,6 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{Caller, Token};
 use crate::domain::{Crs, GeoPoint, Severity};
@@ -73,7 +72,7 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, Msg> {
         })
 }
 
-fn parse_uuid(raw: &str) -> Result<Uuid, Msg> {
+fn parse_uuid<Id: std::str::FromStr>(raw: &str) -> Result<Id, Msg> {
     raw.parse().map_err(|_| Msg::fixed("a UUID", "须为 UUID"))
 }
 

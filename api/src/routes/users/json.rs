@@ -1,18 +1,18 @@
 use chrono::{DateTime, Utc};
+use entity::ids::{DepartmentId, ShopfrontId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::domain::Role;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserJson {
-    pub id: Uuid,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub disabled: bool,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -45,8 +45,8 @@ pub struct CreateUserRequest {
     pub password: String,
     pub display_name: String,
     pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
 }
 
 /// Fields left out stay as they are. `role` changes replace the scope: send
@@ -56,8 +56,8 @@ pub struct CreateUserRequest {
 pub struct UpdateUserRequest {
     pub display_name: Option<String>,
     pub role: Option<Role>,
-    pub department_id: Option<Uuid>,
-    pub shopfront_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub disabled: Option<bool>,
 }
 

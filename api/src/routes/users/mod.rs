@@ -3,8 +3,8 @@
 pub mod json;
 
 use actix_web::{HttpResponse, get, patch, post, web};
+use entity::ids::UserId;
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{Allowed, needs};
 use crate::domain::{NewPassword, Username};
@@ -129,7 +129,7 @@ async fn list_users(
 async fn get_user(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<web::Json<UserJson>, ApiError> {
     Ok(web::Json(service::get(&state, *id).await?.into()))
 }
@@ -149,7 +149,7 @@ async fn get_user(
 async fn update_user(
     state: web::Data<AppState>,
     user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserJson>, ApiError> {
     let body = body.into_inner();
@@ -200,7 +200,7 @@ async fn update_user(
 async fn reset_password(
     state: web::Data<AppState>,
     _user: Allowed<needs::Administer>,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = NewPassword::parse(&body.new_password)

@@ -10,6 +10,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::shopfronts;
 
 use crate::domain::GeoPoint;
@@ -29,8 +30,8 @@ pub struct Decision {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    Shopfront(Uuid),
-    Department(Uuid),
+    Shopfront(ShopfrontId),
+    Department(DepartmentId),
     Triage,
 }
 
@@ -59,7 +60,7 @@ impl ZoneShape {
 
 #[derive(Clone, Debug)]
 pub struct ZoneEntry {
-    pub shop_id: Uuid,
+    pub shop_id: ShopfrontId,
     pub name: String,
     /// Where distances to the shop are measured from.
     pub anchor: GeoPoint,
@@ -71,7 +72,7 @@ pub struct AreaEntry {
     pub id: Uuid,
     pub name: String,
     pub parent: Option<Uuid>,
-    pub local_authority: Option<Uuid>,
+    pub local_authority: Option<DepartmentId>,
     pub boundary: Area,
 }
 
@@ -94,9 +95,9 @@ pub struct RegistryIndex {
     area_tree: RTree<Boxed>,
     area_slot: HashMap<Uuid, usize>,
     depth: Vec<u32>,
-    rules: HashMap<(String, Option<Uuid>), Uuid>,
+    rules: HashMap<(String, Option<Uuid>), DepartmentId>,
     frontage: HashMap<String, bool>,
-    department_names: HashMap<Uuid, String>,
+    department_names: HashMap<DepartmentId, String>,
 }
 
 impl RegistryIndex {
@@ -104,9 +105,9 @@ impl RegistryIndex {
         version: i64,
         zones: Vec<ZoneEntry>,
         areas: Vec<AreaEntry>,
-        rules: HashMap<(String, Option<Uuid>), Uuid>,
+        rules: HashMap<(String, Option<Uuid>), DepartmentId>,
         frontage: HashMap<String, bool>,
-        department_names: HashMap<Uuid, String>,
+        department_names: HashMap<DepartmentId, String>,
     ) -> Self {
         let zone_tree = RTree::bulk_load(
             zones
@@ -157,11 +158,11 @@ impl RegistryIndex {
         self.zones.len()
     }
 
-    fn department(&self, id: Uuid) -> &str {
+    fn department(&self, id: DepartmentId) -> &str {
         self.department_name(id).unwrap_or("?")
     }
 
-    pub fn department_name(&self, id: Uuid) -> Option<&str> {
+    pub fn department_name(&self, id: DepartmentId) -> Option<&str> {
         self.department_names.get(&id).map(String::as_str)
     }
 
@@ -319,7 +320,7 @@ mod tests {
 
     /// A district split into 4 sub-districts, with a sprinkle of shop zones (squares and
     /// circles, some overlapping), rules on two levels and local authorities.
-    fn city(zones: usize, seed: u64) -> (RegistryIndex, Vec<Uuid>) {
+    fn city(zones: usize, seed: u64) -> (RegistryIndex, Vec<ShopfrontId>) {
         let mut rng = seed;
         let mut next = move || {
             rng ^= rng << 13;
@@ -332,7 +333,7 @@ mod tests {
             id: district,
             name: "区".into(),
             parent: None,
-            local_authority: Some(Uuid::from_u128(100)),
+            local_authority: Some(DepartmentId(Uuid::from_u128(100))),
             boundary: square(120.0, 30.0, 0.2),
         }];
         for i in 0..4u128 {
@@ -341,14 +342,14 @@ mod tests {
                 id: Uuid::from_u128(10 + i),
                 name: format!("街道{i}"),
                 parent: Some(district),
-                local_authority: (i % 2 == 0).then(|| Uuid::from_u128(200 + i)),
+                local_authority: (i % 2 == 0).then(|| DepartmentId(Uuid::from_u128(200 + i))),
                 boundary: square(120.0 + x, 30.0 + y, 0.1),
             });
         }
         let mut entries = Vec::new();
         let mut shop_ids = Vec::new();
         for i in 0..zones {
-            let id = Uuid::from_u128(1000 + i as u128);
+            let id = ShopfrontId(Uuid::from_u128(1000 + i as u128));
             shop_ids.push(id);
             let (lat, lon) = (30.0 + next() * 0.2, 120.0 + next() * 0.2);
             let anchor = GeoPoint::new(lat, lon).unwrap();
@@ -370,12 +371,15 @@ mod tests {
         let mut rules = HashMap::new();
         rules.insert(
             ("parking".to_owned(), Some(Uuid::from_u128(11))),
-            Uuid::from_u128(300),
+            DepartmentId(Uuid::from_u128(300)),
         );
-        rules.insert(("parking".to_owned(), None), Uuid::from_u128(301));
+        rules.insert(
+            ("parking".to_owned(), None),
+            DepartmentId(Uuid::from_u128(301)),
+        );
         rules.insert(
             ("jaywalking".to_owned(), Some(district)),
-            Uuid::from_u128(302),
+            DepartmentId(Uuid::from_u128(302)),
         );
         let frontage = HashMap::from([
             ("parking".to_owned(), true),
@@ -395,24 +399,24 @@ mod tests {
         let in_10 = GeoPoint::new(30.05, 120.05).unwrap();
         assert_eq!(
             index.locate(in_11, "parking").target,
-            Target::Department(Uuid::from_u128(300))
+            Target::Department(DepartmentId(Uuid::from_u128(300)))
         );
         assert_eq!(
             index.locate(in_10, "parking").target,
-            Target::Department(Uuid::from_u128(301))
+            Target::Department(DepartmentId(Uuid::from_u128(301)))
         );
         assert_eq!(
             index.locate(in_10, "jaywalking").target,
-            Target::Department(Uuid::from_u128(302))
+            Target::Department(DepartmentId(Uuid::from_u128(302)))
         );
         // No rule: sub-district 10 has its own authority, 11 inherits the district's.
         assert_eq!(
             index.locate(in_10, "littering_dumping").target,
-            Target::Department(Uuid::from_u128(200))
+            Target::Department(DepartmentId(Uuid::from_u128(200)))
         );
         assert_eq!(
             index.locate(in_11, "littering_dumping").target,
-            Target::Department(Uuid::from_u128(100))
+            Target::Department(DepartmentId(Uuid::from_u128(100)))
         );
         assert_eq!(
             index.locate(in_11, "littering_dumping").area_id,
@@ -426,13 +430,13 @@ mod tests {
     #[test]
     fn overlapping_zones_go_to_the_nearest_shop_and_edges_count() {
         let near = ZoneEntry {
-            shop_id: Uuid::from_u128(1),
+            shop_id: ShopfrontId(Uuid::from_u128(1)),
             name: "近".into(),
             anchor: GeoPoint::new(30.0001, 120.0001).unwrap(),
             shape: ZoneShape::Polygon(square(120.0, 30.0, 0.001)),
         };
         let far = ZoneEntry {
-            shop_id: Uuid::from_u128(2),
+            shop_id: ShopfrontId(Uuid::from_u128(2)),
             name: "远".into(),
             anchor: GeoPoint::new(30.0009, 120.0009).unwrap(),
             shape: ZoneShape::Polygon(square(120.0, 30.0, 0.001)),
@@ -447,7 +451,10 @@ mod tests {
         );
         let point = GeoPoint::new(30.0002, 120.0002).unwrap();
         let decision = index.locate(point, "parking");
-        assert_eq!(decision.target, Target::Shopfront(Uuid::from_u128(1)));
+        assert_eq!(
+            decision.target,
+            Target::Shopfront(ShopfrontId(Uuid::from_u128(1)))
+        );
         assert!(decision.reason.contains("近"));
         let on_edge = GeoPoint::new(30.0, 120.0005).unwrap();
         assert_ne!(index.locate(on_edge, "parking").target, Target::Triage);

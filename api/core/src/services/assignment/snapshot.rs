@@ -6,6 +6,7 @@ use crate::domain::geometry::Area;
 use crate::domain::{GeoPoint, Severity};
 use crate::error::Error;
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{
     areas, assignment_rules, calendar_days, categories, departments, registry_versions, shopfronts,
     webhooks,
@@ -13,7 +14,6 @@ use entity::{
 use sea_orm::{ConnectionTrait, EntityTrait};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use uuid::Uuid;
 
 use super::*;
 
@@ -25,7 +25,7 @@ pub struct Registry {
     categories: HashMap<String, categories::Model>,
     calendar: Vec<(NaiveDate, DayKind)>,
     webhooks: Vec<webhooks::Model>,
-    shop_names: HashMap<Uuid, String>,
+    shop_names: HashMap<ShopfrontId, String>,
 }
 
 impl Registry {
@@ -87,7 +87,10 @@ impl Registry {
     }
 
     /// Active webhooks for a case of `department` (city-wide ones included).
-    pub fn webhooks_for(&self, department: Option<Uuid>) -> impl Iterator<Item = &webhooks::Model> {
+    pub fn webhooks_for(
+        &self,
+        department: Option<DepartmentId>,
+    ) -> impl Iterator<Item = &webhooks::Model> {
         self.webhooks.iter().filter(move |h| {
             h.active && (h.department_id.is_none() || h.department_id == department)
         })

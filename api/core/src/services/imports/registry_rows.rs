@@ -6,6 +6,7 @@ use crate::domain::inspection::SiteType;
 use crate::error::{Msg, RowProblem};
 use crate::services::inspections::sites::SiteInput;
 use crate::services::registry::{DEFAULT_FRONTAGE_RADIUS_M, FrontageZone, ShopfrontInput};
+use entity::ids::{DepartmentId, ShopfrontId};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use super::*;
 /// Parses a shopfront table; `departments` maps department codes to ids.
 pub fn shopfront_rows(
     bytes: &[u8],
-    departments: &HashMap<String, Uuid>,
+    departments: &HashMap<String, DepartmentId>,
 ) -> Result<Vec<ShopfrontInput>, Vec<RowProblem>> {
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
@@ -153,7 +154,7 @@ const SITE_COLUMNS: [(&str, &str); 9] = [
 pub fn site_rows(
     bytes: &[u8],
     areas: &HashMap<String, Uuid>,
-    shopfronts: &HashMap<String, Uuid>,
+    shopfronts: &HashMap<String, ShopfrontId>,
 ) -> Result<Vec<SiteInput>, Vec<RowProblem>> {
     let mut problems = Vec::new();
     let mut parsed = Vec::new();

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, SiteId};
+use entity::ids::{CampaignId, SiteId, UserId};
 
 use entity::{campaign_sites, campaigns, inspection_sites, users};
 
@@ -44,7 +44,7 @@ pub struct CampaignInput {
     pub ends_on: NaiveDate,
     pub checklist_id: Uuid,
     pub plan: Plan,
-    pub inspector_ids: Vec<Uuid>,
+    pub inspector_ids: Vec<UserId>,
 }
 
 /// A campaign its reader may see, plan and drawn sites included: supervisors and admins
@@ -52,13 +52,13 @@ pub struct CampaignInput {
 pub struct CampaignView {
     pub campaign: campaigns::Model,
     pub plan: Plan,
-    pub inspector_ids: Vec<Uuid>,
+    pub inspector_ids: Vec<UserId>,
 }
 
 impl CampaignView {
     fn of(campaign: campaigns::Model, user: &CurrentUser) -> Option<Self> {
         let plan: Plan = serde_json::from_str(&campaign.plan).ok()?;
-        let inspector_ids: Vec<Uuid> = serde_json::from_str(&campaign.inspectors).ok()?;
+        let inspector_ids: Vec<UserId> = serde_json::from_str(&campaign.inspectors).ok()?;
         let closed = campaign.status == CampaignStatus::Closed;
         let announced = campaign.mode == CampaignMode::Announced;
         policy::sees_campaign_plan(user, &inspector_ids, closed, announced).then_some(Self {
@@ -132,7 +132,7 @@ async fn check_plan(
             Msg::fixed("no such checklist", "考核表不存在"),
         );
     }
-    let inspectors: HashSet<Uuid> = users::Entity::find()
+    let inspectors: HashSet<UserId> = users::Entity::find()
         .filter(users::Column::Id.is_in(input.inspector_ids.clone()))
         .filter(users::Column::Role.eq(Role::Inspector))
         .filter(users::Column::Disabled.eq(false))

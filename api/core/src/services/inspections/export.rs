@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
 
 use entity::ids::CampaignId;
 
-use entity::{cases, categories, departments, inspection_sites, shopfronts};
+use entity::{cases, categories, inspection_sites};
 
 use crate::domain::CaseStatus;
 use crate::error::Error;
@@ -170,25 +169,12 @@ pub async fn cases_table(state: &AppState, campaign_id: CampaignId) -> Result<Ta
         .into_iter()
         .map(|c| (c.code, c.name_zh))
         .collect();
-    let mut assignees: HashMap<Uuid, String> = departments::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d.name))
-        .collect();
-    let shop_ids: Vec<Uuid> = filed
-        .iter()
-        .filter_map(|c| c.assignee_shopfront_id)
-        .collect();
-    for chunk in shop_ids.chunks(500) {
-        for shop in shopfronts::Entity::find()
-            .filter(shopfronts::Column::Id.is_in(chunk.to_vec()))
-            .all(&state.db)
-            .await?
-        {
-            assignees.insert(shop.id, shop.name);
-        }
-    }
+    let department_names = super::department_names(&state.db).await?;
+    let shops = super::shopfronts_by_id(
+        &state.db,
+        filed.iter().filter_map(|c| c.assignee_shopfront_id),
+    )
+    .await?;
     let sites =
         super::campaigns::sites_by_id(state, filed.iter().filter_map(|c| c.site_id)).await?;
     let city = state.settings.timezone;
@@ -222,11 +208,12 @@ pub async fn cases_table(state: &AppState, campaign_id: CampaignId) -> Result<Ta
                 let overdue = c.status.is_open()
                     && c.suspended_at.is_none()
                     && c.deadline_at.is_some_and(|d| d < now);
-                let assignee = c
-                    .assignee_shopfront_id
-                    .or(c.assignee_department_id)
-                    .and_then(|id| assignees.get(&id).cloned())
-                    .unwrap_or_else(|| "待分派".to_owned());
+                let assignee = match (c.assignee_shopfront_id, c.assignee_department_id) {
+                    (Some(shop), _) => shops.get(&shop).map(|s| s.name.clone()),
+                    (None, Some(department)) => department_names.get(&department).cloned(),
+                    (None, None) => None,
+                }
+                .unwrap_or_else(|| "待分派".to_owned());
                 vec![
                     c.case_no.clone().into(),
                     names

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{areas, departments, shopfronts};
 
 use crate::domain::AreaLevel;
@@ -67,7 +68,7 @@ impl AreaTree {
     }
 
     /// The nearest local authority (属地) up the tree.
-    pub fn authority(&self, area: Uuid) -> Option<Uuid> {
+    pub fn authority(&self, area: Uuid) -> Option<DepartmentId> {
         self.lineage(area).find_map(|a| a.local_authority_id)
     }
 
@@ -88,9 +89,9 @@ impl AreaTree {
 /// authority of its area.
 pub fn responsible_department(
     tree: &AreaTree,
-    shops: &HashMap<Uuid, shopfronts::Model>,
+    shops: &HashMap<ShopfrontId, shopfronts::Model>,
     site: &entity::inspection_sites::Model,
-) -> Option<Uuid> {
+) -> Option<DepartmentId> {
     site.shopfront_id
         .and_then(|s| shops.get(&s))
         .and_then(|s| s.department_id)
@@ -98,7 +99,9 @@ pub fn responsible_department(
 }
 
 /// Departments by id, for names.
-pub async fn department_names(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>, Error> {
+pub async fn department_names(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<DepartmentId, String>, Error> {
     Ok(departments::Entity::find()
         .all(db)
         .await?
@@ -110,10 +113,10 @@ pub async fn department_names(db: &impl ConnectionTrait) -> Result<HashMap<Uuid,
 /// Shopfronts by id, looked up in chunks (SQLite's bound-parameter limit).
 pub async fn shopfronts_by_id(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, shopfronts::Model>, Error> {
+    ids: impl IntoIterator<Item = ShopfrontId>,
+) -> Result<HashMap<ShopfrontId, shopfronts::Model>, Error> {
     use sea_orm::{ColumnTrait, QueryFilter};
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut ids: Vec<ShopfrontId> = ids.into_iter().collect();
     ids.sort();
     ids.dedup();
     let mut found = HashMap::new();

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use entity::ids::SiteId;
+use entity::ids::{ShopfrontId, SiteId};
 
 use entity::{areas, campaign_sites, inspection_sites, shopfronts};
 
@@ -27,7 +27,7 @@ pub struct SiteInput {
     pub area_id: Uuid,
     pub location: GeoPoint,
     pub address: String,
-    pub shopfront_id: Option<Uuid>,
+    pub shopfront_id: Option<ShopfrontId>,
     pub active: bool,
 }
 
@@ -121,7 +121,7 @@ pub async fn get(db: &impl ConnectionTrait, id: SiteId) -> Result<inspection_sit
 pub struct SiteFilter {
     pub area_id: Option<Uuid>,
     pub site_type: Option<SiteType>,
-    pub after: Option<Uuid>,
+    pub after: Option<SiteId>,
     pub limit: u64,
 }
 

@@ -19,6 +19,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use entity::ids::DepartmentId;
 use entity::{cases, categories};
 
 use crate::domain::CaseStatus;
@@ -37,7 +38,7 @@ pub struct StatsQuery {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub area_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub category: Option<String>,
     pub group_by: GroupBy,
     /// For `GroupBy::Area`: the level cases roll up to.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, SiteId, VisitId};
+use entity::ids::{CampaignId, DepartmentId, ShopfrontId, SiteId, VisitId};
 
 use crate::domain::inspection::CampaignStatus;
 
@@ -33,7 +33,7 @@ pub struct SiteResult {
     pub scope_area_id: Uuid,
     pub scope_area_name: String,
     pub area_name: String,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
     pub department_name: Option<String>,
     pub visited: bool,
     pub score: Option<f64>,
@@ -174,7 +174,7 @@ pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, E
     });
     let departments = group(&sites, |s| {
         (
-            s.department_id,
+            s.department_id.map(|id| id.0),
             s.department_name
                 .clone()
                 .unwrap_or_else(|| "未明确责任单位".to_owned()),
@@ -207,8 +207,8 @@ struct Rows {
     drawn: Vec<entity::campaign_sites::Model>,
     sites: HashMap<SiteId, entity::inspection_sites::Model>,
     tree: super::AreaTree,
-    shops: HashMap<Uuid, entity::shopfronts::Model>,
-    department_names: HashMap<Uuid, String>,
+    shops: HashMap<ShopfrontId, entity::shopfronts::Model>,
+    department_names: HashMap<DepartmentId, String>,
     /// By site.
     visits: HashMap<SiteId, visits::Model>,
     scores: Vec<visit_scores::Model>,

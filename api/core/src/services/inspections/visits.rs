@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, SiteId, VisitId};
+use entity::ids::{CampaignId, SiteId, UserId, VisitId};
 
 use entity::{
     campaign_sites, categories, checklist_items, inspection_sites, photos, visit_scores, visits,
@@ -112,7 +112,7 @@ struct Visit {
     request_hash: String,
     campaign_id: CampaignId,
     site: inspection_sites::Model,
-    inspector_id: Uuid,
+    inspector_id: UserId,
     visited_at: DateTime<Utc>,
     notes: String,
 }

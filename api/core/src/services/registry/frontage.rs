@@ -8,12 +8,12 @@ use crate::services::assignment::bump_version;
 use crate::services::imports::ImportOutcome;
 use crate::services::now;
 use crate::state::AppState;
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{departments, shopfronts};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 use super::*;
 
@@ -32,14 +32,14 @@ pub struct ShopfrontInput {
     pub phone: String,
     pub location: GeoPoint,
     pub zone: FrontageZone,
-    pub department_id: Option<Uuid>,
+    pub department_id: Option<DepartmentId>,
 }
 
 /// Where no zone is given, the frontage is this far around the shop's location.
 pub const DEFAULT_FRONTAGE_RADIUS_M: f64 = 15.0;
 
 fn shopfront_model(
-    id: Uuid,
+    id: ShopfrontId,
     input: ShopfrontInput,
     created_at: chrono::DateTime<chrono::Utc>,
 ) -> shopfronts::ActiveModel {
@@ -94,7 +94,7 @@ pub async fn create_shopfront(
 ) -> Result<shopfronts::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     check_shop_department(&txn, &input).await?;
-    let created = shopfront_model(Uuid::now_v7(), input, now())
+    let created = shopfront_model(ShopfrontId::now_v7(), input, now())
         .insert(&txn)
         .await
         .map_err(|e| clash(e, CREDIT_CODE_TAKEN))?;
@@ -105,7 +105,7 @@ pub async fn create_shopfront(
 
 pub async fn update_shopfront(
     state: &AppState,
-    id: Uuid,
+    id: ShopfrontId,
     input: ShopfrontInput,
 ) -> Result<shopfronts::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
@@ -125,7 +125,7 @@ pub async fn update_shopfront(
 
 pub async fn get_shopfront(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: ShopfrontId,
 ) -> Result<shopfronts::Model, Error> {
     shopfronts::Entity::find_by_id(id)
         .one(db)
@@ -137,7 +137,7 @@ pub async fn get_shopfront(
 pub async fn visible_shopfront(
     state: &AppState,
     user: &crate::auth::CurrentUser,
-    id: Uuid,
+    id: ShopfrontId,
 ) -> Result<shopfronts::Model, Error> {
     let shop = get_shopfront(&state.db, id).await?;
     if crate::auth::policy::sees_shopfront(user, &shop) {
@@ -149,8 +149,8 @@ pub async fn visible_shopfront(
 
 pub async fn list_shopfronts(
     state: &AppState,
-    department: Option<Uuid>,
-    after: Option<Uuid>,
+    department: Option<DepartmentId>,
+    after: Option<ShopfrontId>,
     limit: u64,
 ) -> Result<(Vec<shopfronts::Model>, bool), Error> {
     let mut query = shopfronts::Entity::find().order_by_asc(shopfronts::Column::Id);
@@ -166,7 +166,7 @@ pub async fn list_shopfronts(
     Ok((rows, more))
 }
 
-pub async fn delete_shopfront(state: &AppState, id: Uuid) -> Result<(), Error> {
+pub async fn delete_shopfront(state: &AppState, id: ShopfrontId) -> Result<(), Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     get_shopfront(&txn, id).await?;
     shopfronts::Entity::delete_by_id(id)
@@ -191,7 +191,7 @@ pub async fn delete_shopfront(state: &AppState, id: Uuid) -> Result<(), Error> {
 /// Every shopfront's credit code and id (imports name shops by credit code).
 pub async fn shopfront_credit_codes(
     state: &AppState,
-) -> Result<std::collections::HashMap<String, Uuid>, Error> {
+) -> Result<std::collections::HashMap<String, ShopfrontId>, Error> {
     Ok(shopfronts::Entity::find()
         .all(&state.db)
         .await?
@@ -234,12 +234,12 @@ pub async fn import_shopfronts(
                 shopfront_model(old.id, row, old.created_at)
                     .update(&txn)
                     .await?;
-                outcome.updated.push(old.id);
+                outcome.updated.push(old.id.0);
             }
             None => {
-                let id = Uuid::now_v7();
+                let id = ShopfrontId::now_v7();
                 inserts.push(shopfront_model(id, row, now()));
-                outcome.created.push(id);
+                outcome.created.push(id.0);
             }
         }
     }
@@ -264,7 +264,7 @@ pub async fn import_shopfronts(
 /// departments: `cases.overseer_department_id` follows the registry.
 async fn follow_shop_departments(
     txn: &impl ConnectionTrait,
-    shop: Option<Uuid>,
+    shop: Option<ShopfrontId>,
 ) -> Result<(), Error> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
     let department_of_shop = Query::select()

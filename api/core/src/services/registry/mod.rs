@@ -6,8 +6,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
 };
-use uuid::Uuid;
 
+use entity::ids::{DepartmentId, ShopfrontId};
 use entity::{departments, users};
 
 use crate::domain::DepartmentKind;
@@ -52,7 +52,7 @@ pub async fn create_department(
     let txn = crate::services::begin_write(db).await?;
     let at = now();
     let created = departments::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(DepartmentId::now_v7()),
         code: Set(input.code),
         name: Set(input.name),
         kind: Set(input.kind),
@@ -78,7 +78,7 @@ pub async fn create_department(
 
 pub async fn update_department(
     state: &AppState,
-    id: Uuid,
+    id: DepartmentId,
     input: DepartmentInput,
 ) -> Result<departments::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
@@ -104,7 +104,7 @@ pub async fn update_department(
 
 pub async fn get_department(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: DepartmentId,
 ) -> Result<departments::Model, Error> {
     departments::Entity::find_by_id(id)
         .one(db)
@@ -119,7 +119,7 @@ pub async fn list_departments(state: &AppState) -> Result<Vec<departments::Model
         .await?)
 }
 
-pub async fn delete_department(state: &AppState, id: Uuid) -> Result<(), Error> {
+pub async fn delete_department(state: &AppState, id: DepartmentId) -> Result<(), Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     get_department(&txn, id).await?;
     departments::Entity::delete_by_id(id)
@@ -142,8 +142,8 @@ pub async fn delete_department(state: &AppState, id: Uuid) -> Result<(), Error> 
 /// Users who act for a department or a shopfront.
 pub async fn users_of(
     state: &AppState,
-    department: Option<Uuid>,
-    shopfront: Option<Uuid>,
+    department: Option<DepartmentId>,
+    shopfront: Option<ShopfrontId>,
 ) -> Result<Vec<users::Model>, Error> {
     let mut query = users::Entity::find().order_by_asc(users::Column::Username);
     if let Some(id) = department {

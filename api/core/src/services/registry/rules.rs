@@ -4,6 +4,7 @@ use crate::error::{Error, ErrorCode, Msg};
 use crate::services::assignment::bump_version;
 use crate::services::now;
 use crate::state::AppState;
+use entity::ids::DepartmentId;
 use entity::{areas, assignment_rules, categories, departments};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -17,7 +18,7 @@ pub async fn create_rule(
     state: &AppState,
     category: String,
     area_id: Option<Uuid>,
-    department_id: Uuid,
+    department_id: DepartmentId,
 ) -> Result<assignment_rules::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     check_rule_refs(&txn, &category, area_id, department_id).await?;
@@ -55,7 +56,7 @@ async fn check_rule_refs(
     db: &impl ConnectionTrait,
     category: &str,
     area_id: Option<Uuid>,
-    department_id: Uuid,
+    department_id: DepartmentId,
 ) -> Result<(), Error> {
     if categories::Entity::find_by_id(category.to_owned())
         .one(db)
@@ -91,7 +92,7 @@ async fn check_rule_refs(
 pub async fn update_rule(
     state: &AppState,
     id: Uuid,
-    department_id: Uuid,
+    department_id: DepartmentId,
 ) -> Result<assignment_rules::Model, Error> {
     let txn = crate::services::begin_write(&state.db).await?;
     let rule = assignment_rules::Entity::find_by_id(id)

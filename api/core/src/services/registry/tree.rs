@@ -7,6 +7,7 @@ use crate::services::assignment::bump_version;
 use crate::services::imports::ImportOutcome;
 use crate::services::now;
 use crate::state::AppState;
+use entity::ids::DepartmentId;
 use entity::{areas, departments};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -24,7 +25,7 @@ pub struct AreaInput {
     pub level: AreaLevel,
     pub parent_id: Option<Uuid>,
     pub boundary: Area,
-    pub local_authority_id: Option<Uuid>,
+    pub local_authority_id: Option<DepartmentId>,
 }
 
 fn area_model(

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entity::ids::{CampaignId, CaseId, SiteId, VisitId};
+use entity::ids::{CampaignId, CaseId, DepartmentId, ShopfrontId, SiteId, UserId, VisitId};
 
 use entity::{case_events, cases, categories, shopfronts, users, webhook_deliveries};
 
@@ -167,7 +167,7 @@ struct FilingRead {
     existing_case: Option<CaseId>,
     recurrence_of: Option<CaseId>,
     /// PostgreSQL: the department of the shop the case goes to, and the case's number.
-    shop_department: Option<Uuid>,
+    shop_department: Option<DepartmentId>,
     case_sequence: Option<i32>,
 }
 
@@ -255,7 +255,7 @@ async fn write_in_one_statement(
     draft: CaseDraft,
     prepared: Prepared,
     number: String,
-    shop_department: Option<Uuid>,
+    shop_department: Option<DepartmentId>,
 ) -> Result<Option<cases::Model>, Error> {
     let shop = draft.placement.shopfront;
     let overseer = draft.placement.department.or(shop_department);
@@ -352,8 +352,8 @@ pub fn active_category(registry: &Registry, code: &str) -> Result<categories::Mo
 /// Who a new case goes to, and why. No assignee means the supervisors' triage queue.
 #[derive(Clone, Debug)]
 pub struct Placement {
-    pub department: Option<Uuid>,
-    pub shopfront: Option<Uuid>,
+    pub department: Option<DepartmentId>,
+    pub shopfront: Option<ShopfrontId>,
     pub reason: String,
     pub area_id: Option<Uuid>,
 }
@@ -399,7 +399,7 @@ pub struct CaseDraft {
     pub severity: Severity,
     pub source: CaseSource,
     /// Who filed it; `None` for the public (Open311).
-    pub reporter: Option<(Uuid, crate::domain::Role)>,
+    pub reporter: Option<(UserId, crate::domain::Role)>,
     pub placement: Placement,
     pub inspection: Option<InspectionLink>,
 }
@@ -487,7 +487,7 @@ fn new_case(
     draft: CaseDraft,
     prepared: &Prepared,
     number: String,
-    overseer: Option<Uuid>,
+    overseer: Option<DepartmentId>,
 ) -> Result<(cases::Model, Vec<case_events::Model>), Error> {
     let at = prepared.at;
     let placement = draft.placement;
@@ -566,8 +566,8 @@ fn new_case(
 /// (and then moves it along) or is seen moved; hand assignment reads the shop the same way.
 async fn shop_department_locked(
     txn: &impl ConnectionTrait,
-    shop: Uuid,
-) -> Result<Option<Uuid>, Error> {
+    shop: ShopfrontId,
+) -> Result<Option<DepartmentId>, Error> {
     Ok(entity::shopfronts::Entity::find_by_id(shop)
         .lock_shared()
         .one(txn)
@@ -622,7 +622,10 @@ pub async fn recurrences_of(state: &AppState, case_id: CaseId) -> Result<Vec<cas
         .await?)
 }
 
-fn assignee_kind(department: Option<Uuid>, shopfront: Option<Uuid>) -> Option<AssigneeKind> {
+fn assignee_kind(
+    department: Option<DepartmentId>,
+    shopfront: Option<ShopfrontId>,
+) -> Option<AssigneeKind> {
     match (department, shopfront) {
         (_, Some(_)) => Some(AssigneeKind::Shopfront),
         (Some(_), None) => Some(AssigneeKind::Department),

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use entity::ids::CaseId;
+use entity::ids::{CaseId, UserId};
 
 /// Loads a case the user may see, or 404.
 pub async fn visible_case(
@@ -91,8 +91,9 @@ pub struct CaseFilter {
     pub statuses: Vec<CaseStatus>,
     pub category: Option<String>,
     pub area_id: Option<Uuid>,
+    /// A department's or a shop's id: the cases assigned to either.
     pub assignee_id: Option<Uuid>,
-    pub reporter_id: Option<Uuid>,
+    pub reporter_id: Option<UserId>,
     pub overdue: Option<bool>,
     /// (min_lon, min_lat, max_lon, max_lat), WGS-84.
     pub bbox: Option<(f64, f64, f64, f64)>,
