@@ -197,60 +197,97 @@ async fn roles_without_the_right_get_403() {
     }
 }
 
+async fn refresh(app: &crate::helpers::TestApp, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": token}),
+    )
+    .await
+}
+
+async fn pair(response: reqwest::Response) -> (String, String) {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Moves every spent refresh token's spending back by `seconds`, as if that long had passed.
+async fn age_spent_tokens(app: &crate::helpers::TestApp, seconds: i64) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::refresh_tokens::Entity::update_many()
+        .col_expr(
+            entity::refresh_tokens::Column::UsedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(seconds)),
+        )
+        .filter(entity::refresh_tokens::Column::UsedAt.is_not_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn refresh_rotates_the_token_and_a_reused_one_revokes_the_family() {
+async fn refresh_rotates_the_token_and_a_reuse_after_the_grace_window_revokes_the_family() {
     let app = spawn_app().await;
     let first = app.admin().await;
-    let refresh = |token: String| {
-        let app = &app;
-        async move {
-            app.post_json(
-                "/api/v1/auth/refresh",
-                None,
-                &json!({"refresh_token": token}),
-            )
-            .await
-        }
-    };
 
-    let response = refresh(first.refresh_token.clone()).await;
-    assert_eq!(response.status(), 200);
-    let second: Value = response.json().await.unwrap();
-    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    let (access, second_refresh) = pair(refresh(&app, &first.refresh_token).await).await;
     assert_ne!(second_refresh, first.refresh_token);
-    assert_eq!(
-        app.get("/api/v1/me", second["access_token"].as_str())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/api/v1/me", Some(&access)).await.status(), 200);
 
-    // The spent token again: theft. It fails, and so does its successor.
+    // The spent token again, 61 s after it was spent (the grace window is 60 s): theft.
+    // It fails, and so does its successor.
+    age_spent_tokens(&app, 61).await;
     assert_error(
-        refresh(first.refresh_token.clone()).await,
+        refresh(&app, &first.refresh_token).await,
         401,
         "unauthorized",
     )
     .await;
-    assert_error(refresh(second_refresh).await, 401, "unauthorized").await;
+    assert_error(refresh(&app, &second_refresh).await, 401, "unauthorized").await;
 
     // Another sign-in of the same user is a different family and still works.
     let other = app.admin().await;
-    assert_eq!(refresh(other.refresh_token).await.status(), 200);
+    assert_eq!(refresh(&app, &other.refresh_token).await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn concurrent_refreshes_with_one_token_let_only_one_win() {
+async fn a_refresh_whose_answer_was_lost_is_answered_again_within_the_grace_window() {
+    let app = spawn_app().await;
+    let first = app.admin().await;
+    // The answer to this refresh is lost on the way to the phone…
+    let (_, lost_refresh) = pair(refresh(&app, &first.refresh_token).await).await;
+    // …so the phone retries with the token it holds, 50 s later, and is still signed in.
+    age_spent_tokens(&app, 50).await;
+    let (access, kept_refresh) = pair(refresh(&app, &first.refresh_token).await).await;
+    assert_ne!(kept_refresh, lost_refresh);
+    assert_eq!(app.get("/api/v1/me", Some(&access)).await.status(), 200);
+    // The sign-in goes on from the pair the phone kept; the lost one was never revoked.
+    pair(refresh(&app, &kept_refresh).await).await;
+    pair(refresh(&app, &lost_refresh).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_refreshes_with_one_token_both_get_a_pair_of_the_same_sign_in() {
     let app = spawn_app().await;
     let session = app.admin().await;
-    let body = json!({"refresh_token": session.refresh_token});
     let (a, b) = tokio::join!(
-        app.post_json("/api/v1/auth/refresh", None, &body),
-        app.post_json("/api/v1/auth/refresh", None, &body)
+        refresh(&app, &session.refresh_token),
+        refresh(&app, &session.refresh_token)
     );
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert!(statuses[1] == 401, "at most one refresh wins: {statuses:?}");
+    let (a, b) = (pair(a).await, pair(b).await);
+    assert_ne!(a.1, b.1);
+    // Whichever answer the phone kept goes on working.
+    pair(refresh(&app, &a.1).await).await;
+    let (_, b_next) = pair(refresh(&app, &b.1).await).await;
+    // A token spent long ago still revokes the whole family, both branches included.
+    age_spent_tokens(&app, 3_600).await;
+    assert_error(refresh(&app, &a.1).await, 401, "unauthorized").await;
+    assert_error(refresh(&app, &b_next).await, 401, "unauthorized").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

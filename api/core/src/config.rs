@@ -23,6 +23,9 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// A spent refresh token presented again this soon after it was spent gets a new pair
+    /// (its answer was lost on the way to the phone); later, it revokes its sign-in.
+    pub refresh_reuse_grace: Duration,
     /// Sustained requests per second allowed from one client address.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
@@ -174,6 +177,12 @@ impl Settings {
                     parse_in_range(v, 1, 365)
                 })?,
         );
+        let refresh_reuse_grace = Duration::from_secs(parse_or(
+            &get,
+            "XUNCHA_REFRESH_REUSE_GRACE_SECONDS",
+            Some(60),
+            |v| parse_in_range(v, 0, 600),
+        )?);
         let rate_limit_per_second =
             parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
                 parse_in_range(v, 1, 1_000_000)
@@ -278,6 +287,7 @@ impl Settings {
             admin_password: admin_password.map(SecretString::from),
             access_token_ttl,
             refresh_token_ttl,
+            refresh_reuse_grace,
             rate_limit_per_second,
             rate_limit_burst,
             trust_forwarded_for,

@@ -89,8 +89,10 @@ pub async fn login(
     start_session(state, &state.db, user, Uuid::now_v7()).await
 }
 
-/// Exchanges a refresh token for a new pair. The old token is spent; spending it twice
-/// means it was stolen, so the whole family (every token descended from that sign-in) is
+/// Exchanges a refresh token for a new pair, spending the old one. A phone whose answer
+/// was lost on the way retries with the spent token: within `refresh_reuse_grace` of its
+/// spending it gets another pair of the same sign-in. Spent longer ago, the token was
+/// stolen or replayed, and its whole family (every token descended from that sign-in) is
 /// revoked.
 pub async fn refresh(state: &AppState, token: &str) -> Result<Session, Error> {
     let digest = refresh::digest(token);
@@ -107,8 +109,8 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Session, Error> {
     }
 
     let txn = crate::services::begin_write(&state.db).await?;
-    // Spend the token only if nobody else has: two concurrent refreshes with one token
-    // cannot both win.
+    // Spend the token only if nobody else has: of two concurrent refreshes with one token,
+    // one spends it and the other finds it spent (and then judged by the grace window).
     let spent = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(at))
         .filter(refresh_tokens::Column::Id.eq(row.id))
@@ -116,18 +118,29 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Session, Error> {
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
+    let used_at = if spent.rows_affected == 1 {
+        Some(at)
+    } else {
+        refresh_tokens::Entity::find_by_id(row.id)
+            .one(&txn)
+            .await?
+            .filter(|now_row| now_row.revoked_at.is_none())
+            .and_then(|now_row| now_row.used_at)
+    };
+    let grace = Duration::from_std(state.settings.refresh_reuse_grace).map_err(Error::internal)?;
+    let within_grace = used_at.is_some_and(|used| at - used <= grace);
     let user = users::Entity::find_by_id(row.user_id).one(&txn).await?;
     match user {
-        Some(user) if spent.rows_affected == 1 && !user.disabled => {
+        Some(user) if within_grace && !user.disabled => {
             let session = start_session(state, &txn, user, row.family_id).await?;
             txn.commit().await?;
             Ok(session)
         }
         _ => {
             txn.rollback().await?;
-            if row.used_at.is_some() || spent.rows_affected == 0 {
+            if used_at.is_some() && !within_grace {
                 tracing::warn!(user_id = %row.user_id, family = %row.family_id,
-                    "refresh token reused; revoking its family");
+                    "refresh token reused after its grace window; revoking its family");
             }
             revoke_family(&state.db, row.family_id).await?;
             Err(Error::unauthorized())
