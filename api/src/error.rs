@@ -29,8 +29,11 @@ pub fn lang_of(req: &HttpRequest) -> Lang {
 /// The status each code is answered with.
 pub fn status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+        ErrorCode::BadRequest | ErrorCode::InvalidJson | ErrorCode::InvalidIdempotencyKey => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::ValidationFailed
+        | ErrorCode::IdempotencyKeyReused
         | ErrorCode::InvalidImport
         | ErrorCode::PhotoLimitReached
         | ErrorCode::InvalidImage
@@ -42,6 +45,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::Conflict
         | ErrorCode::UsernameTaken
         | ErrorCode::ClientIdConflict
+        | ErrorCode::IdempotencyKeyInUse
         | ErrorCode::VersionConflict
         | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -261,6 +265,9 @@ mod tests {
             ("conflict", 409),
             ("username_taken", 409),
             ("client_id_conflict", 409),
+            ("idempotency_key_in_use", 409),
+            ("idempotency_key_reused", 422),
+            ("invalid_idempotency_key", 400),
             ("version_conflict", 409),
             ("invalid_transition", 409),
             ("invalid_import", 422),

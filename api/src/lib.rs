@@ -9,6 +9,7 @@ pub mod body_deadline;
 pub mod client;
 pub mod conditional;
 pub mod error;
+pub mod idempotency;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -42,6 +42,7 @@ impl Application {
         let server = serve(listener, state.clone())?;
         let workers = Workers::default();
         start_orphan_sweep(&workers, state.clone());
+        start_idempotency_sweep(&workers, state.clone());
         crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
@@ -120,6 +121,19 @@ fn start_orphan_sweep(workers: &Workers, state: web::Data<AppState>) {
     });
 }
 
+/// Removes the answers kept for idempotency keys once they are a day old.
+fn start_idempotency_sweep(workers: &Workers, state: web::Data<AppState>) {
+    workers.every("idempotency sweep", SWEEP_EVERY, SWEEP_EVERY, move || {
+        let state = state.clone();
+        async move {
+            let at = crate::services::now();
+            if let Err(err) = crate::services::idempotency::sweep(&state.db, at).await {
+                tracing::warn!(error = %err, "idempotency sweep failed");
+            }
+        }
+    });
+}
+
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let metrics = web::Data::new(Metrics::new()?);
     let settings = state.settings.clone();
@@ -158,6 +172,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 Err::<HttpResponse, ApiError>(Error::not_found().into())
             }))
             .wrap(from_fn(error::shape_errors))
+            .wrap(from_fn(crate::idempotency::replay_or_keep))
             .wrap(from_fn(crate::body_deadline::bound_body_time))
             .wrap(from_fn(crate::conditional::etag_json))
             .wrap(Compress::default())

@@ -14,6 +14,7 @@ pub mod categories;
 pub mod checklist_items;
 pub mod checklists;
 pub mod departments;
+pub mod idempotency_keys;
 pub mod ids;
 pub mod inspection_sites;
 pub mod login_throttles;

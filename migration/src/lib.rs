@@ -15,6 +15,7 @@ mod m20261123_000008_create_inspections;
 mod m20261123_000009_create_open311;
 mod m20261123_000010_add_queue_indexes;
 mod m20261123_000011_add_case_overseer;
+mod m20261201_000012_create_idempotency_keys;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_open311::Migration),
             Box::new(m20261123_000010_add_queue_indexes::Migration),
             Box::new(m20261123_000011_add_case_overseer::Migration),
+            Box::new(m20261201_000012_create_idempotency_keys::Migration),
         ]
     }
 }

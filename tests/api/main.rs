@@ -8,6 +8,7 @@ mod calendar;
 mod errors;
 mod hardening;
 mod helpers;
+mod idempotency;
 mod images;
 mod inspections;
 mod migrations;

@@ -57,6 +57,9 @@ pub enum ErrorCode {
     Conflict,
     UsernameTaken,
     ClientIdConflict,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
     VersionConflict,
     InvalidTransition,
     InvalidImport,
@@ -75,7 +78,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -88,6 +91,9 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::UsernameTaken,
         ErrorCode::ClientIdConflict,
+        ErrorCode::IdempotencyKeyInUse,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::InvalidIdempotencyKey,
         ErrorCode::VersionConflict,
         ErrorCode::InvalidTransition,
         ErrorCode::InvalidImport,
@@ -119,6 +125,9 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::UsernameTaken => "username_taken",
             ErrorCode::ClientIdConflict => "client_id_conflict",
+            ErrorCode::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
             ErrorCode::VersionConflict => "version_conflict",
             ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::InvalidImport => "invalid_import",
@@ -176,6 +185,18 @@ impl ErrorCode {
             ErrorCode::ClientIdConflict => Msg::fixed(
                 "This client_id was already used for a different report.",
                 "该 client_id 已用于另一份不同的上报。",
+            ),
+            ErrorCode::IdempotencyKeyInUse => Msg::fixed(
+                "The request with this Idempotency-Key is still running; try again shortly.",
+                "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试。",
+            ),
+            ErrorCode::IdempotencyKeyReused => Msg::fixed(
+                "This Idempotency-Key was already used for a different request.",
+                "该 Idempotency-Key 已用于另一个不同的请求。",
+            ),
+            ErrorCode::InvalidIdempotencyKey => Msg::fixed(
+                "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                "Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。",
             ),
             ErrorCode::VersionConflict => Msg::fixed(
                 "The case changed since you read it; reload and try again.",

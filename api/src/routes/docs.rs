@@ -80,6 +80,20 @@ impl Modify for StandardErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         for item in openapi.paths.paths.values_mut() {
+            let writes = [
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for write in writes.into_iter().flatten() {
+                if write.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    write
+                        .parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(idempotency_key_parameter());
+                }
+            }
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -115,6 +129,29 @@ impl Modify for StandardErrors {
             }
         }
     }
+}
+
+/// `Idempotency-Key` (`crate::idempotency`), optional on every signed-in write.
+fn idempotency_key_parameter() -> utoipa::openapi::RefOr<utoipa::openapi::path::Parameter> {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    utoipa::openapi::RefOr::T(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Sent again with the same request, gets the first answer again (24 h); see docs/mobile.md.",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(crate::services::idempotency::MAX_KEY_CHARS))
+                    .pattern(Some("^[!#-\\[\\]-~]+$")),
+            ))
+            .build(),
+    )
 }
 
 struct BearerAuth;

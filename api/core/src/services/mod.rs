@@ -8,6 +8,7 @@ pub mod case_numbers;
 pub mod categories;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod imports;
 pub mod inspections;
 pub mod notify;
