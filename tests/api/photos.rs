@@ -594,3 +594,145 @@ async fn a_refused_file_is_named_by_its_place_in_the_request() {
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.starts_with("File 2:"), "{message}");
 }
+
+fn exif_time(at: chrono::DateTime<chrono::Utc>) -> Exif {
+    Exif {
+        taken_at: Some(at.format("%Y:%m:%d %H:%M:%S").to_string()),
+        offset: Some("+00:00".into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_synced_the_next_day_does_not_flag_its_honest_photos() {
+    let app = spawn_app().await;
+    let token = &app.login_as("inspector").await.access_token;
+    // Seen and photographed yesterday, filed today when the phone found a network.
+    let seen = chrono::Utc::now() - chrono::Duration::hours(26);
+    let case = app
+        .file_report(token, json!({"observed_at": seen.to_rfc3339()}))
+        .await;
+    let case_id = case["id"].as_str().unwrap();
+    let honest = images::with_exif(&images::jpeg(400, 300, 21), &exif_time(seen));
+    assert!(flags(&upload_one(&app, token, case_id, honest).await).is_empty());
+    // Three days before the problem was seen is still an old photo.
+    let old = images::with_exif(
+        &images::jpeg(400, 300, 22),
+        &exif_time(seen - chrono::Duration::days(3)),
+    );
+    assert_eq!(
+        flags(&upload_one(&app, token, case_id, old).await),
+        vec!["taken_long_before_filing"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_before_photo_queued_while_the_case_moved_on_is_still_taken() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    let supervisor = app.login_as("supervisor").await.access_token;
+    let department = app.create_department().await;
+    let worker = app
+        .login_scoped("department", Some(department), None)
+        .await
+        .access_token;
+    let taken = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let case = app.file_report(&inspector, json!({})).await;
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    // While the inspector's phone is offline, the case is assigned, accepted and rectified.
+    let act = |token: String, action: &'static str, body: Value| {
+        let app = &app;
+        let case_id = case_id.clone();
+        async move {
+            let case: Value = app
+                .get(&format!("/api/v1/reports/{case_id}"), Some(&token))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let mut body = body;
+            body["version"] = case["version"].clone();
+            let response = app
+                .post_json(
+                    &format!("/api/v1/reports/{case_id}/{action}"),
+                    Some(&token),
+                    &body,
+                )
+                .await;
+            assert_eq!(response.status(), 200, "{action}");
+        }
+    };
+    act(supervisor.clone(), "assign", json!({"department_id": department})).await;
+    act(worker.clone(), "accept", json!({})).await;
+    let after = app
+        .upload_photos(&worker, &case_id, "after", vec![images::jpeg(320, 240, 31)])
+        .await;
+    assert_eq!(after.status(), 201);
+    let after: Value = after.json().await.unwrap();
+    act(
+        worker.clone(),
+        "rectify",
+        json!({"photo_ids": [after["items"][0]["id"]]}),
+    )
+    .await;
+
+    // The phone comes back: its before photo, taken before any of that, is taken.
+    let queued = images::with_exif(&images::jpeg(400, 300, 32), &exif_time(taken));
+    assert_eq!(upload_one(&app, &inspector, &case_id, queued).await["kind"], "before");
+
+    // One taken after the case moved on is not before-evidence; nor one that does not say.
+    let later = images::with_exif(
+        &images::jpeg(400, 300, 33),
+        &exif_time(chrono::Utc::now() + chrono::Duration::minutes(1)),
+    );
+    let refused = app
+        .upload_photos(&inspector, &case_id, "before", vec![later])
+        .await;
+    let body = assert_error(refused, 409, "conflict").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("before"));
+    let silent = app
+        .upload_photos(&inspector, &case_id, "before", vec![images::jpeg(400, 300, 34)])
+        .await;
+    assert_error(silent, 409, "conflict").await;
+
+    // The phone may say when it took a photo whose EXIF does not.
+    let form = reqwest::multipart::Form::new()
+        .text("kind", "before")
+        .text("taken_at", taken.to_rfc3339())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(images::jpeg(400, 300, 35))
+                .file_name("p.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    let stated = app
+        .client
+        .post(app.url(&format!("/api/v1/reports/{case_id}/photos")))
+        .bearer_auth(&inspector)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stated.status(), 201);
+    let form = reqwest::multipart::Form::new()
+        .text("kind", "before")
+        .text("taken_at", "yesterday")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(images::jpeg(400, 300, 36))
+                .file_name("p.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    let bad = app
+        .client
+        .post(app.url(&format!("/api/v1/reports/{case_id}/photos")))
+        .bearer_auth(&inspector)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(bad, 422, "validation_failed").await;
+    assert!(body["error"]["fields"]["taken_at"].is_string());
+}

@@ -1,5 +1,6 @@
 //! Reading photo upload forms in two steps, so that nothing large is read before the
-//! caller is known to be allowed: first the small fields that lead the form (`kind`),
+//! caller is known to be allowed: first the small fields that lead the form (`kind`,
+//! `taken_at`),
 //! then — once the use case has checked who may add what — the files, streamed to the
 //! spool of `services::uploads` within its limits.
 
@@ -24,6 +25,9 @@ pub struct PhotoForm {
     first_file: Option<Field>,
     /// The `kind` field, when the form sends one before its files.
     pub kind: Option<String>,
+    /// The `taken_at` field (RFC 3339): when the phone says its photos were taken, for
+    /// those whose EXIF does not say.
+    pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The files of an upload, spooled to disk, with the admission (spool budget share and
@@ -37,6 +41,7 @@ impl PhotoForm {
     /// Reads the fields before the first file.
     pub async fn open(mut form: Multipart) -> Result<Self, ApiError> {
         let mut kind = None;
+        let mut taken_at = None;
         let mut fields = 0;
         while let Some(field) = form.next().await {
             let mut field = field.map_err(multipart_error)?;
@@ -45,6 +50,7 @@ impl PhotoForm {
                     form,
                     first_file: Some(field),
                     kind,
+                    taken_at,
                 });
             }
             fields += 1;
@@ -56,14 +62,18 @@ impl PhotoForm {
                 .into());
             }
             let value = read_field(&mut field, MAX_FIELD_BYTES).await?;
-            if field.name() == Some("kind") {
-                kind = Some(String::from_utf8_lossy(&value).trim().to_owned());
+            let text = String::from_utf8_lossy(&value).trim().to_owned();
+            match field.name() {
+                Some("kind") => kind = Some(text),
+                Some("taken_at") => taken_at = Some(parse_taken_at(&text)?),
+                _ => {}
             }
         }
         Ok(Self {
             form,
             first_file: None,
             kind,
+            taken_at,
         })
     }
 
@@ -116,6 +126,20 @@ impl PhotoForm {
             _admission: admission,
         })
     }
+}
+
+fn parse_taken_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            Error::invalid_field(
+                "taken_at",
+                Msg::fixed(
+                    "an RFC 3339 time, e.g. 2026-12-01T08:30:00+08:00",
+                    "须为 RFC 3339 时间，如 2026-12-01T08:30:00+08:00",
+                ),
+            )
+        })
 }
 
 fn is_file(field: &Field) -> bool {

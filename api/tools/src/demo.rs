@@ -247,7 +247,7 @@ async fn file_demo_cases(state: &AppState) -> anyhow::Result<()> {
             let add = async {
                 let photo = xuncha_core::services::uploads::SpooledFile::of(&photo).await?;
                 let owner = photos::case_owner(state, &filer, case.id, PhotoKind::Before).await?;
-                photos::add_to(state, &filer, owner, PhotoKind::Before, &[photo]).await
+                photos::add_to(state, &filer, owner, PhotoKind::Before, &[photo], None).await
             };
             add.await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }

@@ -175,15 +175,26 @@ pub fn case_condition(scope: CaseScope) -> Condition {
     }
 }
 
-/// Whether `user` (who can see `case`) may add a photo of `kind` now. Before photos come
-/// from the filer or a supervisor while the problem is open; after photos from the
-/// assignee while it works on the case; verification photos from the filer or a
-/// supervisor once the case is reported rectified.
+/// When a photo that `user` may add can be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoTiming {
+    /// Now, whenever it was taken.
+    Now,
+    /// Only if it was taken before the case's last change of state: a "before" photo the
+    /// phone queued while the case moved on is still evidence of the problem.
+    TakenBeforeLastChange,
+}
+
+/// Whether `user` (who can see `case`) may add a photo of `kind`, and when. Before photos
+/// come from the filer or a supervisor: any time while the problem is open, later if they
+/// were taken before the case moved on; after photos from the assignee while it works on
+/// the case; verification photos from the filer or a supervisor once the case is reported
+/// rectified.
 pub fn may_add_photo(
     user: &CurrentUser,
     case: &cases::Model,
     kind: PhotoKind,
-) -> Result<(), Error> {
+) -> Result<PhotoTiming, Error> {
     let status = case.status;
     let filer_or_supervisor = user.role == Role::Supervisor
         || (user.role == Role::Inspector && case.reporter_id == Some(user.id));
@@ -198,13 +209,16 @@ pub fn may_add_photo(
     if !allowed_role {
         return Err(Error::forbidden());
     }
+    if !allowed_status && kind == PhotoKind::Before {
+        return Ok(PhotoTiming::TakenBeforeLastChange);
+    }
     if !allowed_status {
         return Err(Error::new(ErrorCode::Conflict).with_message(Msg::new(
             format!("A case that is {} takes no {} photos.", case.status, kind),
             format!("当前状态（{}）的案件不能添加 {} 照片。", case.status, kind),
         )));
     }
-    Ok(())
+    Ok(PhotoTiming::Now)
 }
 
 /// Whether `user` may take `action` on a case they can see, by the action's `by` in the

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::Duration;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use tracing::Instrument;
@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use entity::ids::{CaseId, PhotoId, UserId};
 
-use entity::{cases, photos, visits};
+use entity::{case_events, cases, photos, visits};
 
 use crate::auth::CurrentUser;
-use crate::auth::policy;
+use crate::auth::policy::{self, PhotoTiming};
 use crate::domain::{GeoPoint, PhotoKind};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::photo::{self, PhotoError, ProcessedPhoto};
@@ -72,10 +72,11 @@ impl Owner {
         }
     }
 
-    /// A photo taken long before this is flagged.
+    /// A photo taken long before this is flagged: when the problem was seen (the phone
+    /// says when; a case synced the next day is not the day it was seen).
     fn reference_time(&self) -> chrono::DateTime<chrono::Utc> {
         match self {
-            Owner::Case(case) => case.created_at,
+            Owner::Case(case) => case.observed_at,
             Owner::Visit { visit, .. } => visit.visited_at,
         }
     }
@@ -137,13 +138,15 @@ pub async fn case_owner(
 
 /// Adds photos to an owner the caller has checked the user may add to. Returns every
 /// photo of the request in order, and whether any was new (the same bytes posted again
-/// are the photo already stored).
+/// are the photo already stored). `stated_taken_at` is when the phone says the photos
+/// were taken, for those whose EXIF does not say.
 pub async fn add_to(
     state: &AppState,
     user: &CurrentUser,
     owner: Owner,
     kind: PhotoKind,
     uploads: &[SpooledFile],
+    stated_taken_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(Vec<photos::Model>, bool), Error> {
     // The spool hashed each file as it arrived: only bytes the owner does not have yet are
     // processed, and the row and the flags use that one hash.
@@ -174,7 +177,10 @@ pub async fn add_to(
     let prepared = prepare_all(state, &owner, &fresh, &places, &mut uploaded.keys).await;
     let at = now();
     let committed = match prepared {
-        Ok(prepared) => {
+        Ok(mut prepared) => {
+            for Prepared { photo, .. } in &mut prepared {
+                photo.exif.taken_at = photo.exif.taken_at.or(stated_taken_at);
+            }
             write_rows(state, user, &owner, kind, &fresh, prepared, at)
                 .instrument(tracing::info_span!("photo.database", rows = fresh.len()))
                 .await
@@ -200,6 +206,45 @@ pub async fn add_to(
         .cloned()
         .collect();
     Ok((ordered, !rows.is_empty()))
+}
+
+/// A "before" photo of a case that has moved on is taken only if it was taken (EXIF, or
+/// as the phone says) before the case's last change of state.
+async fn taken_before_last_change(
+    txn: &impl ConnectionTrait,
+    case: &cases::Model,
+    rows: &[photos::Model],
+) -> Result<(), Error> {
+    let last_change: Option<chrono::DateTime<chrono::Utc>> = case_events::Entity::find()
+        .select_only()
+        .column(case_events::Column::CreatedAt)
+        .filter(case_events::Column::CaseId.eq(case.id))
+        .filter(
+            Condition::any()
+                .add(case_events::Column::FromStatus.is_null())
+                .add(Expr::col(case_events::Column::FromStatus).ne(Expr::col(case_events::Column::ToStatus)).into_condition()),
+        )
+        .order_by_desc(case_events::Column::Seq)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let last_change = last_change.unwrap_or(case.updated_at);
+    if rows
+        .iter()
+        .all(|row| row.taken_at.is_some_and(|taken| taken < last_change))
+    {
+        return Ok(());
+    }
+    Err(Error::new(ErrorCode::Conflict).with_message(Msg::new(
+        format!(
+            "The case is {} now: it takes only before photos taken before it moved on (EXIF, or taken_at), and these were taken later or do not say when.",
+            case.status
+        ),
+        format!(
+            "案件当前为{}：只能补充在状态变更之前拍摄的整改前照片（以 EXIF 或 taken_at 为准），这些照片拍摄于其后或未注明拍摄时间。",
+            case.status
+        ),
+    )))
 }
 
 /// Objects stored for photos whose rows are not written yet. Deleted on failure before the
@@ -588,7 +633,14 @@ async fn insert_rows(
                 .one(&txn)
                 .await?
                 .ok_or_else(Error::not_found)?;
-            if let Err(refused) = policy::may_add_photo(user, &current, kind) {
+            let judged = match policy::may_add_photo(user, &current, kind) {
+                Ok(PhotoTiming::Now) => Ok(()),
+                Ok(PhotoTiming::TakenBeforeLastChange) => {
+                    taken_before_last_change(&txn, &current, rows).await
+                }
+                Err(refused) => Err(refused),
+            };
+            if let Err(refused) = judged {
                 txn.rollback().await?;
                 return Err(refused);
             }

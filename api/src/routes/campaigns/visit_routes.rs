@@ -196,6 +196,7 @@ pub(super) async fn upload_visit_photos(
     let (campaign_id, visit_id) = path.into_inner();
     let form = crate::routes::uploads::PhotoForm::open(form).await?;
     let owner = visits::photo_owner(&state, &user, campaign_id, visit_id).await?;
+    let taken_at = form.taken_at;
     let uploads = form.files(&state, user.id, &req).await?;
     let (photos, created) = crate::services::photos::add_to(
         &state,
@@ -203,6 +204,7 @@ pub(super) async fn upload_visit_photos(
         owner,
         crate::domain::PhotoKind::Before,
         &uploads.files,
+        taken_at,
     )
     .await?;
     let body = PhotoUploadResponse {

@@ -143,7 +143,7 @@ pub(super) async fn report_events(
 /// files: who may add which photo is checked before any file is read. The same bytes
 /// posted again are the photo already stored (200 instead of 201).
 #[utoipa::path(tag = "reports", params(("id" = Uuid, Path), PhotoUploadQuery),
-    request_body(content_type = "multipart/form-data", description = "kind = before | after | verification, then the files"),
+    request_body(content_type = "multipart/form-data", description = "kind = before | after | verification, taken_at (RFC 3339, optional: when the photos were taken, for those whose EXIF does not say), then the files"),
     responses(
         (status = 201, body = PhotoUploadResponse),
         (status = 200, body = PhotoUploadResponse),
@@ -194,9 +194,10 @@ pub(super) async fn upload_photos(
         )
     })?;
     let owner = photo_service::case_owner(&state, &user, *id, kind).await?;
+    let taken_at = form.taken_at;
     let uploads = form.files(&state, user.id, &req).await?;
     let (photos, created) =
-        photo_service::add_to(&state, &user, owner, kind, &uploads.files).await?;
+        photo_service::add_to(&state, &user, owner, kind, &uploads.files, taken_at).await?;
     let body = PhotoUploadResponse {
         items: photos.into_iter().map(PhotoJson::from).collect(),
     };
