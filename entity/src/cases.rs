@@ -66,6 +66,9 @@ pub struct Model {
     pub campaign_id: Option<CampaignId>,
     pub site_id: Option<SiteId>,
     pub visit_id: Option<VisitId>,
+    /// Filed without a photo: its assignee does not see it, and is not notified, until
+    /// its first "before" photo arrives or this passes. `None`: dispatched.
+    pub held_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

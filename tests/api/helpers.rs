@@ -133,6 +133,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("XUNCHA_RATE_LIMIT_BURST", "10000".to_owned()),
         // The tests' webhook receivers listen on loopback.
         ("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
+        // Most tests file reports without photos and go on at once as the assignee; the
+        // hold for evidence has tests of its own (`reports::…held…`).
+        ("XUNCHA_DISPATCH_WAIT_SECONDS", "0".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -446,6 +449,23 @@ impl TestApp {
             _ => None,
         });
         active.update(&self.db).await.unwrap();
+    }
+
+    /// A city-wide rule sends parking to a new department; answers its worker's token.
+    pub async fn parking_goes_to_a_department(&self) -> String {
+        let admin = self.admin().await.access_token;
+        let department = self.create_department().await;
+        let rule = self
+            .post_json(
+                "/api/v1/assignment-rules",
+                Some(&admin),
+                &json!({"category": "parking", "area_id": null, "department_id": department}),
+            )
+            .await;
+        assert_eq!(rule.status(), 201);
+        self.login_scoped("department", Some(department), None)
+            .await
+            .access_token
     }
 
     pub async fn create_shopfront_of(&self, department: Option<DepartmentId>) -> ShopfrontId {

@@ -662,7 +662,12 @@ async fn a_before_photo_queued_while_the_case_moved_on_is_still_taken() {
             assert_eq!(response.status(), 200, "{action}");
         }
     };
-    act(supervisor.clone(), "assign", json!({"department_id": department})).await;
+    act(
+        supervisor.clone(),
+        "assign",
+        json!({"department_id": department}),
+    )
+    .await;
     act(worker.clone(), "accept", json!({})).await;
     let after = app
         .upload_photos(&worker, &case_id, "after", vec![images::jpeg(320, 240, 31)])
@@ -678,7 +683,10 @@ async fn a_before_photo_queued_while_the_case_moved_on_is_still_taken() {
 
     // The phone comes back: its before photo, taken before any of that, is taken.
     let queued = images::with_exif(&images::jpeg(400, 300, 32), &exif_time(taken));
-    assert_eq!(upload_one(&app, &inspector, &case_id, queued).await["kind"], "before");
+    assert_eq!(
+        upload_one(&app, &inspector, &case_id, queued).await["kind"],
+        "before"
+    );
 
     // One taken after the case moved on is not before-evidence; nor one that does not say.
     let later = images::with_exif(
@@ -689,9 +697,19 @@ async fn a_before_photo_queued_while_the_case_moved_on_is_still_taken() {
         .upload_photos(&inspector, &case_id, "before", vec![later])
         .await;
     let body = assert_error(refused, 409, "conflict").await;
-    assert!(body["error"]["message"].as_str().unwrap().contains("before"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("before")
+    );
     let silent = app
-        .upload_photos(&inspector, &case_id, "before", vec![images::jpeg(400, 300, 34)])
+        .upload_photos(
+            &inspector,
+            &case_id,
+            "before",
+            vec![images::jpeg(400, 300, 34)],
+        )
         .await;
     assert_error(silent, 409, "conflict").await;
 

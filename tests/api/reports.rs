@@ -704,3 +704,115 @@ async fn admins_manage_categories_and_others_only_read_them() {
     )
     .await;
 }
+
+/// `POST /reports/with-photos`: the report's JSON, then its photos.
+async fn file_with_photos(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    report: &Value,
+    photos: Vec<Vec<u8>>,
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new().text("report", report.to_string());
+    for (i, bytes) in photos.into_iter().enumerate() {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(format!("p{i}.jpg"))
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    }
+    app.client
+        .post(app.url("/api/v1/reports/with-photos"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_filed_with_its_photos_reaches_its_department_at_once() {
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_DISPATCH_WAIT_SECONDS", "600")]).await;
+    let worker = app.parking_goes_to_a_department().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    let report = report_body(json!({}));
+    let photos = vec![
+        crate::images::jpeg(640, 480, 51),
+        crate::images::jpeg(640, 480, 52),
+    ];
+    let filed = file_with_photos(&app, &inspector, &report, photos.clone()).await;
+    assert_eq!(filed.status(), 201);
+    let location = filed.headers()["location"].to_str().unwrap().to_owned();
+    let case: Value = filed.json().await.unwrap();
+    assert_eq!(case["photos"].as_array().unwrap().len(), 2, "{case}");
+    assert!(case["held_until"].is_null());
+    assert_eq!(app.get(&location, Some(&worker)).await.status(), 200);
+
+    // Sent again (its answer was lost): the same case, the photos stored once.
+    let again = file_with_photos(&app, &inspector, &report, photos).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], case["id"]);
+    assert_eq!(again["photos"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_whose_photos_are_refused_stays_filed_and_takes_them_on_a_retry() {
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_DISPATCH_WAIT_SECONDS", "600")]).await;
+    let worker = app.parking_goes_to_a_department().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    let report = report_body(json!({}));
+    let mut truncated = crate::images::jpeg(640, 480, 53);
+    truncated.truncate(truncated.len() / 3);
+    assert_error(
+        file_with_photos(&app, &inspector, &report, vec![truncated]).await,
+        422,
+        "invalid_image",
+    )
+    .await;
+    // Filed and held: the department does not see a case without its evidence.
+    let mine: Value = app
+        .get("/api/v1/reports?limit=10", Some(&inspector))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let case = mine["items"][0].clone();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert!(case["held_until"].is_string() && case["photos"] == json!([]));
+    let path = format!("/api/v1/reports/{}", case["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, Some(&worker)).await.status(), 404);
+
+    let retried = file_with_photos(
+        &app,
+        &inspector,
+        &report,
+        vec![crate::images::jpeg(640, 480, 54)],
+    )
+    .await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(app.get(&path, Some(&worker)).await.status(), 200);
+
+    // A form without its report is refused before any file is read.
+    let no_report = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::images::jpeg(64, 64, 1))
+            .file_name("a.jpg")
+            .mime_str("image/jpeg")
+            .unwrap(),
+    );
+    let response = app
+        .client
+        .post(app.url("/api/v1/reports/with-photos"))
+        .bearer_auth(&inspector)
+        .multipart(no_report)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert!(body["error"]["fields"]["report"].is_string());
+    // Nor may a department file one.
+    let refused = file_with_photos(&app, &worker, &report_body(json!({})), vec![]).await;
+    assert_error(refused, 403, "forbidden").await;
+}

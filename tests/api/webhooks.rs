@@ -401,3 +401,59 @@ async fn a_redirect_from_a_receiver_is_not_followed() {
         "the redirect was not followed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_filed_without_a_photo_reaches_its_department_with_its_first_photo() {
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_DISPATCH_WAIT_SECONDS", "600")]).await;
+    let (url, received) = receiver(0).await;
+    webhook(&app, &url, "json", json!(["assigned"])).await;
+    let worker = app.parking_goes_to_a_department().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    let case = app.file_report(&inspector, json!({})).await;
+    assert_eq!(case["status"], "assigned");
+    assert!(case["held_until"].is_string(), "{case}");
+    let path = format!("/api/v1/reports/{}", case["id"].as_str().unwrap());
+
+    // Held: the department neither sees it nor is told of it.
+    assert_eq!(app.get(&path, Some(&worker)).await.status(), 404);
+    let queue: Value = app
+        .get("/api/v1/queue", Some(&worker))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!queue.to_string().contains(case["id"].as_str().unwrap()));
+    assert!(wait_for(&received, 1, 2).await.is_empty());
+
+    // The photo arrives: the case is dispatched, seen and announced.
+    let photo = app
+        .upload_photos(
+            &inspector,
+            case["id"].as_str().unwrap(),
+            "before",
+            vec![crate::images::jpeg(320, 240, 41)],
+        )
+        .await;
+    assert_eq!(photo.status(), 201);
+    let seen = app.get(&path, Some(&worker)).await;
+    assert_eq!(seen.status(), 200);
+    let seen: Value = seen.json().await.unwrap();
+    assert!(seen["held_until"].is_null());
+    let got = wait_for(&received, 1, 15).await;
+    assert_eq!(got.len(), 1, "announced once, on dispatch");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_case_reaches_its_department_when_its_wait_ends() {
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_DISPATCH_WAIT_SECONDS", "2")]).await;
+    let (url, received) = receiver(0).await;
+    webhook(&app, &url, "json", json!(["assigned"])).await;
+    let worker = app.parking_goes_to_a_department().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    let case = app.file_report(&inspector, json!({})).await;
+    let path = format!("/api/v1/reports/{}", case["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, Some(&worker)).await.status(), 404);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(app.get(&path, Some(&worker)).await.status(), 200);
+    assert_eq!(wait_for(&received, 1, 15).await.len(), 1);
+}

@@ -26,6 +26,9 @@ pub struct Settings {
     /// A spent refresh token presented again this soon after it was spent gets a new pair
     /// (its answer was lost on the way to the phone); later, it revokes its sign-in.
     pub refresh_reuse_grace: Duration,
+    /// How long a case filed without a photo waits for its first "before" photo before
+    /// it reaches its assignee anyway.
+    pub dispatch_wait: Duration,
     /// Sustained requests per second allowed from one client address.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
@@ -183,6 +186,12 @@ impl Settings {
             Some(60),
             |v| parse_in_range(v, 0, 600),
         )?);
+        let dispatch_wait = Duration::from_secs(parse_or(
+            &get,
+            "XUNCHA_DISPATCH_WAIT_SECONDS",
+            Some(600),
+            |v| parse_in_range(v, 0, 86_400),
+        )?);
         let rate_limit_per_second =
             parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
                 parse_in_range(v, 1, 1_000_000)
@@ -288,6 +297,7 @@ impl Settings {
             access_token_ttl,
             refresh_token_ttl,
             refresh_reuse_grace,
+            dispatch_wait,
             rate_limit_per_second,
             rate_limit_burst,
             trust_forwarded_for,

@@ -12,6 +12,7 @@ use entity::ids::UserId;
 use futures_util::StreamExt;
 
 use crate::error::{ApiError, Error, ErrorCode, Msg};
+use crate::routes::extract::JSON_LIMIT_BYTES;
 use crate::services::uploads::{self, Admission, MAX_FILES_PER_REQUEST, Spool, SpooledFile};
 use crate::state::AppState;
 
@@ -28,6 +29,8 @@ pub struct PhotoForm {
     /// The `taken_at` field (RFC 3339): when the phone says its photos were taken, for
     /// those whose EXIF does not say.
     pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `report` field (JSON): a filing that carries its photos.
+    pub report: Option<Bytes>,
 }
 
 /// The files of an upload, spooled to disk, with the admission (spool budget share and
@@ -42,6 +45,7 @@ impl PhotoForm {
     pub async fn open(mut form: Multipart) -> Result<Self, ApiError> {
         let mut kind = None;
         let mut taken_at = None;
+        let mut report = None;
         let mut fields = 0;
         while let Some(field) = form.next().await {
             let mut field = field.map_err(multipart_error)?;
@@ -51,6 +55,7 @@ impl PhotoForm {
                     first_file: Some(field),
                     kind,
                     taken_at,
+                    report,
                 });
             }
             fields += 1;
@@ -60,6 +65,10 @@ impl PhotoForm {
                     "表单字段过多。",
                 ))
                 .into());
+            }
+            if field.name() == Some("report") {
+                report = Some(read_field(&mut field, JSON_LIMIT_BYTES).await?);
+                continue;
             }
             let value = read_field(&mut field, MAX_FIELD_BYTES).await?;
             let text = String::from_utf8_lossy(&value).trim().to_owned();
@@ -74,6 +83,7 @@ impl PhotoForm {
             first_file: None,
             kind,
             taken_at,
+            report,
         })
     }
 

@@ -359,6 +359,7 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 campaign_id: Set(None),
                 site_id: Set(None),
                 visit_id: Set(None),
+                held_until: Set(None),
             };
             case_rows.push(case);
             let steps: &[(&str, Option<CaseStatus>, CaseStatus)] = match status {

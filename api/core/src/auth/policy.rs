@@ -148,6 +148,13 @@ pub fn case_scope(user: &CurrentUser) -> CaseScope {
 }
 
 /// The SQL condition on `cases` for a scope.
+/// Cases no longer held for their evidence (a phone's photos still on the way).
+fn dispatched() -> Condition {
+    Condition::any()
+        .add(cases::Column::HeldUntil.is_null())
+        .add(cases::Column::HeldUntil.lte(chrono::Utc::now()))
+}
+
 pub fn case_condition(scope: CaseScope) -> Condition {
     match scope {
         CaseScope::All => Condition::all(),
@@ -164,13 +171,14 @@ pub fn case_condition(scope: CaseScope) -> Condition {
                         .to_owned(),
                 ),
             ),
-        // Its own cases and those of the shops it oversees, as stored on the case.
-        CaseScope::Department(department) => {
-            Condition::all().add(cases::Column::OverseerDepartmentId.eq(department))
-        }
-        CaseScope::Shopfront(shopfront) => {
-            Condition::all().add(cases::Column::AssigneeShopfrontId.eq(shopfront))
-        }
+        // Its own cases and those of the shops it oversees, as stored on the case, once
+        // dispatched.
+        CaseScope::Department(department) => Condition::all()
+            .add(cases::Column::OverseerDepartmentId.eq(department))
+            .add(dispatched()),
+        CaseScope::Shopfront(shopfront) => Condition::all()
+            .add(cases::Column::AssigneeShopfrontId.eq(shopfront))
+            .add(dispatched()),
         CaseScope::Nothing => Condition::all().add(cases::Column::Id.is_null()),
     }
 }

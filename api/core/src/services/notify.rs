@@ -113,7 +113,8 @@ pub fn deliveries(
                 case_id: Set(case.id),
                 payload: Set(payload(format, notice, case).to_string()),
                 attempts: Set(0),
-                next_attempt_at: Set(at),
+                // A case held for its evidence is told when it is dispatched.
+                next_attempt_at: Set(case.held_until.map_or(at, |held| std::cmp::max(held, at))),
                 locked_until: Set(None),
                 delivered_at: Set(None),
                 last_error: Set(None),

@@ -196,6 +196,7 @@ pub async fn file(
         request.description.trim().to_owned()
     };
     let draft = CaseDraft {
+        held_until: None,
         client_id: None,
         request_hash: None,
         description,

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -222,7 +222,11 @@ async fn taken_before_last_change(
         .filter(
             Condition::any()
                 .add(case_events::Column::FromStatus.is_null())
-                .add(Expr::col(case_events::Column::FromStatus).ne(Expr::col(case_events::Column::ToStatus)).into_condition()),
+                .add(
+                    Expr::col(case_events::Column::FromStatus)
+                        .ne(Expr::col(case_events::Column::ToStatus))
+                        .into_condition(),
+                ),
         )
         .order_by_desc(case_events::Column::Seq)
         .into_tuple()
@@ -643,6 +647,9 @@ async fn insert_rows(
             if let Err(refused) = judged {
                 txn.rollback().await?;
                 return Err(refused);
+            }
+            if kind == PhotoKind::Before && current.held_until.is_some() {
+                reports::dispatch_held(&txn, current.id, at).await?;
             }
         }
         Owner::Visit { visit, .. } => {

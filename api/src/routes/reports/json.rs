@@ -178,6 +178,9 @@ pub struct CaseJson {
     pub requested_until: Option<DateTime<Utc>>,
     /// Set while suspended (缓办): the deadline clock is paused.
     pub suspended_at: Option<DateTime<Utc>>,
+    /// Filed without a photo: its assignee receives it when its first "before" photo
+    /// arrives, or at this time. `null`: dispatched.
+    pub held_until: Option<DateTime<Utc>>,
     /// For source `inspection`: the campaign, site and visit whose deduction filed it.
     pub campaign_id: Option<entity::ids::CampaignId>,
     pub site_id: Option<entity::ids::SiteId>,
@@ -228,6 +231,7 @@ impl CaseJson {
             assignment_reason: case.assignment_reason,
             area_id: case.area_id,
             deadline_at: case.deadline_at,
+            held_until: case.held_until,
             version: case.version,
             observed_at: case.observed_at,
             created_at: case.created_at,

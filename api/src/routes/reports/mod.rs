@@ -2,13 +2,14 @@
 
 pub mod json;
 
+use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Caller, Token};
-use crate::domain::{Crs, GeoPoint, Severity};
+use crate::auth::{Allowed, Caller, Token, needs};
+use crate::domain::{Crs, GeoPoint, PhotoKind, Severity};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::{Json, Query};
 use crate::routes::pagination;
@@ -24,6 +25,7 @@ pub use listing::*;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(file_report)
+        .service(file_report_with_photos)
         .service(nearby)
         .service(list_reports)
         .service(reports_geojson)
@@ -243,6 +245,76 @@ async fn file_report(
     } else {
         case_json(&state, case, Crs::Wgs84).await?
     };
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response
+        .insert_header((header::LOCATION, location))
+        .json(body))
+}
+
+/// File a report with its "before" photos in one request (multipart/form-data): a `report`
+/// field holding what `POST /reports` takes as JSON, optionally `taken_at`, then the
+/// files. The case reaches its assignee with its evidence. Sent again (the same
+/// `client_id`), it answers the same case and adds the photos that did not arrive; if the
+/// photos are refused, the case stays filed and the answer is the photos' error.
+#[utoipa::path(
+    tag = "reports",
+    request_body(content_type = "multipart/form-data", description = "report (the JSON of POST /reports), taken_at (RFC 3339, optional), then the photo files"),
+    responses(
+        (status = 201, body = CaseJson),
+        (status = 200, body = CaseJson, description = "a retry of an earlier filing"),
+        (status = 409, description = "client_id_conflict"),
+        (status = 413, description = "payload_too_large"),
+        (status = 415, description = "unsupported_media_type"),
+        (status = 422, description = "validation_failed, invalid_image, image_too_large, photo_limit_reached"),
+        (status = 503, description = "storage_unavailable, server_busy"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/reports/with-photos")]
+async fn file_report_with_photos(
+    state: web::Data<AppState>,
+    _: Allowed<needs::FileReports>,
+    Token(signed_in): Token,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let form = crate::routes::uploads::PhotoForm::open(form).await?;
+    let Some(report) = form.report.as_deref() else {
+        return Err(Error::invalid_field(
+            "report",
+            Msg::fixed(
+                "required: the report's JSON, before the files",
+                "必填：报告的 JSON，放在文件之前",
+            ),
+        )
+        .into());
+    };
+    let new = parse_filing(crate::routes::extract::parse(report)?)?;
+    let (case, created) = match service::file(&state, &signed_in, new).await? {
+        Filed::Created(case) => (case, true),
+        Filed::Existing(case) => (case, false),
+    };
+    let user = crate::auth::CurrentUser::load(&state.db, &signed_in).await?;
+    let owner =
+        crate::services::photos::case_owner(&state, &user, case.id, PhotoKind::Before).await?;
+    let taken_at = form.taken_at;
+    let uploads = form.files(&state, user.id, &req).await?;
+    crate::services::photos::add_to(
+        &state,
+        &user,
+        owner,
+        PhotoKind::Before,
+        &uploads.files,
+        taken_at,
+    )
+    .await?;
+    let location = format!("/api/v1/reports/{}", case.id);
+    let case = service::visible_case(&state, &user, case.id).await?;
+    let body = case_json(&state, case, Crs::Wgs84).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {

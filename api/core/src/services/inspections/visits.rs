@@ -212,6 +212,7 @@ async fn deduction_filings(
         .trim_end()
         .to_owned();
         let draft = CaseDraft {
+            held_until: None,
             client_id: None,
             request_hash: None,
             description,

@@ -109,6 +109,7 @@ pub async fn file(state: &AppState, signed_in: &SignedIn, new: NewReport) -> Res
             severity: new.severity,
             source: CaseSource::Patrol,
             reporter: Some((user.id, user.role)),
+            held_until: hold_for_evidence(state, &placement, at)?,
             placement,
             inspection: None,
         };
@@ -402,6 +403,49 @@ pub struct CaseDraft {
     pub reporter: Option<(UserId, crate::domain::Role)>,
     pub placement: Placement,
     pub inspection: Option<InspectionLink>,
+    /// Until when the case waits for its first "before" photo before reaching its assignee.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// Dispatches a case held for its evidence: its first "before" photo has arrived. Its
+/// assignee sees it from now, and its notices go now.
+pub async fn dispatch_held(
+    txn: &impl ConnectionTrait,
+    case: CaseId,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let released = cases::Entity::update_many()
+        .col_expr(
+            cases::Column::HeldUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(cases::Column::Id.eq(case))
+        .filter(cases::Column::HeldUntil.is_not_null())
+        .exec(txn)
+        .await?;
+    if released.rows_affected > 0 {
+        webhook_deliveries::Entity::update_many()
+            .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(at))
+            .filter(webhook_deliveries::Column::CaseId.eq(case))
+            .filter(webhook_deliveries::Column::DeliveredAt.is_null())
+            .filter(webhook_deliveries::Column::NextAttemptAt.gt(at))
+            .filter(webhook_deliveries::Column::Attempts.eq(0))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A phone files a report first and sends its photos after: an assigned case waits for
+/// them (`XUNCHA_DISPATCH_WAIT_SECONDS`), so that its assignee never receives a case
+/// without evidence.
+fn hold_for_evidence(
+    state: &AppState,
+    placement: &Placement,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    let wait = Duration::from_std(state.settings.dispatch_wait).map_err(Error::internal)?;
+    Ok((placement.assigned() && wait > Duration::zero()).then(|| at + wait))
 }
 
 /// What is read before the write transaction: the deadline and a recurred case.
@@ -535,6 +579,7 @@ fn new_case(
         campaign_id: draft.inspection.map(|i| i.campaign_id),
         site_id: draft.inspection.map(|i| i.site_id),
         visit_id: draft.inspection.map(|i| i.visit_id),
+        held_until: draft.held_until,
     };
     let mut history = vec![events::NewEvent {
         case_id: case.id,
