@@ -1,60 +1,125 @@
-//! The caller's address, for per-address limits. `X-Forwarded-For` is believed only when
-//! `XUNCHA_TRUST_FORWARDED_FOR` says a trusted proxy sets it; otherwise a client could
-//! pick its own address and dodge every limit.
+//! The caller's address, and the request rates it and its account are held to.
+//! `X-Forwarded-For` is believed only from the proxies `XUNCHA_TRUSTED_PROXIES` names, and
+//! only as far as the hops they added: otherwise a client could pick its own address and
+//! dodge every limit.
 
 use std::net::{IpAddr, SocketAddr};
 
-use actix_governor::governor::NotUntil;
-use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
-use actix_governor::{KeyExtractor, SimpleKeyExtractionError};
-use actix_web::dev::ServiceRequest;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, web};
+use ipnet::IpNet;
 
-use crate::error::{ApiError, Error, ErrorCode, Lang};
+use xuncha_core::limits::Verdict;
 
-pub fn address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let raw = if trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned)
-    } else {
-        req.peer_addr().map(|addr| addr.ip().to_string())
+use crate::error::{ApiError, Error, ErrorCode, lang_of};
+use crate::state::AppState;
+
+/// The client's address: the TCP peer, or — when the peer is a trusted proxy — the
+/// nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn address(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            // What a trusted proxy wrote ends here; the rest is the client's say.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Whether the request came through a trusted proxy (which may then say the scheme).
+pub fn through_trusted_proxy(req: &HttpRequest, trusted: &[IpNet]) -> bool {
+    req.peer_addr()
+        .is_some_and(|peer| trusted.iter().any(|net| net.contains(&peer.ip())))
+}
+
+/// The address as text, for sign-in throttling and logs.
+pub fn address_text(req: &HttpRequest, trusted: &[IpNet]) -> String {
+    address(req, trusted).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|addr| addr.ip()))
+        .ok()
+}
+
+/// Middleware: counts each request against its address's rate and, when it carries a
+/// valid access token, its account's; past either, 429 with `Retry-After`.
+pub async fn limit_rate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    match raw {
-        Some(raw) => raw
-            .parse::<SocketAddr>()
-            .map(|addr| addr.ip())
-            .or_else(|_| raw.parse::<IpAddr>())
-            .map(|ip| ip.to_string())
-            .unwrap_or(raw),
-        None => "unknown".to_owned(),
+    let Some(ip) = address(req.request(), &state.settings.trusted_proxies) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let account = crate::auth::bearer_token(req.request())
+        .and_then(|token| state.jwt.verify(&token))
+        .map(|claims| claims.sub);
+    match state.limiter.check(ip, account).await {
+        Verdict::Allowed => Ok(next.call(req).await?.map_into_boxed_body()),
+        Verdict::Wait(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let refused = ApiError(Error::too_many(ErrorCode::TooManyRequests, seconds))
+                .render(lang_of(req.request()));
+            Ok(req.into_response(refused))
+        }
     }
 }
 
-/// The general request-rate limit, keyed by client address, answering in the API's shape.
-#[derive(Clone)]
-pub struct AddressKey {
-    pub trust_forwarded_for: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
 
-impl KeyExtractor for AddressKey {
-    type Key = String;
-    type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
-
-    fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        Ok(address(req.request(), self.trust_forwarded_for))
+    fn request(peer: &str, forwarded: &[&str]) -> HttpRequest {
+        let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+        for value in forwarded {
+            req = req.append_header(("x-forwarded-for", *value));
+        }
+        req.to_http_request()
     }
 
-    fn exceed_rate_limit_response(
-        &self,
-        negative: &NotUntil<QuantaInstant>,
-        _response: HttpResponseBuilder,
-    ) -> HttpResponse {
-        let wait = negative.wait_time_from(DefaultClock::default().now());
-        ApiError(Error::too_many(
-            ErrorCode::TooManyRequests,
-            wait.as_secs().max(1),
-        ))
-        .render(Lang::En)
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies_and_only_their_hops() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // Straight from the internet: the peer, whatever it claims.
+        let direct = request("203.0.113.7:5000", &["1.2.3.4"]);
+        assert_eq!(address_text(&direct, &trusted), "203.0.113.7");
+        // Through our proxy: the address it saw.
+        let proxied = request("10.0.0.2:5000", &["198.51.100.9"]);
+        assert_eq!(address_text(&proxied, &trusted), "198.51.100.9");
+        // A client's own X-Forwarded-For comes first; the proxy appends what it saw.
+        let spoofed = request("10.0.0.2:5000", &["1.2.3.4, 198.51.100.9"]);
+        assert_eq!(address_text(&spoofed, &trusted), "198.51.100.9");
+        // Two proxies of ours, in two headers.
+        let chain = request("10.0.0.2:5000", &["198.51.100.9", "10.0.0.3"]);
+        assert_eq!(address_text(&chain, &trusted), "198.51.100.9");
+        // Garbage ends what a proxy wrote: the last good hop stands.
+        let garbage = request("10.0.0.2:5000", &["not-an-ip"]);
+        assert_eq!(address_text(&garbage, &trusted), "10.0.0.2");
+        // No proxies trusted: never believed.
+        assert_eq!(address_text(&proxied, &[]), "10.0.0.2");
     }
 }

@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_governor::{Governor, GovernorConfigBuilder};
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
@@ -14,7 +13,6 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::client::AddressKey;
 use crate::config::Settings;
 use crate::error::{self, ApiError, Error, extractors};
 use crate::routes;
@@ -43,6 +41,7 @@ impl Application {
         let workers = Workers::default();
         start_orphan_sweep(&workers, state.clone());
         start_idempotency_sweep(&workers, state.clone());
+        start_rate_count_sweep(&workers, state.clone());
         crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
@@ -134,17 +133,18 @@ fn start_idempotency_sweep(workers: &Workers, state: web::Data<AppState>) {
     });
 }
 
+/// Forgets the in-memory request counts of idle addresses and accounts, so that their
+/// number is bounded by recent traffic, not by every address ever seen.
+fn start_rate_count_sweep(workers: &Workers, state: web::Data<AppState>) {
+    const EVERY: Duration = Duration::from_secs(60);
+    workers.every("rate count sweep", EVERY, EVERY, move || {
+        let state = state.clone();
+        async move { state.limiter.forget_idle() }
+    });
+}
+
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let metrics = web::Data::new(Metrics::new()?);
-    let settings = state.settings.clone();
-    let governor = GovernorConfigBuilder::default()
-        .requests_per_second(u64::from(settings.rate_limit_per_second))
-        .burst_size(settings.rate_limit_burst)
-        .key_extractor(AddressKey {
-            trust_forwarded_for: settings.trust_forwarded_for,
-        })
-        .finish()
-        .ok_or_else(|| anyhow::anyhow!("XUNCHA_RATE_LIMIT_PER_SECOND: invalid rate limit"))?;
     let server = HttpServer::new(move || {
         let (app, openapi) = App::new()
             .into_utoipa_app()
@@ -176,7 +176,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .wrap(from_fn(crate::body_deadline::bound_body_time))
             .wrap(from_fn(crate::conditional::etag_json))
             .wrap(Compress::default())
-            .wrap(Governor::new(&governor))
+            .wrap(from_fn(crate::client::limit_rate))
             .wrap(from_fn(telemetry::observe))
             // Outermost, so that every answer has it, the rate limiter's 429 included.
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))

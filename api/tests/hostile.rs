@@ -34,6 +34,8 @@ impl Server {
             .env("XUNCHA_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("XUNCHA_RATE_LIMIT_PER_SECOND", "100000")
             .env("XUNCHA_RATE_LIMIT_BURST", "100000")
+            .env("XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND", "100000")
+            .env("XUNCHA_ACCOUNT_RATE_LIMIT_BURST", "100000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

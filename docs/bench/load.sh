@@ -21,7 +21,7 @@ port=18080
 # client: the same concurrency at the database.
 export XUNCHA_DATA_DIR=$work XUNCHA_BIND=127.0.0.1:$port XUNCHA_LOG_FORMAT=json \
   XUNCHA_DATABASE_MAX_CONNECTIONS=$phones \
-  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
+  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND=100000 XUNCHA_ACCOUNT_RATE_LIMIT_BURST=100000 \
   XUNCHA_ADMIN_PASSWORD=load-admin-password-1
 if [ "$backend" = postgres ]; then
   pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start

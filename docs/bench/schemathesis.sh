@@ -11,7 +11,7 @@ python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install --quiet s
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$work" && XUNCHA_BIND=127.0.0.1:$port XUNCHA_ADMIN_PASSWORD=schemathesis-admin-1 \
-  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
+  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND=100000 XUNCHA_ACCOUNT_RATE_LIMIT_BURST=100000 \
   exec "$OLDPWD/target/debug/xuncha" >server.log 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT

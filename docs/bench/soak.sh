@@ -13,7 +13,7 @@ port=18081
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin xuncha --bin xuncha-load
 export XUNCHA_DATA_DIR=${XUNCHA_DATA_DIR:?the data folder of the load run (its objects)} \
   XUNCHA_BIND=127.0.0.1:$port XUNCHA_LOG_FORMAT=json \
-  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
+  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND=100000 XUNCHA_ACCOUNT_RATE_LIMIT_BURST=100000 \
   XUNCHA_DATABASE_URL=postgres://postgres@127.0.0.1:5432/xuncha_load
 target/release/xuncha >"$work/server.log" 2>&1 &
 server=$!

@@ -23,7 +23,7 @@ export XUNCHA_DATABASE_URL=postgres://postgres@127.0.0.1:5432/xuncha_two \
   XUNCHA_S3_SECRET_ACCESS_KEY=testing XUNCHA_S3_BUCKET=two \
   XUNCHA_JWT_SECRET=two-instances-share-this-signing-secret-0123456789 \
   XUNCHA_ADMIN_PASSWORD=two-admin-password-1 XUNCHA_LOG_FORMAT=json \
-  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 \
+  XUNCHA_RATE_LIMIT_PER_SECOND=100000 XUNCHA_RATE_LIMIT_BURST=100000 XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND=100000 XUNCHA_ACCOUNT_RATE_LIMIT_BURST=100000 \
   XUNCHA_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8  # the test receiver listens on loopback
 "$root/target/release/xuncha" migrate >"$work/migrate.log" 2>&1
 XUNCHA_DATA_DIR=$work/gen "$root/target/release/xuncha" generate-city --areas 40 --shopfronts 200 \

@@ -389,8 +389,21 @@ async fn changing_your_password_ends_other_sessions_and_starts_a_new_one() {
     );
 }
 
+async fn login_on(
+    app: &crate::helpers::TestApp,
+    device: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "admin", "password": password, "device_id": device}),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
+async fn five_wrong_passwords_lock_the_account_on_that_device_only() {
     let app = spawn_app().await;
     for _ in 0..5 {
         assert_error(
@@ -400,6 +413,7 @@ async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
         )
         .await;
     }
+    // Without a device id, the device is the address: locked, even the right password.
     let locked = app.login("admin", ADMIN_PASSWORD).await;
     let retry_after: u64 = locked.headers()["retry-after"]
         .to_str()
@@ -408,6 +422,52 @@ async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
         .unwrap();
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     assert_error(locked, 429, "too_many_login_attempts").await;
+    // The owner's phone, behind the same address, signs in.
+    assert_eq!(
+        login_on(&app, "phone-b", ADMIN_PASSWORD).await.status(),
+        200
+    );
+
+    for _ in 0..5 {
+        assert_eq!(
+            login_on(&app, "phone-a", "wrong password!").await.status(),
+            401
+        );
+    }
+    assert_error(
+        login_on(&app, "phone-a", ADMIN_PASSWORD).await,
+        429,
+        "too_many_login_attempts",
+    )
+    .await;
+    assert_eq!(
+        login_on(&app, "phone-b", ADMIN_PASSWORD).await.status(),
+        200
+    );
+    assert_error(
+        login_on(&app, &"x".repeat(101), ADMIN_PASSWORD).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_failures_on_one_account_from_many_devices_lock_the_account() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        let device = format!("guesser-{i}");
+        assert_eq!(
+            login_on(&app, &device, "wrong password!").await.status(),
+            401
+        );
+    }
+    assert_error(
+        login_on(&app, "owner", ADMIN_PASSWORD).await,
+        429,
+        "too_many_login_attempts",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -424,8 +484,9 @@ async fn a_successful_sign_in_resets_the_account_count() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn twenty_failures_from_one_address_lock_the_address() {
-    let app = spawn_app().await;
+async fn failures_from_one_address_past_its_limit_lock_the_address() {
+    // 200 by default (a district signs in from behind one address); 20 here.
+    let app = crate::helpers::spawn_app_with(&[("XUNCHA_SIGNIN_FAILURES_PER_ADDRESS", "20")]).await;
     for i in 0..20 {
         let response = app.login(&format!("sprayed-{i}"), "password1234").await;
         assert_eq!(response.status(), 401);

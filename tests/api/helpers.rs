@@ -131,6 +131,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("XUNCHA_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ("XUNCHA_RATE_LIMIT_PER_SECOND", "10000".to_owned()),
         ("XUNCHA_RATE_LIMIT_BURST", "10000".to_owned()),
+        ("XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND", "10000".to_owned()),
+        ("XUNCHA_ACCOUNT_RATE_LIMIT_BURST", "10000".to_owned()),
         // The tests' webhook receivers listen on loopback.
         ("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
         // Most tests file reports without photos and go on at once as the assignee; the

@@ -11,6 +11,7 @@ mod helpers;
 mod idempotency;
 mod images;
 mod inspections;
+mod limits;
 mod migrations;
 mod open311;
 mod operations;

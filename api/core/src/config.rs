@@ -29,11 +29,16 @@ pub struct Settings {
     /// How long a case filed without a photo waits for its first "before" photo before
     /// it reaches its assignee anyway.
     pub dispatch_wait: Duration,
-    /// Sustained requests per second allowed from one client address.
-    pub rate_limit_per_second: u32,
-    pub rate_limit_burst: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Requests allowed from one client address (a whole district may share one).
+    pub rate_limit_per_address: crate::limits::Rate,
+    /// Requests allowed to one account, wherever they come from.
+    pub rate_limit_per_account: crate::limits::Rate,
+    /// Failed sign-ins from one address in 15 minutes before it is locked.
+    pub signin_failures_per_address: i32,
+    /// Where instances share their request counts; `None`: each counts in memory.
+    pub redis_url: Option<SecretString>,
+    /// Proxies whose `X-Forwarded-For` tells the client's address; empty: believe none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_format: LogFormat,
     /// How long a request body may take: this grace, plus the time its bytes need at
     /// `body_min_bytes_per_second`, never more than `body_max`.
@@ -192,15 +197,42 @@ impl Settings {
             Some(600),
             |v| parse_in_range(v, 0, 86_400),
         )?);
-        let rate_limit_per_second =
-            parse_or(&get, "XUNCHA_RATE_LIMIT_PER_SECOND", Some(50), |v| {
+        let rate = |per_second: &'static str, burst: &'static str, defaults: (u32, u32)| {
+            Ok::<_, ConfigError>(crate::limits::Rate {
+                per_second: parse_or(&get, per_second, Some(defaults.0), |v| {
+                    parse_in_range(v, 1, 1_000_000)
+                })?,
+                burst: parse_or(&get, burst, Some(defaults.1), |v| {
+                    parse_in_range(v, 1, 1_000_000)
+                })?,
+            })
+        };
+        let rate_limit_per_address = rate(
+            "XUNCHA_RATE_LIMIT_PER_SECOND",
+            "XUNCHA_RATE_LIMIT_BURST",
+            (500, 2000),
+        )?;
+        let rate_limit_per_account = rate(
+            "XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND",
+            "XUNCHA_ACCOUNT_RATE_LIMIT_BURST",
+            (20, 200),
+        )?;
+        let signin_failures_per_address =
+            parse_or(&get, "XUNCHA_SIGNIN_FAILURES_PER_ADDRESS", Some(200), |v| {
                 parse_in_range(v, 1, 1_000_000)
             })?;
-        let rate_limit_burst = parse_or(&get, "XUNCHA_RATE_LIMIT_BURST", Some(200), |v| {
-            parse_in_range(v, 1, 1_000_000)
+        let redis_url = get("XUNCHA_REDIS_URL")
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| SecretString::from(url.trim().to_owned()));
+        if get("XUNCHA_TRUST_FORWARDED_FOR").is_some() {
+            return Err(ConfigError {
+                variable: "XUNCHA_TRUST_FORWARDED_FOR",
+                problem: "replaced by XUNCHA_TRUSTED_PROXIES (the proxies' networks)".into(),
+            });
+        }
+        let trusted_proxies = parse_or(&get, "XUNCHA_TRUSTED_PROXIES", Some(Vec::new()), |v| {
+            parse_networks(v)
         })?;
-        let trust_forwarded_for =
-            parse_or(&get, "XUNCHA_TRUST_FORWARDED_FOR", Some(false), parse_bool)?;
         let log_format = parse_or(
             &get,
             "XUNCHA_LOG_FORMAT",
@@ -241,19 +273,7 @@ impl Settings {
             &get,
             "XUNCHA_WEBHOOK_ALLOWED_NETWORKS",
             Some(Vec::new()),
-            |v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(|n| {
-                        n.parse::<ipnet::IpNet>()
-                            .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                            .map_err(|_| {
-                                format!("expected networks such as 10.0.0.0/8,fd00::/8; got {n}")
-                            })
-                    })
-                    .collect()
-            },
+            parse_networks,
         )?;
         let public_url = match get("XUNCHA_PUBLIC_URL") {
             None => None,
@@ -298,9 +318,11 @@ impl Settings {
             refresh_token_ttl,
             refresh_reuse_grace,
             dispatch_wait,
-            rate_limit_per_second,
-            rate_limit_burst,
-            trust_forwarded_for,
+            rate_limit_per_address,
+            rate_limit_per_account,
+            signin_failures_per_address,
+            redis_url,
+            trusted_proxies,
             log_format,
             body_grace,
             body_min_bytes_per_second,
@@ -316,6 +338,19 @@ impl Settings {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// Networks such as `10.0.0.0/8,fd00::/8` (a bare address is its own network).
+fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("expected networks such as 10.0.0.0/8,fd00::/8; got {n}"))
+        })
+        .collect()
 }
 
 fn parse_or<T>(
@@ -340,14 +375,6 @@ where
     match raw.parse::<T>() {
         Ok(value) if value >= min && value <= max => Ok(value),
         _ => Err(format!("expected a whole number from {min} to {max}")),
-    }
-}
-
-fn parse_bool(raw: &str) -> Result<bool, String> {
-    match raw {
-        "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err("expected true or false".into()),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
+pub mod limits;
 pub mod photo;
 pub mod services;
 pub mod state;

@@ -32,6 +32,8 @@ pub struct AppState {
     /// The spatial index behind automatic assignment.
     pub registry: crate::services::assignment::RegistryCache,
     pub case_numbers: crate::services::case_numbers::CaseNumbers,
+    /// Request rates per address and per account, shared through Redis when configured.
+    pub limiter: crate::limits::RateLimiter,
 }
 
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -123,6 +125,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         settings.access_token_ttl,
     );
     let decoders = std::thread::available_parallelism().map_or(2, usize::from);
+    let limiter = crate::limits::RateLimiter::new(&settings).await?;
     let state = Arc::new(AppState {
         db,
         photo_slots: Arc::new(tokio::sync::Semaphore::new(decoders)),
@@ -136,6 +139,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         settings: Arc::new(settings),
         registry: Default::default(),
         case_numbers: Default::default(),
+        limiter,
     });
     Ok(Prepared {
         state,

@@ -1,5 +1,8 @@
-//! Sign-in attempts are counted per account and per client address in the database, so
-//! several API instances share one count. Each attempt is counted before its password is
+//! Sign-in attempts are counted per account on one device, per account, and per client
+//! address, in the database, so several API instances share one count. A phone that
+//! mistypes is locked out by the first; a guesser spreading over devices by the second; a
+//! password sprayer by the third, set high because a whole district may sign in from
+//! behind one exit address. Each attempt is counted before its password is
 //! checked and given back when the password is right. Past the limit the key is locked
 //! for a while and even a right password gets 429 with `Retry-After`.
 
@@ -16,22 +19,47 @@ pub struct Limit {
     pub lockout: Duration,
 }
 
-/// Five wrong passwords for one account in 15 minutes lock it for 15 minutes.
-pub const PER_ACCOUNT: Limit = Limit {
+/// Five wrong passwords for one account from one device in 15 minutes lock that device
+/// out of that account for 15 minutes.
+pub const PER_DEVICE: Limit = Limit {
     max_failures: 5,
     window: Duration::minutes(15),
     lockout: Duration::minutes(15),
 };
 
-/// Twenty failures from one address in 15 minutes (password spraying) lock the address.
-pub const PER_ADDRESS: Limit = Limit {
+/// Twenty for one account from any devices lock the account: someone is guessing from
+/// several.
+pub const PER_ACCOUNT: Limit = Limit {
     max_failures: 20,
     window: Duration::minutes(15),
     lockout: Duration::minutes(15),
 };
 
+/// Failures from one address in 15 minutes (password spraying) lock the address; how many
+/// is `XUNCHA_SIGNIN_FAILURES_PER_ADDRESS`.
+pub fn per_address(max_failures: i32) -> Limit {
+    Limit {
+        max_failures,
+        window: Duration::minutes(15),
+        lockout: Duration::minutes(15),
+    }
+}
+
 pub fn account_key(username: &str) -> String {
     format!("user:{username}")
+}
+
+/// An account on one device: the phone's `device_id`, else the address it signs in from.
+pub fn device_key(username: &str, device: Option<&str>, address: &str) -> String {
+    match device {
+        Some(device) => format!("device:{username}:{device}"),
+        None => format!("device:{username}:ip:{address}"),
+    }
+}
+
+/// A signed-in user's checks of their own current password.
+pub fn own_password_key(username: &str) -> String {
+    format!("password:{username}")
 }
 
 pub fn address_key(address: &str) -> String {

@@ -25,20 +25,32 @@ pub struct Session {
     pub user: users::Model,
 }
 
+/// Where a sign-in comes from: the client's address, and the phone's own id if it sends one.
+pub struct SignInFrom<'a> {
+    pub address: &'a str,
+    pub device: Option<&'a str>,
+}
+
 pub async fn login(
     state: &AppState,
     username: &str,
     password: String,
-    address: &str,
+    from: SignInFrom<'_>,
 ) -> Result<Session, Error> {
+    let address = from.address;
     let username: String = username.trim().to_lowercase().chars().take(64).collect();
+    let device_key = throttle::device_key(&username, from.device, address);
     let account_key = throttle::account_key(&username);
     let address_key = throttle::address_key(address);
     let started = now();
-    let mut claimed = Vec::with_capacity(2);
+    let mut claimed = Vec::with_capacity(3);
     for (key, limit) in [
+        (&device_key, throttle::PER_DEVICE),
         (&account_key, throttle::PER_ACCOUNT),
-        (&address_key, throttle::PER_ADDRESS),
+        (
+            &address_key,
+            throttle::per_address(state.settings.signin_failures_per_address),
+        ),
     ] {
         match throttle::claim(&state.db, key, limit, started).await? {
             throttle::Attempt::Allowed(n) => claimed.push((key, limit, n)),
@@ -75,7 +87,10 @@ pub async fn login(
         tracing::info!(username = %username, address, "failed sign-in");
         return Err(Error::new(ErrorCode::InvalidCredentials));
     };
-    throttle::clear(&state.db, &account_key).await?;
+    // The right password clears its device's count and gives back its attempt elsewhere
+    // (a guesser's failures on the account stay counted).
+    throttle::clear(&state.db, &device_key).await?;
+    throttle::forgive(&state.db, &account_key).await?;
     throttle::forgive(&state.db, &address_key).await?;
     if user.disabled {
         return Err(Error::new(ErrorCode::AccountDisabled));
@@ -172,9 +187,9 @@ pub async fn change_own_password(
         .one(&state.db)
         .await?
         .ok_or_else(Error::unauthorized)?;
-    let account_key = throttle::account_key(&user.username);
+    let account_key = throttle::own_password_key(&user.username);
     let attempt =
-        match throttle::claim(&state.db, &account_key, throttle::PER_ACCOUNT, now()).await? {
+        match throttle::claim(&state.db, &account_key, throttle::PER_DEVICE, now()).await? {
             throttle::Attempt::Allowed(n) => n,
             throttle::Attempt::Locked(secs) => {
                 let secs = u64::try_from(secs).unwrap_or(1);
@@ -199,7 +214,7 @@ pub async fn change_own_password(
             &state.db,
             &account_key,
             attempt,
-            throttle::PER_ACCOUNT,
+            throttle::PER_DEVICE,
             now(),
         )
         .await?;

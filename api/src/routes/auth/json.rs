@@ -9,6 +9,10 @@ use crate::services::sessions::Session;
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The phone's own id (made once, kept on the phone, 1–100 characters): failed
+    /// sign-ins lock the account on this device only. Without it, on this address.
+    #[serde(default)]
+    pub device_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

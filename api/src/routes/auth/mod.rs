@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::client;
-use crate::error::ApiError;
+use crate::error::{ApiError, Error, Msg};
 use crate::routes::extract::Json;
 use crate::services::sessions;
 use crate::state::AppState;
@@ -36,9 +36,28 @@ async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password } = body.into_inner();
-    let address = client::address(&req, state.settings.trust_forwarded_for);
-    let session = sessions::login(&state, &username, password, &address).await?;
+    let LoginRequest {
+        username,
+        password,
+        device_id,
+    } = body.into_inner();
+    let device = device_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if device.is_some_and(|d| d.chars().count() > 100 || d.chars().any(char::is_control)) {
+        return Err(Error::invalid_field(
+            "device_id",
+            Msg::fixed("at most 100 printable characters", "至多 100 个可打印字符"),
+        )
+        .into());
+    }
+    let address = client::address_text(&req, &state.settings.trusted_proxies);
+    let from = sessions::SignInFrom {
+        address: &address,
+        device,
+    };
+    let session = sessions::login(&state, &username, password, from).await?;
     Ok(tokens(session))
 }
 

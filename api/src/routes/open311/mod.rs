@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
+use crate::client;
 use crate::domain::question::Datatype;
 use crate::error::Error;
 use crate::services::categories::{self as category_service, questions_of};
@@ -236,7 +237,11 @@ fn base_url(req: &HttpRequest) -> String {
             .map(str::trim)
     };
     let scheme = match header("x-forwarded-proto") {
-        Some("https") if settings.is_some_and(|s| s.trust_forwarded_for) => "https",
+        Some("https")
+            if settings.is_some_and(|s| client::through_trusted_proxy(req, &s.trusted_proxies)) =>
+        {
+            "https"
+        }
         _ => "http",
     };
     let host = header("host")
