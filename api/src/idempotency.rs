@@ -33,8 +33,8 @@ pub const KEY_HEADER: &str = "idempotency-key";
 /// Marks an answer given again from a kept first answer.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Answers to writes are small JSON documents; a larger one is not kept (its key is given
-/// back, so a retry runs again) rather than buffered without bound.
+/// Answers to writes are small JSON documents; of a larger one only the status and
+/// `Location` are kept.
 const MAX_KEPT_ANSWER: usize = 4 * 1024 * 1024;
 
 /// How long past the longest body time a first request may run before a retry may take
@@ -86,7 +86,10 @@ pub async fn replay_or_keep(
         xuncha_core::services::now(),
     )
     .await;
-    let fingerprint = Fingerprint::of_request(&req, &kept.method, &kept.path);
+    let fingerprint = match Fingerprint::of_request(&req, &kept.method, &kept.path) {
+        Ok(fingerprint) => fingerprint,
+        Err(err) => return refuse(req, err),
+    };
     match claim {
         Err(err) => refuse(req, err),
         Ok(Claim::Running) => refuse(req, Error::too_many(ErrorCode::IdempotencyKeyInUse, 1)),
@@ -168,8 +171,9 @@ impl Kept {
         }
     }
 
-    /// Keeps a success whose whole body was read; gives the key back otherwise (a refused
-    /// or failed request changed nothing, so its retry may run again).
+    /// Keeps a success's answer; gives the key back after anything else (a refused or
+    /// failed request changed nothing, so its retry may run again). A success's key is
+    /// never given back: its retry would write twice.
     async fn settle<B: MessageBody + 'static>(
         self,
         holder: Holder,
@@ -177,46 +181,61 @@ impl Kept {
         response: Result<ServiceResponse<B>, actix_web::Error>,
     ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
         let response = match response {
-            Ok(response) => response,
+            Ok(response) if response.status().is_success() => response,
+            Ok(response) => {
+                self.give_back(holder).await;
+                return Ok(response.map_into_boxed_body());
+            }
             Err(err) => {
                 self.give_back(holder).await;
                 return Err(err);
             }
         };
-        let digest = tap.borrow_mut().finish();
-        let Some(fingerprint) = digest.filter(|_| response.status().is_success()) else {
-            self.give_back(holder).await;
+        // What the handler left unread of the body still counts in its fingerprint.
+        let Some(fingerprint) = read_to_end(&tap).await else {
+            tracing::warn!(path = %self.path, "body unreadable after a success; its key stays held until its lease ends");
             return Ok(response.map_into_boxed_body());
         };
         let (request, response) = response.into_parts();
         let (head, body) = response.into_parts();
-        let bytes = match body::to_bytes_limited(body, MAX_KEPT_ANSWER).await {
-            Ok(Ok(bytes)) => bytes,
-            _ => {
-                self.give_back(holder).await;
-                tracing::warn!(path = %self.path, "answer too large to keep for an idempotency key");
-                return Err(actix_web::error::ErrorInternalServerError(
-                    "answer could not be kept",
-                ));
-            }
-        };
+        // Our own answer, bounded by what the handler makes (a page, an import's ids).
+        let bytes = body::to_bytes(body).await.unwrap_or_default();
         let header_text = |name| {
             head.headers()
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
+        // An answer that carries a secret (an API key, a webhook's secret) is not kept, nor
+        // one too large to keep: its retry gets the status and `Location` without a body.
+        let secret = header_text(header::CACHE_CONTROL).is_some_and(|v| v.contains("no-store"));
+        let body_kept = !secret && bytes.len() <= MAX_KEPT_ANSWER;
         let answer = Answer {
             status: head.status().as_u16(),
-            content_type: header_text(header::CONTENT_TYPE),
+            content_type: header_text(header::CONTENT_TYPE).filter(|_| body_kept),
             location: header_text(header::LOCATION),
-            body: bytes.to_vec(),
+            body: if body_kept {
+                bytes.to_vec()
+            } else {
+                Vec::new()
+            },
         };
-        if let Err(err) =
-            idempotency::keep(&self.state.db, self.request(), holder, &fingerprint, answer).await
+        let mut attempts = 0;
+        while let Err(err) = idempotency::keep(
+            &self.state.db,
+            self.request(),
+            holder,
+            &fingerprint,
+            answer.clone(),
+        )
+        .await
         {
-            tracing::warn!(error = %err, "could not keep an answer for its idempotency key");
-            self.give_back(holder).await;
+            attempts += 1;
+            if attempts == 3 {
+                tracing::error!(error = %err, path = %self.path, "could not keep an answer; its key stays held until its lease ends");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempts)).await;
         }
         Ok(ServiceResponse::new(
             request,
@@ -232,16 +251,20 @@ impl Kept {
 }
 
 /// SHA-256 of the method, the path with its query, and the body. A multipart body's
-/// boundary is read past: clients choose a new one for every send of the same form.
+/// delimiters (`--` and its boundary) are read past: clients choose a new boundary for
+/// every send of the same form.
 struct Fingerprint {
     hasher: Sha256,
-    boundary: Option<Vec<u8>>,
-    /// The end of what was read that could still begin a boundary.
+    delimiter: Option<memchr::memmem::Finder<'static>>,
+    /// The end of what was read that could still begin a delimiter.
     carry: Vec<u8>,
 }
 
+/// RFC 2046: a boundary is 1 to 70 characters.
+const MAX_BOUNDARY_BYTES: usize = 70;
+
 impl Fingerprint {
-    fn of_request(req: &ServiceRequest, method: &str, path: &str) -> Self {
+    fn of_request(req: &ServiceRequest, method: &str, path: &str) -> Result<Self, Error> {
         let mut hasher = Sha256::new();
         hasher.update(method.as_bytes());
         hasher.update(b"\n");
@@ -255,34 +278,38 @@ impl Fingerprint {
             .and_then(|mime| {
                 mime.get_param(mime::BOUNDARY)
                     .map(|b| b.as_str().to_owned())
-            })
-            .filter(|boundary| !boundary.is_empty())
-            .map(String::into_bytes);
-        Self {
+            });
+        let delimiter = match boundary {
+            None => None,
+            Some(b) if b.is_empty() || b.len() > MAX_BOUNDARY_BYTES => {
+                return Err(Error::bad_request(Msg::fixed(
+                    "a multipart boundary is 1 to 70 characters",
+                    "multipart 分隔符须为 1 至 70 个字符",
+                )));
+            }
+            Some(b) => Some(memchr::memmem::Finder::new(format!("--{b}").as_bytes()).into_owned()),
+        };
+        Ok(Self {
             hasher,
-            boundary,
+            delimiter,
             carry: Vec::new(),
-        }
+        })
     }
 
     fn update(&mut self, chunk: &[u8]) {
-        let Some(boundary) = &self.boundary else {
+        let Some(delimiter) = &self.delimiter else {
             self.hasher.update(chunk);
             return;
         };
+        let needle = delimiter.needle().len();
         self.carry.extend_from_slice(chunk);
-        let finder = memchr::memmem::Finder::new(boundary);
         let mut start = 0;
-        while let Some(at) = finder.find(&self.carry[start..]) {
+        while let Some(at) = delimiter.find(&self.carry[start..]) {
             self.hasher.update(&self.carry[start..start + at]);
-            self.hasher.update(b"\0boundary\0");
-            start += at + boundary.len();
+            self.hasher.update(b"\0delimiter\0");
+            start += at + needle;
         }
-        let keep_from = self
-            .carry
-            .len()
-            .saturating_sub(boundary.len() - 1)
-            .max(start);
+        let keep_from = self.carry.len().saturating_sub(needle - 1).max(start);
         self.hasher.update(&self.carry[start..keep_from]);
         self.carry.drain(..keep_from);
     }
@@ -315,11 +342,12 @@ impl Fingerprint {
         let ended = matches!(payload, Payload::None);
         let tapped = Rc::new(RefCell::new(Tapped {
             fingerprint: Some(self),
+            inner: payload,
             ended,
+            read: 0,
         }));
         if !ended {
             let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Tap {
-                inner: payload,
                 tapped: tapped.clone(),
             });
             req.set_payload(Payload::from(stream));
@@ -339,21 +367,50 @@ fn payload_failed(err: &PayloadError) -> Error {
     }
 }
 
+/// The body as the handler reads it, and its fingerprint so far.
 struct Tapped {
     fingerprint: Option<Fingerprint>,
+    inner: Payload,
     ended: bool,
+    read: u64,
 }
 
 impl Tapped {
-    /// The body's fingerprint, if the whole body went through.
-    fn finish(&mut self) -> Option<String> {
-        let fingerprint = self.fingerprint.take()?;
-        self.ended.then(|| fingerprint.finish())
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, PayloadError>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let polled = Pin::new(&mut self.inner).poll_next(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.read += chunk.len() as u64;
+                if let Some(fingerprint) = self.fingerprint.as_mut() {
+                    fingerprint.update(chunk);
+                }
+            }
+            Poll::Ready(None) => self.ended = true,
+            _ => {}
+        }
+        polled
     }
 }
 
+/// Reads what the handler left of the body (bounded like any body) and gives the whole
+/// body's fingerprint; `None` if it cannot be read to its end.
+async fn read_to_end(tapped: &Rc<RefCell<Tapped>>) -> Option<String> {
+    loop {
+        match futures_util::future::poll_fn(|cx| tapped.borrow_mut().poll_chunk(cx)).await {
+            None => break,
+            Some(Err(_)) => return None,
+            Some(Ok(_)) if tapped.borrow().read > MAX_UPLOAD_BYTES => return None,
+            Some(Ok(_)) => {}
+        }
+    }
+    let fingerprint = tapped.borrow_mut().fingerprint.take()?;
+    Some(fingerprint.finish())
+}
+
 struct Tap {
-    inner: Payload,
     tapped: Rc<RefCell<Tapped>>,
 }
 
@@ -361,19 +418,7 @@ impl Stream for Tap {
     type Item = Result<Bytes, PayloadError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_next(cx);
-        let mut tapped = this.tapped.borrow_mut();
-        match &polled {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(fingerprint) = tapped.fingerprint.as_mut() {
-                    fingerprint.update(chunk);
-                }
-            }
-            Poll::Ready(None) => tapped.ended = true,
-            _ => {}
-        }
-        polled
+        self.tapped.borrow_mut().poll_chunk(cx)
     }
 }
 
@@ -400,7 +445,8 @@ mod tests {
     fn fingerprint(boundary: Option<&str>, body: &[u8], cut: usize) -> String {
         let mut print = Fingerprint {
             hasher: Sha256::new(),
-            boundary: boundary.map(|b| b.as_bytes().to_vec()),
+            delimiter: boundary
+                .map(|b| memchr::memmem::Finder::new(format!("--{b}").as_bytes()).into_owned()),
             carry: Vec::new(),
         };
         for chunk in body.chunks(cut) {

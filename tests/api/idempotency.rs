@@ -317,3 +317,86 @@ async fn answers_are_kept_a_day_and_bad_keys_are_400() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_delete_is_answered_again_though_its_handler_reads_no_body() {
+    let app = spawn_app().await;
+    let admin = app.admin().await.access_token;
+    let created = app
+        .post_json(
+            "/api/v1/webhooks",
+            Some(&admin),
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["assigned"], "format": "json"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delete = || {
+        app.client
+            .delete(app.url(&format!("/api/v1/webhooks/{id}")))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", "drop-hook")
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+    };
+    assert_eq!(delete().await.unwrap().status(), 204);
+    let again = delete().await.unwrap();
+    assert_eq!(again.status(), 204, "replayed, not 404");
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_carrying_a_secret_is_not_kept_and_long_boundaries_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await.access_token;
+    let body = json!({"name": "市民随手拍"});
+    let issue = || {
+        post_keyed(
+            &app,
+            &app.address,
+            "/api/v1/api-keys",
+            &admin,
+            "issue-key",
+            &body,
+        )
+    };
+    let first = issue().await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert!(first["api_key"].is_string());
+    // Replayed: one key issued, and its secret was never stored with the answer.
+    let again = issue().await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert!(
+        again.headers().get("location").is_some() || again.headers().get("content-type").is_none()
+    );
+    assert!(again.bytes().await.unwrap().is_empty());
+    let keys: Value = app
+        .get("/api/v1/api-keys", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1);
+
+    let long = "b".repeat(71);
+    let refused = app
+        .client
+        .post(app.url("/api/v1/reports/with-photos"))
+        .bearer_auth(&app.login_as("inspector").await.access_token)
+        .header("Idempotency-Key", "long-boundary")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={long}"),
+        )
+        .body(format!("--{long}--\r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, 400, "bad_request").await;
+}

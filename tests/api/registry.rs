@@ -839,3 +839,253 @@ async fn optional_text_may_be_null_and_is_answered_as_an_empty_string() {
     let body = assert_error(response, 422, "validation_failed").await;
     assert!(body["error"]["fields"]["contact"].is_string(), "{body}");
 }
+
+/// The decision a phone makes from the offline registry alone: the rule of DESIGN.md,
+/// written again here as a client would write it.
+fn decide_offline(doc: &Value, category: &str, lat: f64, lon: f64) -> Option<String> {
+    fn ring_contains(ring: &[Value], lat: f64, lon: f64) -> bool {
+        let points: Vec<(f64, f64)> = ring
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        let mut inside = false;
+        let mut j = points.len() - 1;
+        for i in 0..points.len() {
+            let ((xi, yi), (xj, yj)) = (points[i], points[j]);
+            if (yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+            j = i;
+        }
+        inside
+    }
+    fn covers(geometry: &Value, lat: f64, lon: f64) -> bool {
+        let polygons: Vec<&Value> = match geometry["type"].as_str().unwrap() {
+            "Polygon" => vec![&geometry["coordinates"]],
+            _ => geometry["coordinates"].as_array().unwrap().iter().collect(),
+        };
+        polygons.iter().any(|rings| {
+            let rings = rings.as_array().unwrap();
+            ring_contains(rings[0].as_array().unwrap(), lat, lon)
+                && !rings[1..]
+                    .iter()
+                    .any(|hole| ring_contains(hole.as_array().unwrap(), lat, lon))
+        })
+    }
+    fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+        let (lat1, lon1, lat2, lon2) = (
+            a.0.to_radians(),
+            a.1.to_radians(),
+            b.0.to_radians(),
+            b.1.to_radians(),
+        );
+        let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+            + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+        2.0 * 6_371_008.8 * h.sqrt().asin()
+    }
+    let frontage = doc["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == category && c["frontage"] == true);
+    if frontage {
+        let nearest = doc["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|z| {
+                let anchor = (z["anchor"][1].as_f64()?, z["anchor"][0].as_f64()?);
+                let distance = metres(anchor, (lat, lon));
+                let inside = match z["radius_m"].as_f64() {
+                    Some(radius) => distance <= radius,
+                    None => covers(&z["polygon"], lat, lon),
+                };
+                inside.then_some((distance, z["shopfront_id"].as_str()?.to_owned()))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, shop)) = nearest {
+            return Some(shop);
+        }
+    }
+    let areas = doc["areas"].as_array().unwrap();
+    let by_id = |id: &Value| areas.iter().find(|a| a["id"] == *id);
+    let depth = |area: &Value| {
+        let mut depth = 0;
+        let mut walk = by_id(&area["parent_id"]);
+        while let Some(parent) = walk {
+            depth += 1;
+            walk = by_id(&parent["parent_id"]);
+        }
+        depth
+    };
+    let deepest = areas
+        .iter()
+        .filter(|a| covers(&a["boundary"], lat, lon))
+        .max_by_key(|a| depth(a));
+    let lineage: Vec<&Value> = std::iter::successors(deepest, |a| by_id(&a["parent_id"])).collect();
+    let rules = doc["rules"].as_array().unwrap();
+    for area in &lineage {
+        if let Some(rule) = rules
+            .iter()
+            .find(|r| r["category"] == category && r["area_id"] == area["id"])
+        {
+            return rule["department_id"].as_str().map(str::to_owned);
+        }
+    }
+    if let Some(rule) = rules
+        .iter()
+        .find(|r| r["category"] == category && r["area_id"].is_null())
+    {
+        return rule["department_id"].as_str().map(str::to_owned);
+    }
+    lineage
+        .iter()
+        .find_map(|a| a["local_authority_id"].as_str().map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_decides_offline_what_the_server_decides() {
+    let app = spawn_app().await;
+    let token = &app.admin().await.access_token;
+    post_raw(
+        &app,
+        "/api/v1/areas/import",
+        token,
+        "application/json",
+        serde_json::to_vec(&city()).unwrap(),
+    )
+    .await;
+    let traffic = department(&app, token, "JJ", "交警大队").await;
+    let east_traffic = department(&app, token, "JJ-E", "东交警中队").await;
+    let east_office = department(&app, token, "JD-E", "东街道办").await;
+    let east = area_id(&app, token, "330100002").await;
+    for (category, area, department) in [
+        ("parking", None, &traffic),
+        ("parking", Some(&east), &east_traffic),
+    ] {
+        let rule = app
+            .post_json(
+                "/api/v1/assignment-rules",
+                Some(token),
+                &json!({"category": category, "area_id": area, "department_id": department}),
+            )
+            .await;
+        assert_eq!(rule.status(), 201);
+    }
+    let put = app
+        .client
+        .put(app.url(&format!("/api/v1/areas/{east}")))
+        .bearer_auth(token)
+        .json(&json!({"code": "330100002", "name": "东街道", "level": "subdistrict", "parent_id": area_id(&app, token, "330100").await, "local_authority_id": east_office, "boundary": square(120.1, 30.0, 0.1)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    // Shops along a street crossing both sub-districts: radius zones of 30 m and square
+    // polygons, some overlapping.
+    for i in 0..12u32 {
+        let (lat, lon) = (30.05, 120.0985 + f64::from(i) * 0.0003);
+        let code =
+            xuncha::domain::CreditCode::with_check_digit(&format!("92330199MA{i:07}")).unwrap();
+        let mut body = json!({"name": format!("店{i}"), "credit_code": code.as_str(), "address": "长街", "location": {"lat": lat, "lon": lon}});
+        if i % 2 == 0 {
+            body["frontage_radius_m"] = json!(30.0);
+        } else {
+            body["frontage_zone"] = square(lon - 0.0002, lat - 0.0002, 0.0004);
+        }
+        let created = app
+            .post_json("/api/v1/shopfronts", Some(token), &body)
+            .await;
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    }
+
+    let inspector = app.login_as("inspector").await.access_token;
+    let bbox = "120.09,30.04,120.11,30.06";
+    let path = format!("/api/v1/registry/offline?bbox={bbox}");
+    let response = app.get(&path, Some(&inspector)).await;
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["zones"].as_array().unwrap().len(), 12);
+    // The box touches both sub-districts, and the district above them comes along.
+    assert_eq!(doc["areas"].as_array().unwrap().len(), 3);
+
+    // 400 points in the box, for a frontage category and two that are not.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 1_000_000) as f64 / 1_000_000.0
+    };
+    let mut decided = std::collections::HashSet::new();
+    for _ in 0..400 {
+        let (lat, lon) = (30.049 + next() * 0.002, 120.098 + next() * 0.004);
+        for category in ["posting_graffiti", "parking", "illegal_building"] {
+            let server: Value = app
+                .get(
+                    &format!(
+                        "/api/v1/assignment-rules/check?category={category}&lat={lat}&lon={lon}"
+                    ),
+                    Some(token),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            let phone = decide_offline(&doc, category, lat, lon);
+            assert_eq!(
+                phone.as_deref(),
+                server["id"].as_str(),
+                "{category} at {lat},{lon}: {server}"
+            );
+            decided.insert(server["id"].to_string());
+        }
+    }
+    // Shops, both traffic departments and the local authority all came up.
+    assert!(decided.len() >= 8, "{decided:?}");
+
+    // The phone's copy is current until the registry changes.
+    let again = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&inspector)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        304,
+        "{etag} vs {:?}",
+        again.headers().get("etag")
+    );
+    department(&app, token, "NEW", "新部门").await;
+    let changed = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&inspector)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert_error(
+        app.get("/api/v1/registry/offline?bbox=1,2,3", Some(&inspector))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let worker = app
+        .login_scoped("department", Some(traffic.parse().unwrap()), None)
+        .await
+        .access_token;
+    assert_error(
+        app.get("/api/v1/registry/offline", Some(&worker)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

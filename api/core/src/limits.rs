@@ -4,7 +4,7 @@
 //! district behind one exit address (carrier NAT, a government network) shares the
 //! address's rate, so that rate is high; each account has a rate of its own beside it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -87,6 +87,19 @@ end
 return 0
 "#;
 
+/// The address a request is counted under: an IPv4 address (also when written as IPv6),
+/// or an IPv6 /64 — what one subscriber is given, so that rotating through its 2^64
+/// addresses does not escape the limit.
+fn counted_as(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
+}
+
 impl RateLimiter {
     /// In memory, or shared through Redis when `XUNCHA_REDIS_URL` is set (connected now, so
     /// that a wrong address stops the start).
@@ -123,6 +136,7 @@ impl RateLimiter {
 
     /// Counts a request from `address`, signed in as `account` if it is.
     pub async fn check(&self, address: IpAddr, account: Option<UserId>) -> Verdict {
+        let address = counted_as(address);
         match &self.counts {
             Counts::Local {
                 addresses,
@@ -176,5 +190,25 @@ impl RateLimiter {
             accounts.retain_recent();
             accounts.shrink_to_fit();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_counted_as_its_64_and_mapped_ipv4_as_itself() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:bbbb:cccc:dddd:eeee".parse().unwrap();
+        assert_eq!(counted_as(one), counted_as(other));
+        assert_ne!(
+            counted_as(one),
+            counted_as("2001:db8:1:3::1".parse().unwrap())
+        );
+        assert_eq!(
+            counted_as("::ffff:198.51.100.7".parse().unwrap()),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -45,3 +45,23 @@ impl PointJson {
         }
     }
 }
+
+/// A box `min_lon,min_lat,max_lon,max_lat` in `crs`, as WGS-84 (min_lon, min_lat, max_lon,
+/// max_lat).
+pub fn parse_bbox(raw: &str, crs: Crs) -> Result<(f64, f64, f64, f64), Msg> {
+    let numbers: Vec<f64> = raw
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    match numbers[..] {
+        [min_lon, min_lat, max_lon, max_lat] if min_lon <= max_lon && min_lat <= max_lat => {
+            GeoPoint::from_crs(min_lat, min_lon, crs)
+                .and_then(|sw| GeoPoint::from_crs(max_lat, max_lon, crs).map(|ne| (sw, ne)))
+                .map(|(sw, ne)| (sw.lon(), sw.lat(), ne.lon(), ne.lat()))
+        }
+        _ => Err(Msg::fixed(
+            "min_lon,min_lat,max_lon,max_lat",
+            "格式：最小经度,最小纬度,最大经度,最大纬度",
+        )),
+    }
+}

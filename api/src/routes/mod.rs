@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod location;
 pub mod me;
+pub mod offline;
 pub mod open311;
 pub mod pagination;
 pub mod photos;
@@ -69,6 +70,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(departments::routes)
             .configure(areas::routes)
             .configure(assignment_rules::routes)
+            .configure(offline::routes)
             .configure(shopfronts::routes)
             .configure(queue::routes)
             .configure(calendar::routes)

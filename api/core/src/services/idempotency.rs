@@ -103,7 +103,7 @@ pub async fn claim(
         .one(db)
         .await?
     else {
-        // Released between our insert and this read: the retry may run.
+        // Given back between our insert and this read: free, but a moment ago busy.
         return Ok(Claim::Running);
     };
     if let (Some(fingerprint), Some(status)) = (row.fingerprint, row.response_status) {

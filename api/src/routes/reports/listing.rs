@@ -1,7 +1,7 @@
 //! Lists of cases: pages by filter and cursor, and the map's GeoJSON.
 
 use crate::auth::Caller;
-use crate::domain::{CaseStatus, Crs, GeoPoint};
+use crate::domain::{CaseStatus, Crs};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::Query;
 use crate::routes::pagination;
@@ -92,24 +92,10 @@ fn parse_filter(query: &ListReportsQuery) -> Result<(CaseFilter, Crs), ApiError>
             },
         )
     });
-    filter.bbox = query.bbox.as_deref().and_then(|raw| {
-        let numbers: Vec<f64> = raw
-            .split(',')
-            .filter_map(|n| n.trim().parse().ok())
-            .collect();
-        let parsed = match numbers[..] {
-            [min_lon, min_lat, max_lon, max_lat] if min_lon <= max_lon && min_lat <= max_lat => {
-                GeoPoint::from_crs(min_lat, min_lon, crs)
-                    .and_then(|sw| GeoPoint::from_crs(max_lat, max_lon, crs).map(|ne| (sw, ne)))
-                    .map(|(sw, ne)| (sw.lon(), sw.lat(), ne.lon(), ne.lat()))
-            }
-            _ => Err(Msg::fixed(
-                "min_lon,min_lat,max_lon,max_lat",
-                "格式：最小经度,最小纬度,最大经度,最大纬度",
-            )),
-        };
-        errors.check("bbox", parsed)
-    });
+    filter.bbox = query
+        .bbox
+        .as_deref()
+        .and_then(|raw| errors.check("bbox", crate::routes::location::parse_bbox(raw, crs)));
     filter.created_from = query
         .created_from
         .as_deref()

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use rstar::AABB;
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 use uuid::Uuid;
@@ -86,6 +87,15 @@ fn boxed(bbox: (f64, f64, f64, f64), index: usize) -> Boxed {
     )
 }
 
+/// A part of the index, as a phone keeps it offline (`RegistryIndex::offline`).
+pub struct OfflineIndex<'a> {
+    pub zones: Vec<&'a ZoneEntry>,
+    pub areas: Vec<&'a AreaEntry>,
+    /// (category, area or city-wide, department)
+    pub rules: Vec<(&'a str, Option<Uuid>, DepartmentId)>,
+    pub departments: Vec<(DepartmentId, &'a str)>,
+}
+
 /// Everything assignment needs, indexed.
 pub struct RegistryIndex {
     pub version: i64,
@@ -151,6 +161,57 @@ impl RegistryIndex {
             rules,
             frontage,
             department_names,
+        }
+    }
+
+    /// What a phone needs to make the same decisions offline, within `bbox` (min_lat,
+    /// min_lon, max_lat, max_lon) or everywhere: the shop zones there, the areas there and
+    /// every area above them (rules and local authorities are inherited down the tree),
+    /// all rules, the departments and which categories are frontage ones.
+    pub fn offline(&self, bbox: Option<(f64, f64, f64, f64)>) -> OfflineIndex<'_> {
+        let envelope = bbox.map(|(min_lat, min_lon, max_lat, max_lon)| {
+            AABB::from_corners([min_lon, min_lat], [max_lon, max_lat])
+        });
+        let within = |tree: &RTree<Boxed>, all: usize| -> Vec<usize> {
+            match &envelope {
+                Some(envelope) => tree
+                    .locate_in_envelope_intersecting(envelope)
+                    .map(|g| g.data)
+                    .collect(),
+                None => (0..all).collect(),
+            }
+        };
+        let mut zones = within(&self.zone_tree, self.zones.len());
+        zones.sort_unstable();
+        let mut areas = std::collections::BTreeSet::new();
+        for start in within(&self.area_tree, self.areas.len()) {
+            let mut walk = Some(start);
+            while let Some(i) = walk {
+                if !areas.insert(i) {
+                    break;
+                }
+                walk = self.areas[i]
+                    .parent
+                    .and_then(|p| self.area_slot.get(&p).copied());
+            }
+        }
+        let mut rules: Vec<(&str, Option<Uuid>, DepartmentId)> = self
+            .rules
+            .iter()
+            .map(|((category, area), department)| (category.as_str(), *area, *department))
+            .collect();
+        rules.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut departments: Vec<(DepartmentId, &str)> = self
+            .department_names
+            .iter()
+            .map(|(id, name)| (*id, name.as_str()))
+            .collect();
+        departments.sort_unstable();
+        OfflineIndex {
+            zones: zones.into_iter().map(|i| &self.zones[i]).collect(),
+            areas: areas.into_iter().map(|i| &self.areas[i]).collect(),
+            rules,
+            departments,
         }
     }
 

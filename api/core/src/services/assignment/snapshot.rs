@@ -46,6 +46,14 @@ impl Registry {
         }
     }
 
+    /// The active categories, by code.
+    pub fn categories(&self) -> impl Iterator<Item = &categories::Model> {
+        let mut all: Vec<&categories::Model> =
+            self.categories.values().filter(|c| c.active).collect();
+        all.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+        all.into_iter()
+    }
+
     pub fn version(&self) -> i64 {
         self.index.version
     }
