@@ -6,6 +6,7 @@
 mod auth;
 mod calendar;
 mod errors;
+mod flaky;
 mod hardening;
 mod helpers;
 mod idempotency;
