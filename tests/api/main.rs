@@ -16,6 +16,7 @@ mod limits;
 mod migrations;
 mod open311;
 mod operations;
+mod phone_day;
 mod photos;
 mod policy;
 mod registry;

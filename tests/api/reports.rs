@@ -816,3 +816,64 @@ async fn a_report_whose_photos_are_refused_stays_filed_and_takes_them_on_a_retry
     let refused = file_with_photos(&app, &worker, &report_body(json!({})), vec![]).await;
     assert_error(refused, 403, "forbidden").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_asks_for_compact_lists_with_only_the_fields_it_shows() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await.access_token;
+    for _ in 0..3 {
+        app.file_report(&inspector, json!({})).await;
+    }
+    let full: Value = app
+        .get("/api/v1/reports", Some(&inspector))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let compact: Value = app
+        .get(
+            "/api/v1/reports?fields=status,deadline_at,location",
+            Some(&inspector),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = compact["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    for item in items {
+        let mut keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["deadline_at", "id", "location", "status"]);
+    }
+    assert!(compact.to_string().len() * 3 < full.to_string().len());
+
+    let supervisor = app.login_as("supervisor").await.access_token;
+    let queue: Value = app
+        .get("/api/v1/queue?fields=status", Some(&supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(queue["counts"].is_object());
+    for item in queue["items"].as_array().unwrap() {
+        assert_eq!(item.as_object().unwrap().len(), 2, "{item}");
+    }
+    let body = assert_error(
+        app.get(
+            "/api/v1/reports?fields=status,password_hash",
+            Some(&inspector),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let problem = body["error"]["fields"]["fields"].as_str().unwrap();
+    assert!(problem.contains("password_hash") && problem.contains("deadline_at"));
+}

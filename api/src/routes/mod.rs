@@ -12,6 +12,7 @@ pub mod checklists;
 pub mod departments;
 pub mod docs;
 pub mod extract;
+pub mod fields;
 pub mod health;
 pub mod location;
 pub mod me;

@@ -35,6 +35,15 @@ pub struct QueueResponse {
 pub struct QueueQuery {
     /// How many cases to list, 1 to 200 (default 200); the counts are always complete.
     pub limit: Option<u64>,
+    /// A compact queue: only these fields of each case (comma-separated; `id` always).
+    pub fields: Option<String>,
+}
+
+/// The queue as sent: its cases as JSON, with only the fields asked for.
+#[derive(Serialize)]
+struct QueueAnswer {
+    items: Vec<serde_json::Value>,
+    counts: BTreeMap<String, u64>,
 }
 
 /// The signed-in user's work queue, with counts. Poll it with `If-None-Match`: an unchanged
@@ -45,19 +54,21 @@ async fn my_queue(
     state: web::Data<AppState>,
     user: Caller,
     query: Query<QueueQuery>,
-) -> Result<web::Json<QueueResponse>, ApiError> {
+) -> Result<web::Json<QueueAnswer>, ApiError> {
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(Some(query.limit.unwrap_or(QUEUE_LIMIT)), &mut errors);
+    let fields = crate::routes::fields::parse::<CaseJson>(query.fields.as_deref(), &mut errors);
     errors.finish()?;
     let found = queue::for_user(&state, &user, limit).await?;
     let details = reports::details_for(&state, &found.cases).await?;
-    Ok(web::Json(QueueResponse {
-        items: found
-            .cases
-            .into_iter()
-            .zip(details)
-            .map(|(c, d)| CaseJson::new(c, d, Crs::Wgs84))
-            .collect(),
+    let cases: Vec<CaseJson> = found
+        .cases
+        .into_iter()
+        .zip(details)
+        .map(|(c, d)| CaseJson::new(c, d, Crs::Wgs84))
+        .collect();
+    Ok(web::Json(QueueAnswer {
+        items: fields.apply(cases),
         counts: found
             .counts
             .into_iter()

@@ -300,6 +300,9 @@ pub struct ListReportsQuery {
     pub cursor: Option<String>,
     /// `wgs84` (default) or `gcj02` for the coordinates in the answer.
     pub crs: Option<String>,
+    /// A compact list (the JSON one): only these fields of each case (comma-separated;
+    /// `id` always).
+    pub fields: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -152,16 +152,20 @@ pub(super) async fn list_reports(
     state: web::Data<AppState>,
     user: Caller,
     query: Query<ListReportsQuery>,
-) -> Result<web::Json<pagination::Page<CaseJson>>, ApiError> {
+) -> Result<web::Json<pagination::Page<serde_json::Value>>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let fields = crate::routes::fields::parse::<CaseJson>(query.fields.as_deref(), &mut errors);
+    errors.finish()?;
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
     let details = service::details_for(&state, &rows).await?;
+    let cases: Vec<CaseJson> = rows
+        .into_iter()
+        .zip(details)
+        .map(|(c, d)| CaseJson::new(c, d, crs))
+        .collect();
     Ok(web::Json(pagination::Page {
-        items: rows
-            .into_iter()
-            .zip(details)
-            .map(|(c, d)| CaseJson::new(c, d, crs))
-            .collect(),
+        items: fields.apply(cases),
         next_cursor: next.map(encode_cursor),
     }))
 }
