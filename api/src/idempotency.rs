@@ -81,6 +81,7 @@ pub async fn replay_or_keep(
         + chrono::Duration::seconds(LEASE_MARGIN_SECONDS);
     let claim = idempotency::claim(
         &kept.state.db,
+        &kept.state.answers,
         kept.request(),
         lease,
         xuncha_core::services::now(),
@@ -149,6 +150,8 @@ fn replay(answer: Answer) -> HttpResponse {
         response.insert_header((header::LOCATION, location));
     }
     response.insert_header((REPLAYED_HEADER, "true"));
+    // A kept answer may carry a secret; no cache keeps the replay either.
+    response.insert_header(crate::routes::no_store());
     response.body(answer.body)
 }
 
@@ -206,10 +209,9 @@ impl Kept {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
-        // An answer that carries a secret (an API key, a webhook's secret) is not kept, nor
-        // one too large to keep: its retry gets the status and `Location` without a body.
-        let secret = header_text(header::CACHE_CONTROL).is_some_and(|v| v.contains("no-store"));
-        let body_kept = !secret && bytes.len() <= MAX_KEPT_ANSWER;
+        // An answer too large to keep is kept as its status and `Location`. (Bodies are
+        // kept sealed: one may carry a secret.)
+        let body_kept = bytes.len() <= MAX_KEPT_ANSWER;
         let answer = Answer {
             status: head.status().as_u16(),
             content_type: header_text(header::CONTENT_TYPE).filter(|_| body_kept),
@@ -223,6 +225,7 @@ impl Kept {
         let mut attempts = 0;
         while let Err(err) = idempotency::keep(
             &self.state.db,
+            &self.state.answers,
             self.request(),
             holder,
             &fingerprint,

@@ -350,7 +350,7 @@ async fn a_retried_delete_is_answered_again_though_its_handler_reads_no_body() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_answer_carrying_a_secret_is_not_kept_and_long_boundaries_are_refused() {
+async fn an_answer_carrying_a_secret_is_replayed_but_kept_sealed_and_long_boundaries_are_refused() {
     let app = spawn_app().await;
     let admin = app.admin().await.access_token;
     let body = json!({"name": "市民随手拍"});
@@ -367,15 +367,13 @@ async fn an_answer_carrying_a_secret_is_not_kept_and_long_boundaries_are_refused
     let first = issue().await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
-    assert!(first["api_key"].is_string());
-    // Replayed: one key issued, and its secret was never stored with the answer.
+    let secret = first["api_key"].as_str().unwrap().to_owned();
+    // Replayed whole: one key issued, and the phone that lost the answer gets its secret.
     let again = issue().await;
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
-    assert!(
-        again.headers().get("location").is_some() || again.headers().get("content-type").is_none()
-    );
-    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(again.headers()["cache-control"], "no-store");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
     let keys: Value = app
         .get("/api/v1/api-keys", Some(&admin))
         .await
@@ -383,6 +381,15 @@ async fn an_answer_carrying_a_secret_is_not_kept_and_long_boundaries_are_refused
         .await
         .unwrap();
     assert_eq!(keys["items"].as_array().unwrap().len(), 1);
+    // At rest, the answer is sealed: the table does not hold the secret.
+    use sea_orm::EntityTrait;
+    let rows = entity::idempotency_keys::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let kept = rows[0].response_body.clone().unwrap();
+    assert!(!kept.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    assert!(!String::from_utf8_lossy(&kept).contains("api_key"));
 
     let long = "b".repeat(71);
     let refused = app

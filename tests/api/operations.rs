@@ -1,6 +1,6 @@
 //! Health, readiness, metrics, request ids, API docs and compression.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with};
 
@@ -195,4 +195,41 @@ async fn an_unchanged_json_list_answers_304_to_its_etag() {
         .unwrap();
     assert_eq!(changed.status(), 200);
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_states_its_limits_and_the_oldest_client_it_serves() {
+    let app = crate::helpers::spawn_app_with(&[
+        ("XUNCHA_OLDEST_CLIENT_VERSION", "2.3.0"),
+        ("XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND", "7"),
+    ])
+    .await;
+    let response = app.get("/api/v1/limits", None).await;
+    assert_eq!(response.status(), 200);
+    let limits: Value = response.json().await.unwrap();
+    assert_eq!(limits["oldest_client_version"], "2.3.0");
+    assert_eq!(limits["photos"]["max_file_bytes"], 20 * 1024 * 1024);
+    assert_eq!(limits["photos"]["max_pixels"], 40_000_000);
+    assert_eq!(limits["photos"]["max_files_per_request"], 9);
+    assert_eq!(
+        limits["photos"]["formats"],
+        json!(["image/jpeg", "image/png", "image/webp"])
+    );
+    assert_eq!(limits["pages"]["max_limit"], 200);
+    assert_eq!(limits["idempotency"]["retention_hours"], 24);
+    assert_eq!(limits["requests"]["per_account"]["per_second"], 7);
+    assert_eq!(limits["sessions"]["refresh_reuse_grace_seconds"], 60);
+    // What it states is what it enforces: a page of 201 is refused.
+    let token = app.login_as("inspector").await.access_token;
+    let over = app.get("/api/v1/reports?limit=201", Some(&token)).await;
+    assert_eq!(over.status(), 422);
+
+    let bad = [("XUNCHA_OLDEST_CLIENT_VERSION", "one")];
+    let err = xuncha::config::Settings::from_lookup(|name| {
+        bad.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap_err();
+    assert_eq!(err.variable, "XUNCHA_OLDEST_CLIENT_VERSION");
 }

@@ -29,6 +29,8 @@ pub struct Settings {
     /// How long a case filed without a photo waits for its first "before" photo before
     /// it reaches its assignee anyway.
     pub dispatch_wait: Duration,
+    /// The oldest client version (semantic) this server serves, as `GET /limits` states.
+    pub oldest_client_version: String,
     /// Requests allowed from one client address (a whole district may share one).
     pub rate_limit_per_address: crate::limits::Rate,
     /// Requests allowed to one account, wherever they come from.
@@ -197,6 +199,21 @@ impl Settings {
             Some(600),
             |v| parse_in_range(v, 0, 86_400),
         )?);
+        let oldest_client_version = parse_or(
+            &get,
+            "XUNCHA_OLDEST_CLIENT_VERSION",
+            Some("1.0.0".to_owned()),
+            |v| {
+                let parts: Vec<&str> = v.split('.').collect();
+                let numeric = parts.len() == 3
+                    && parts.iter().all(|p| {
+                        !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit())
+                    });
+                numeric
+                    .then(|| v.to_owned())
+                    .ok_or_else(|| "expected a version such as 1.4.0".to_owned())
+            },
+        )?;
         let rate = |per_second: &'static str, burst: &'static str, defaults: (u32, u32)| {
             Ok::<_, ConfigError>(crate::limits::Rate {
                 per_second: parse_or(&get, per_second, Some(defaults.0), |v| {
@@ -318,6 +335,7 @@ impl Settings {
             refresh_token_ttl,
             refresh_reuse_grace,
             dispatch_wait,
+            oldest_client_version,
             rate_limit_per_address,
             rate_limit_per_account,
             signin_failures_per_address,

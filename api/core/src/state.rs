@@ -34,6 +34,8 @@ pub struct AppState {
     pub case_numbers: crate::services::case_numbers::CaseNumbers,
     /// Request rates per address and per account, shared through Redis when configured.
     pub limiter: crate::limits::RateLimiter,
+    /// Seals the answers kept for idempotency keys.
+    pub answers: crate::services::idempotency::Sealer,
 }
 
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -120,10 +122,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let (store, embedded_store) = open_store(&settings).await?;
     let passwords = Passwords::start(settings.password_hash_concurrency)?;
     bootstrap::ensure_admin(&db, &settings, &passwords).await?;
-    let jwt = JwtKeys::new(
-        &bootstrap::jwt_secret(&settings)?,
-        settings.access_token_ttl,
-    );
+    let secret = bootstrap::jwt_secret(&settings)?;
+    let jwt = JwtKeys::new(&secret, settings.access_token_ttl);
+    let answers = crate::services::idempotency::Sealer::new(&secret);
     let decoders = std::thread::available_parallelism().map_or(2, usize::from);
     let limiter = crate::limits::RateLimiter::new(&settings).await?;
     let state = Arc::new(AppState {
@@ -140,6 +141,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         registry: Default::default(),
         case_numbers: Default::default(),
         limiter,
+        answers,
     });
     Ok(Prepared {
         state,

@@ -14,6 +14,7 @@ pub mod docs;
 pub mod extract;
 pub mod fields;
 pub mod health;
+pub mod limits;
 pub mod location;
 pub mod me;
 pub mod offline;
@@ -72,6 +73,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(areas::routes)
             .configure(assignment_rules::routes)
             .configure(offline::routes)
+            .configure(limits::routes)
             .configure(shopfronts::routes)
             .configure(queue::routes)
             .configure(calendar::routes)

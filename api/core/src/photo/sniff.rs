@@ -10,6 +10,9 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// Every format taken.
+    pub const ALL: [ImageFormat; 3] = [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP];
+
     pub fn content_type(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "image/jpeg",

@@ -3,11 +3,16 @@
 //! request with it runs under a lease, and its answer (2xx only: a refused request changed
 //! nothing, so running it again is safe and gives today's answer) is kept for
 //! [`RETENTION`]. Rows live in the database, so a retry reaching another instance gets the
-//! same answer.
+//! same answer. Kept bodies are sealed ([`Sealer`]): an answer may carry a secret (an API
+//! key, a webhook's signing secret), and the table keeps it a day.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::rand::{SecureRandom, SystemRandom};
 
 use entity::idempotency_keys::{self, Column, Entity};
 use entity::ids::UserId;
@@ -19,6 +24,60 @@ pub const RETENTION: Duration = Duration::hours(24);
 
 /// The longest key taken (the draft sets none; UUIDs are 36).
 pub const MAX_KEY_CHARS: usize = 255;
+
+/// Seals kept answers with AES-256-GCM under a key derived (HKDF-SHA256) from the token
+/// signing secret, bound to their user and key: reading the table alone reveals no answer,
+/// and no sealed answer can be moved to another row.
+pub struct Sealer(LessSafeKey);
+
+impl Sealer {
+    pub fn new(secret: &[u8]) -> Self {
+        let okm_key = Salt::new(HKDF_SHA256, b"xuncha idempotency answers")
+            .extract(secret)
+            .expand(&[b"v1"], &AES_256_GCM)
+            .map(UnboundKey::from);
+        // The output length is the algorithm's own, which `expand` always accepts.
+        let key = okm_key.unwrap_or_else(|_| unreachable!("HKDF output of the AEAD's key length"));
+        Self(LessSafeKey::new(key))
+    }
+
+    fn bound_to(request: &Request<'_>) -> Aad<Vec<u8>> {
+        Aad::from(format!("{}\n{}", request.user, request.key).into_bytes())
+    }
+
+    fn seal(&self, request: &Request<'_>, plain: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| Error::internal("no randomness for a nonce"))?;
+        let mut sealed = plain.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Self::bound_to(request),
+                &mut sealed,
+            )
+            .map_err(|_| Error::internal("sealing an answer failed"))?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    fn open(&self, request: &Request<'_>, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        if sealed.len() < NONCE_LEN {
+            return Err(Error::internal("a kept answer is shorter than its nonce"));
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| Error::internal("a kept answer's nonce"))?;
+        let mut body = body.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Self::bound_to(request), &mut body)
+            .map_err(|_| {
+                Error::internal("a kept answer does not open (another signing secret?)")
+            })?;
+        Ok(plain.to_vec())
+    }
+}
 
 /// A first answer, as kept.
 #[derive(Clone, Debug)]
@@ -60,6 +119,7 @@ pub struct Request<'a> {
 /// request may run before a retry may take the key over (its instance may have died).
 pub async fn claim(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     request: Request<'_>,
     lease: Duration,
     at: DateTime<Utc>,
@@ -113,7 +173,7 @@ pub async fn claim(
                 status: u16::try_from(status).unwrap_or(500),
                 content_type: row.response_content_type,
                 location: row.response_location,
-                body: row.response_body.unwrap_or_default(),
+                body: sealer.open(&request, &row.response_body.unwrap_or_default())?,
             },
         });
     }
@@ -144,6 +204,7 @@ pub async fn claim(
 /// Keeps the first answer of the request that holds the key.
 pub async fn keep(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     request: Request<'_>,
     holder: Holder,
     fingerprint: &str,
@@ -157,7 +218,10 @@ pub async fn keep(
             Expr::value(answer.content_type),
         )
         .col_expr(Column::ResponseLocation, Expr::value(answer.location))
-        .col_expr(Column::ResponseBody, Expr::value(answer.body))
+        .col_expr(
+            Column::ResponseBody,
+            Expr::value(sealer.seal(&request, &answer.body)?),
+        )
         .col_expr(
             Column::LockedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
