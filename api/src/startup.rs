@@ -42,6 +42,7 @@ impl Application {
         start_orphan_sweep(&workers, state.clone());
         start_idempotency_sweep(&workers, state.clone());
         start_rate_count_sweep(&workers, state.clone());
+        start_hold_release(&workers, state.clone());
         crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         Ok(Self {
@@ -140,6 +141,20 @@ fn start_rate_count_sweep(workers: &Workers, state: web::Data<AppState>) {
     workers.every("rate count sweep", EVERY, EVERY, move || {
         let state = state.clone();
         async move { state.limiter.forget_idle() }
+    });
+}
+
+/// Ends the holds for evidence whose wait is over, so that the change reaches the
+/// assignee's sync.
+fn start_hold_release(workers: &Workers, state: web::Data<AppState>) {
+    const EVERY: Duration = Duration::from_secs(15);
+    workers.every("hold release", EVERY, EVERY, move || {
+        let state = state.clone();
+        async move {
+            if let Err(err) = crate::services::sync::release_expired_holds(&state).await {
+                tracing::warn!(error = %err, "releasing expired holds failed");
+            }
+        }
     });
 }
 

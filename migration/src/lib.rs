@@ -17,6 +17,7 @@ mod m20261123_000010_add_queue_indexes;
 mod m20261123_000011_add_case_overseer;
 mod m20261201_000012_create_idempotency_keys;
 mod m20261201_000013_hold_cases_for_evidence;
+mod m20261201_000014_add_change_sequence;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_add_case_overseer::Migration),
             Box::new(m20261201_000012_create_idempotency_keys::Migration),
             Box::new(m20261201_000013_hold_cases_for_evidence::Migration),
+            Box::new(m20261201_000014_add_change_sequence::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ mod registry;
 mod reports;
 mod stats;
 mod storage;
+mod sync;
 mod users;
 mod visibility;
 mod webhooks;

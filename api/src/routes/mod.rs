@@ -25,6 +25,7 @@ pub mod queue;
 pub mod reports;
 pub mod shopfronts;
 pub mod sites;
+pub mod sync;
 pub mod uploads;
 pub mod users;
 pub mod webhooks;
@@ -74,6 +75,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(assignment_rules::routes)
             .configure(offline::routes)
             .configure(limits::routes)
+            .configure(sync::routes)
             .configure(shopfronts::routes)
             .configure(queue::routes)
             .configure(calendar::routes)

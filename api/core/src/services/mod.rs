@@ -19,6 +19,7 @@ pub mod queue;
 pub mod registry;
 pub mod reports;
 pub mod sessions;
+pub mod sync;
 pub mod uploads;
 pub mod users;
 pub mod webhooks;
