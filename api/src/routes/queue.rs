@@ -13,8 +13,8 @@ use crate::error::{ApiError, FieldErrors};
 use crate::routes::extract::Query;
 use crate::routes::pagination;
 use crate::routes::reports::json::CaseJson;
+use crate::services::queue;
 use crate::services::queue::QUEUE_LIMIT;
-use crate::services::{queue, reports};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -60,13 +60,7 @@ async fn my_queue(
     let fields = crate::routes::fields::parse::<CaseJson>(query.fields.as_deref(), &mut errors);
     errors.finish()?;
     let found = queue::for_user(&state, &user, limit).await?;
-    let details = reports::details_for(&state, &found.cases).await?;
-    let cases: Vec<CaseJson> = found
-        .cases
-        .into_iter()
-        .zip(details)
-        .map(|(c, d)| CaseJson::new(c, d, Crs::Wgs84))
-        .collect();
+    let cases = crate::routes::reports::case_jsons(&state, found.cases, Crs::Wgs84).await?;
     Ok(web::Json(QueueAnswer {
         items: fields.apply(cases),
         counts: found

@@ -14,7 +14,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::routes::extract::Query;
 use crate::routes::pagination;
 use crate::routes::reports::json::CaseJson;
-use crate::services::{reports, sync};
+use crate::services::sync;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -75,13 +75,7 @@ async fn sync_changes(
     let token = sync::parse_token(query.token.as_deref())?;
     let registry = state.registry.current(&state.db).await?;
     let page = sync::changes(&state, &user, token, limit).await?;
-    let details = reports::details_for(&state, &page.cases).await?;
-    let cases: Vec<CaseJson> = page
-        .cases
-        .into_iter()
-        .zip(details)
-        .map(|(c, d)| CaseJson::new(c, d, Crs::Wgs84))
-        .collect();
+    let cases = crate::routes::reports::case_jsons(&state, page.cases, Crs::Wgs84).await?;
     Ok(web::Json(SyncAnswer {
         cases: fields.apply(cases),
         removed: page.removed,

@@ -158,12 +158,7 @@ pub(super) async fn list_reports(
     errors.finish()?;
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
-    let details = service::details_for(&state, &rows).await?;
-    let cases: Vec<CaseJson> = rows
-        .into_iter()
-        .zip(details)
-        .map(|(c, d)| CaseJson::new(c, d, crs))
-        .collect();
+    let cases = super::case_jsons(&state, rows, crs).await?;
     Ok(web::Json(pagination::Page {
         items: fields.apply(cases),
         next_cursor: next.map(encode_cursor),
@@ -181,12 +176,10 @@ pub(super) async fn reports_geojson(
 ) -> Result<HttpResponse, ApiError> {
     let (filter, crs) = parse_filter(&query)?;
     let (rows, next) = service::list(&state, &user, &filter).await?;
-    let details = service::details_for(&state, &rows).await?;
-    let features: Vec<serde_json::Value> = rows
+    let features: Vec<serde_json::Value> = super::case_jsons(&state, rows, crs)
+        .await?
         .into_iter()
-        .zip(details)
-        .map(|(case, details)| {
-            let case = CaseJson::new(case, details, crs);
+        .map(|case| {
             serde_json::json!({
                 "type": "Feature",
                 "id": case.id,

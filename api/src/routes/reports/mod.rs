@@ -198,12 +198,24 @@ async fn case_json(
     case: entity::cases::Model,
     crs: Crs,
 ) -> Result<CaseJson, ApiError> {
-    let details = service::details_for(state, std::slice::from_ref(&case)).await?;
-    let details = details
+    case_jsons(state, vec![case], crs)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no details").into())
+}
+
+/// Cases as the API shows them, their photos and assignees read for all at once.
+pub(crate) async fn case_jsons(
+    state: &AppState,
+    cases: Vec<entity::cases::Model>,
+    crs: Crs,
+) -> Result<Vec<CaseJson>, ApiError> {
+    let details = service::details_for(state, &cases).await?;
+    Ok(cases
         .into_iter()
-        .next()
-        .ok_or_else(|| Error::internal("no details"))?;
-    Ok(CaseJson::new(case, details, crs))
+        .zip(details)
+        .map(|(case, details)| CaseJson::new(case, details, crs))
+        .collect())
 }
 
 /// File a report (inspectors, supervisors).
@@ -361,14 +373,13 @@ async fn nearby(
     let point = GeoPoint::from_crs(lat, lon, crs).map_err(|p| Error::invalid_field("lat", p))?;
     let found = service::nearby(&state, &user, point, &category, radius).await?;
     let (cases, distances): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-    let details = service::details_for(&state, &cases).await?;
-    let items = cases
+    let items = case_jsons(&state, cases, crs)
+        .await?
         .into_iter()
-        .zip(details)
         .zip(distances)
-        .map(|((case, details), distance_m)| NearbyCaseJson {
+        .map(|(case, distance_m)| NearbyCaseJson {
             distance_m: (distance_m * 10.0).round() / 10.0,
-            case: CaseJson::new(case, details, crs),
+            case,
         })
         .collect();
     Ok(web::Json(pagination::Page::whole(items)))
