@@ -326,3 +326,55 @@ async fn a_write_that_commits_after_a_later_one_is_not_skipped() {
     assert_eq!(now[&first], 2);
     phone.sync_until(&app, &inspector, 10, &now).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inspector_keeps_its_own_filings_and_a_moved_user_starts_again() {
+    let app = spawn_app().await;
+    let first = app.login_as("inspector").await.access_token;
+    let second = app.login_as("inspector").await.access_token;
+    let mut own = HashMap::new();
+    for _ in 0..2 {
+        let case = app.file_report(&first, json!({})).await;
+        own.insert(case["id"].as_str().unwrap().to_owned(), 1);
+        app.file_report(&second, json!({})).await;
+    }
+    // Only its own two, though its lists show all four.
+    assert_eq!(listed(&app, &first, "").await.len(), 4);
+    let mut phone = Phone::default();
+    phone.sync_until(&app, &first, 10, &own).await;
+
+    // A department's phone; then its user is moved to another department.
+    let supervisor = app.login_as("supervisor").await.access_token;
+    let admin = app.admin().await.access_token;
+    let (a, b) = (app.create_department().await, app.create_department().await);
+    for (i, id) in own.keys().enumerate() {
+        let to = if i == 0 { a } else { b };
+        act(
+            &app,
+            &supervisor,
+            id,
+            "assign",
+            json!({"department_id": to}),
+        )
+        .await;
+    }
+    let worker = app.login_scoped("department", Some(a), None).await;
+    let mut desk = Phone::default();
+    let in_a = listed(&app, &worker.access_token, "").await;
+    assert_eq!(in_a.len(), 1);
+    desk.sync_until(&app, &worker.access_token, 10, &in_a).await;
+    let moved = app
+        .patch_json(
+            &format!("/api/v1/users/{}", worker.user_id),
+            &admin,
+            &json!({"role": "department", "department_id": b}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    // Its token is of department A's hands: the phone is told to start again, and then
+    // holds department B's case.
+    let in_b = listed(&app, &worker.access_token, "").await;
+    assert_eq!(in_b.len(), 1);
+    assert_ne!(in_a, in_b);
+    desk.sync_until(&app, &worker.access_token, 10, &in_b).await;
+}

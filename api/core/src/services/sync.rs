@@ -27,12 +27,14 @@ pub const MAX_REMOVED: u64 = 5_000;
 
 /// Where a phone's sync stands: every change of sequence below or at `floor` (and at
 /// `floor` up to the case `after`) has been sent; `window` is where this sync's window
-/// began (its exits are told when the window is done).
+/// began (its exits are told when the window is done); `scope` tags whose hands the
+/// phone holds, so that a user moved to another department starts again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncToken {
     pub floor: i64,
     pub after: Option<Uuid>,
     pub window: i64,
+    pub scope: u32,
 }
 
 impl SyncToken {
@@ -41,13 +43,21 @@ impl SyncToken {
         floor: -1,
         after: None,
         window: 0,
+        scope: 0,
     };
+
+    fn is_start(self) -> bool {
+        self.floor == -1 && self.after.is_none()
+    }
 
     pub fn encode(self) -> String {
         let after = self
             .after
             .map_or_else(String::new, |id| id.simple().to_string());
-        format!("s1.{}.{}.{}", self.floor, after, self.window)
+        format!(
+            "s1.{}.{}.{}.{:08x}",
+            self.floor, after, self.window, self.scope
+        )
     }
 
     pub fn decode(raw: &str) -> Result<Self, Msg> {
@@ -62,6 +72,10 @@ impl SyncToken {
             id => Some(Uuid::parse_str(id).map_err(|_| bad())?),
         };
         let window: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let scope = parts
+            .next()
+            .and_then(|p| u32::from_str_radix(p, 16).ok())
+            .ok_or_else(bad)?;
         if parts.next().is_some() || floor < -1 || window < 0 {
             return Err(bad());
         }
@@ -69,6 +83,7 @@ impl SyncToken {
             floor,
             after,
             window,
+            scope,
         })
     }
 }
@@ -107,14 +122,22 @@ async fn horizon(db: &impl ConnectionTrait) -> Result<i64, Error> {
     Ok(row.try_get::<i64>("", "horizon")?)
 }
 
-/// The cases a user's phone keeps: an inspector's own filings; everyone else's cases as
-/// their lists show them.
+/// The cases a user's phone keeps: an inspector's own filings (always in its scope);
+/// everyone else's cases as their lists show them.
 fn kept_by(user: &CurrentUser) -> Condition {
-    let scope = policy::case_condition(policy::case_scope(user));
     match user.role {
-        Role::Inspector => scope.add(cases::Column::ReporterId.eq(user.id)),
-        _ => scope,
+        Role::Inspector => Condition::all().add(cases::Column::ReporterId.eq(user.id)),
+        _ => policy::case_condition(policy::case_scope(user)),
     }
+}
+
+/// A tag of whose hands a phone holds: a user given another department or shop gets
+/// another tag, and their phone starts again.
+fn scope_tag(user: &CurrentUser) -> u32 {
+    use sha2::{Digest, Sha256};
+    let described = format!("{}:{:?}", user.role, policy::case_scope(user));
+    let digest = Sha256::digest(described.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 pub async fn changes(
@@ -124,7 +147,27 @@ pub async fn changes(
     limit: u64,
 ) -> Result<SyncPage, Error> {
     let db = &state.db;
+    let scope = scope_tag(user);
+    if !token.is_start() && token.scope != scope {
+        return Ok(SyncPage {
+            cases: Vec::new(),
+            removed: Vec::new(),
+            reset: true,
+            done: true,
+            next: SyncToken {
+                scope,
+                ..SyncToken::START
+            },
+        });
+    }
     let horizon = horizon(db).await?;
+    // A phone with nothing needs no removals from before its first sync: its window
+    // begins now.
+    let window = if token.is_start() {
+        horizon
+    } else {
+        token.window
+    };
     let past_token = match token.after {
         Some(after) => Condition::any().add(change_seq().gt(token.floor)).add(
             Condition::all()
@@ -166,11 +209,12 @@ pub async fn changes(
             next: SyncToken {
                 floor: last_seq,
                 after: Some(last_id.0),
-                window: token.window,
+                window,
+                scope,
             },
         });
     }
-    let (removed, reset) = exits(state, user, token.window, horizon).await?;
+    let (removed, reset) = exits(state, user, window, horizon).await?;
     Ok(SyncPage {
         cases,
         removed,
@@ -180,6 +224,7 @@ pub async fn changes(
             floor: horizon - 1,
             after: None,
             window: horizon,
+            scope,
         },
     })
 }
@@ -207,10 +252,10 @@ async fn exits(
         .and_where(Expr::col((exits.clone(), Alias::new(column))).eq(owner))
         .and_where(Expr::col((exits.clone(), Alias::new("change_seq"))).gte(from))
         .and_where(Expr::col((exits.clone(), Alias::new("change_seq"))).lt(to))
-        .limit(MAX_REMOVED + 1)
+        .limit(4 * MAX_REMOVED + 1)
         .to_owned();
     let rows = state.db.query_all(&query).await?;
-    if rows.len() as u64 > MAX_REMOVED {
+    if rows.len() as u64 > 4 * MAX_REMOVED {
         return Ok((Vec::new(), true));
     }
     let left: Vec<CaseId> = rows
@@ -231,10 +276,11 @@ async fn exits(
         .await?
         .into_iter()
         .collect();
-    Ok((
-        left.into_iter().filter(|id| !back.contains(id)).collect(),
-        false,
-    ))
+    let gone: Vec<CaseId> = left.into_iter().filter(|id| !back.contains(id)).collect();
+    if gone.len() as u64 > MAX_REMOVED {
+        return Ok((Vec::new(), true));
+    }
+    Ok((gone, false))
 }
 
 /// Ends the holds whose wait is over, so that the change reaches the assignee's sync (its
@@ -275,17 +321,20 @@ mod tests {
                 floor: 42,
                 after: Some(Uuid::now_v7()),
                 window: 7,
+                scope: 0xdead_beef,
             },
         ] {
             assert_eq!(SyncToken::decode(&token.encode()).unwrap(), token);
         }
         for bad in [
             "",
-            "s2.1..0",
-            "s1.x..0",
-            "s1.1.nope.0",
-            "s1.1..0.9",
-            "s1.-5..0",
+            "s2.1..0.0",
+            "s1.x..0.0",
+            "s1.1.nope.0.0",
+            "s1.1..0.0.9",
+            "s1.-5..0.0",
+            "s1.1..0",
+            "s1.1..0.zz",
         ] {
             assert!(SyncToken::decode(bad).is_err(), "{bad}");
         }
