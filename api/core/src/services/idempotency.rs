@@ -163,7 +163,7 @@ pub async fn claim(
         .one(db)
         .await?
     else {
-        // Given back between our insert and this read: free, but a moment ago busy.
+        // Given back between our insert and this read: a retry a moment later takes it.
         return Ok(Claim::Running);
     };
     if let (Some(fingerprint), Some(status)) = (row.fingerprint, row.response_status) {

@@ -277,15 +277,28 @@ async fn follow_shop_departments(
             )),
         )
         .to_owned();
-    let mut update = entity::cases::Entity::update_many()
-        .col_expr(
-            entity::cases::Column::OverseerDepartmentId,
-            SimpleExpr::SubQuery(
-                None,
-                Box::new(department_of_shop.into_sub_query_statement()),
-            ),
+    let department = || {
+        SimpleExpr::SubQuery(
+            None,
+            Box::new(department_of_shop.clone().into_sub_query_statement()),
         )
-        .filter(entity::cases::Column::AssigneeShopfrontId.is_not_null());
+    };
+    let overseer = || {
+        Expr::col((
+            entity::cases::Entity,
+            entity::cases::Column::OverseerDepartmentId,
+        ))
+    };
+    // Only the cases whose overseer changes are written: every write of a case reaches
+    // the phones' sync.
+    let changes = sea_orm::Condition::any()
+        .add(overseer().is_null().and(department().is_not_null()))
+        .add(overseer().is_not_null().and(department().is_null()))
+        .add(overseer().ne(department()));
+    let mut update = entity::cases::Entity::update_many()
+        .col_expr(entity::cases::Column::OverseerDepartmentId, department())
+        .filter(entity::cases::Column::AssigneeShopfrontId.is_not_null())
+        .filter(changes);
     if let Some(shop) = shop {
         update = update.filter(entity::cases::Column::AssigneeShopfrontId.eq(shop));
     }
