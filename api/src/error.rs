@@ -36,6 +36,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::IdempotencyKeyReused
         | ErrorCode::InvalidImport
         | ErrorCode::PhotoLimitReached
+        | ErrorCode::UploadMismatch
         | ErrorCode::InvalidImage
         | ErrorCode::ImageTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
@@ -47,7 +48,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ClientIdConflict
         | ErrorCode::IdempotencyKeyInUse
         | ErrorCode::VersionConflict
-        | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
+        | ErrorCode::InvalidTransition
+        | ErrorCode::UploadIncomplete => StatusCode::CONFLICT,
+        ErrorCode::UploadExpired => StatusCode::GONE,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::TooManyRequests | ErrorCode::TooManyLoginAttempts => {
@@ -272,6 +275,9 @@ mod tests {
             ("invalid_transition", 409),
             ("invalid_import", 422),
             ("photo_limit_reached", 422),
+            ("upload_incomplete", 409),
+            ("upload_mismatch", 422),
+            ("upload_expired", 410),
             ("invalid_image", 422),
             ("image_too_large", 422),
             ("payload_too_large", 413),

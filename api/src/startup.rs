@@ -45,6 +45,8 @@ impl Application {
         start_hold_release(&workers, state.clone());
         crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
+        crate::services::push::start_workers(&workers, state.clone().into_inner())
+            .map_err(|err| anyhow::anyhow!("push sender cannot start: {err}"))?;
         Ok(Self {
             port,
             server,
@@ -107,8 +109,9 @@ async fn shutdown_signal() {
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const ORPHAN_MIN_AGE_SECS: i64 = 3600;
 
-/// Runs the orphan sweep in the background. Several instances may sweep at once: deleting
-/// an object twice is harmless, and young objects (uploads in flight) are left alone.
+/// Runs the orphan sweep in the background, and the removal of expired direct uploads.
+/// Several instances may sweep at once: deleting an object twice is harmless, and young
+/// objects (uploads in flight) are left alone.
 fn start_orphan_sweep(workers: &Workers, state: web::Data<AppState>) {
     workers.every("orphan sweep", SWEEP_EVERY, SWEEP_EVERY, move || {
         let state = state.clone();
@@ -116,6 +119,9 @@ fn start_orphan_sweep(workers: &Workers, state: web::Data<AppState>) {
             let min_age = chrono::Duration::seconds(ORPHAN_MIN_AGE_SECS);
             if let Err(err) = crate::services::photos::sweep_orphans(&state, min_age).await {
                 tracing::warn!(error = %err, "orphan sweep failed");
+            }
+            if let Err(err) = crate::services::direct_uploads::sweep(&state).await {
+                tracing::warn!(error = %err, "direct upload sweep failed");
             }
         }
     });
@@ -183,6 +189,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 }),
             )
             .configure(routes::open311::routes)
+            .configure(|cfg| routes::direct_uploads::forward_routes(cfg, &state))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, ApiError>(Error::not_found().into())
             }))

@@ -78,4 +78,8 @@ id_types!(
     DepartmentId,
     /// A street-facing shop answering for its frontage (门前三包).
     ShopfrontId,
+    /// A photo being sent straight to the object store (a direct upload).
+    UploadId,
+    /// One device's Web Push subscription (a browser's push endpoint and keys).
+    PushSubscriptionId,
 );

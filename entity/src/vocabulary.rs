@@ -170,3 +170,16 @@ stored_enum!(
 );
 
 stored_enum!(CampaignStatus { Open => "open", Closed => "closed" });
+
+stored_enum!(
+    /// What a Web Push notice tells its person: a case given to them (`assigned`, or
+    /// `reopened` as a recurrence), their rectification sent back (`rejected`), their case
+    /// past its deadline (`overdue`), a rectification waiting for their check (`rectified`).
+    PushEvent {
+        Assigned => "assigned",
+        Reopened => "reopened",
+        Rejected => "rejected",
+        Overdue => "overdue",
+        Rectified => "rectified",
+    }
+);

@@ -18,6 +18,8 @@ mod m20261123_000011_add_case_overseer;
 mod m20261201_000012_create_idempotency_keys;
 mod m20261201_000013_hold_cases_for_evidence;
 mod m20261201_000014_add_change_sequence;
+mod m20261201_000015_create_direct_uploads;
+mod m20261201_000016_create_push;
 
 pub struct Migrator;
 
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_create_idempotency_keys::Migration),
             Box::new(m20261201_000013_hold_cases_for_evidence::Migration),
             Box::new(m20261201_000014_add_change_sequence::Migration),
+            Box::new(m20261201_000015_create_direct_uploads::Migration),
+            Box::new(m20261201_000016_create_push::Migration),
         ]
     }
 }

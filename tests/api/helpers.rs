@@ -344,16 +344,16 @@ impl TestApp {
 
 /// Asserts the API's error shape and returns the body.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status, "status for {code}");
-    assert!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json")),
-        "error responses are JSON"
-    );
-    let body: Value = response.json().await.unwrap();
+    let actual = response.status();
+    let json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "status for {code}: {text}");
+    assert!(json, "error responses are JSON: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(
         body["error"]["message"]

@@ -162,3 +162,27 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     bytes[29..33].copy_from_slice(&crc.to_be_bytes());
     bytes
 }
+
+/// A PNG of noise, which does not compress: about 3 bytes a pixel, for files larger than a
+/// part of a direct upload.
+pub fn noise_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut state = u64::from(seed) | 1;
+    let noise = RgbImage::from_fn(width, height, |_, _| {
+        // xorshift64: cheap and good enough to defeat deflate.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let [r, g, b, ..] = state.to_le_bytes();
+        Rgb([r, g, b])
+    });
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            noise.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    out
+}

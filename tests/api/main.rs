@@ -5,6 +5,7 @@
 
 mod auth;
 mod calendar;
+mod direct_uploads;
 mod errors;
 mod flaky;
 mod hardening;
@@ -19,6 +20,7 @@ mod operations;
 mod phone_day;
 mod photos;
 mod policy;
+mod push;
 mod registry;
 mod reports;
 mod stats;

@@ -219,6 +219,9 @@ async fn the_server_states_its_limits_and_the_oldest_client_it_serves() {
     assert_eq!(limits["idempotency"]["retention_hours"], 24);
     assert_eq!(limits["requests"]["per_account"]["per_second"], 7);
     assert_eq!(limits["sessions"]["refresh_reuse_grace_seconds"], 60);
+    assert_eq!(limits["direct_uploads"]["part_bytes"], 5 * 1024 * 1024);
+    assert_eq!(limits["direct_uploads"]["max_pending"], 20);
+    assert_eq!(limits["direct_uploads"]["lifetime_hours"], 24);
     // What it states is what it enforces: a page of 201 is refused.
     let token = app.login_as("inspector").await.access_token;
     let over = app.get("/api/v1/reports?limit=201", Some(&token)).await;

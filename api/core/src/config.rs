@@ -59,6 +59,11 @@ pub struct Settings {
     /// SQLite's `synchronous`: `full` (default) makes every acknowledged commit survive a
     /// power cut; `normal` is faster and may lose the last commits.
     pub sqlite_synchronous: SqliteDurability,
+    /// The Web Push (VAPID) signing key, 32 bytes of a P-256 scalar; `None`: derived from
+    /// the token signing secret, so instances sharing that secret share this key.
+    pub vapid_private_key: Option<SecretString>,
+    /// Who runs this server, for push services to contact (`mailto:` or `https:`).
+    pub vapid_subject: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +76,9 @@ pub enum SqliteDurability {
 #[derive(Clone, Debug)]
 pub struct S3Settings {
     pub endpoint: String,
+    /// Where phones reach the store, for the presigned URLs of direct uploads (the
+    /// endpoint itself unless `XUNCHA_S3_PUBLIC_ENDPOINT` says otherwise).
+    pub public_endpoint: String,
     pub region: String,
     pub access_key_id: SecretString,
     pub secret_access_key: SecretString,
@@ -136,8 +144,23 @@ impl Settings {
                         problem: "required when XUNCHA_S3_ENDPOINT is set".into(),
                     })
                 };
+                let public_endpoint = match get("XUNCHA_S3_PUBLIC_ENDPOINT") {
+                    None => endpoint.clone(),
+                    Some(public)
+                        if public.starts_with("http://") || public.starts_with("https://") =>
+                    {
+                        public
+                    }
+                    Some(_) => {
+                        return Err(ConfigError {
+                            variable: "XUNCHA_S3_PUBLIC_ENDPOINT",
+                            problem: "expected an http:// or https:// URL".into(),
+                        });
+                    }
+                };
                 Some(S3Settings {
                     endpoint,
+                    public_endpoint,
                     region: get("XUNCHA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
                     access_key_id: required("XUNCHA_S3_ACCESS_KEY_ID")?.into(),
                     secret_access_key: required("XUNCHA_S3_SECRET_ACCESS_KEY")?.into(),
@@ -321,6 +344,36 @@ impl Settings {
             },
         )?;
 
+        let vapid_private_key = match get("XUNCHA_VAPID_PRIVATE_KEY") {
+            None => None,
+            Some(raw) => {
+                let key = raw.trim().to_owned();
+                crate::services::push::vapid::parse_private_key(&key).map_err(|problem| {
+                    ConfigError {
+                        variable: "XUNCHA_VAPID_PRIVATE_KEY",
+                        problem,
+                    }
+                })?;
+                Some(SecretString::from(key))
+            }
+        };
+        // Push services write to this address about a misbehaving sender; the public URL
+        // names the city's deployment when nothing better is said.
+        let default_subject = public_url
+            .as_deref()
+            .filter(|url| url.starts_with("https://"))
+            .map_or_else(|| DEFAULT_VAPID_SUBJECT.to_owned(), str::to_owned);
+        let vapid_subject = parse_or(&get, "XUNCHA_VAPID_SUBJECT", Some(default_subject), |v| {
+            let allowed = (v.starts_with("mailto:") && v.len() > 7 && v.contains('@'))
+                || url::Url::parse(v).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+            (allowed && v.len() <= 200 && !v.chars().any(|c| c.is_whitespace() || c.is_control()))
+                .then(|| v.to_owned())
+                .ok_or_else(|| {
+                    "expected a mailto: address or an https: URL such as mailto:ops@example.gov.cn"
+                        .to_owned()
+                })
+        })?;
+
         Ok(Self {
             bind,
             data_dir,
@@ -350,6 +403,8 @@ impl Settings {
             webhook_allowed_networks,
             public_url,
             sqlite_synchronous,
+            vapid_private_key,
+            vapid_subject,
         })
     }
 
@@ -357,6 +412,10 @@ impl Settings {
         self.database_url.starts_with("sqlite:")
     }
 }
+
+/// The VAPID subject when neither `XUNCHA_VAPID_SUBJECT` nor an https `XUNCHA_PUBLIC_URL`
+/// is set: a valid `mailto:` that reaches nobody, so set one in production.
+pub const DEFAULT_VAPID_SUBJECT: &str = "mailto:xuncha-operator@example.com";
 
 /// Networks such as `10.0.0.0/8,fd00::/8` (a bare address is its own network).
 fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
@@ -467,6 +526,26 @@ mod tests {
                 vec![("XUNCHA_UPLOAD_BUFFER_MIB", "1")],
                 "XUNCHA_UPLOAD_BUFFER_MIB",
             ),
+            (
+                vec![("XUNCHA_VAPID_SUBJECT", "ops@example.gov.cn")],
+                "XUNCHA_VAPID_SUBJECT",
+            ),
+            (
+                vec![("XUNCHA_VAPID_SUBJECT", "http://example.gov.cn")],
+                "XUNCHA_VAPID_SUBJECT",
+            ),
+            (
+                vec![("XUNCHA_VAPID_PRIVATE_KEY", "not-a-key")],
+                "XUNCHA_VAPID_PRIVATE_KEY",
+            ),
+            (
+                // 32 bytes, but above the curve's order: not a scalar.
+                vec![(
+                    "XUNCHA_VAPID_PRIVATE_KEY",
+                    "__________________________________________8",
+                )],
+                "XUNCHA_VAPID_PRIVATE_KEY",
+            ),
         ] {
             let err = settings(&vars).unwrap_err();
             assert_eq!(err.variable, variable, "{err}");
@@ -485,6 +564,10 @@ mod tests {
                 "jwt-secret-value-that-is-long-enough-123",
             ),
             ("XUNCHA_ADMIN_PASSWORD", "admin-password-value"),
+            (
+                "XUNCHA_VAPID_PRIVATE_KEY",
+                "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
+            ),
         ])
         .unwrap();
         let printed = format!("{s:?} {s:#?}");
@@ -493,6 +576,7 @@ mod tests {
             "secret-access-key-value",
             "jwt-secret-value",
             "admin-password-value",
+            "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
         ] {
             assert!(!printed.contains(secret), "{secret} printed: {printed}");
         }

@@ -64,6 +64,9 @@ pub enum ErrorCode {
     InvalidTransition,
     InvalidImport,
     PhotoLimitReached,
+    UploadIncomplete,
+    UploadMismatch,
+    UploadExpired,
     InvalidImage,
     ImageTooLarge,
     PayloadTooLarge,
@@ -78,7 +81,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -98,6 +101,9 @@ impl ErrorCode {
         ErrorCode::InvalidTransition,
         ErrorCode::InvalidImport,
         ErrorCode::PhotoLimitReached,
+        ErrorCode::UploadIncomplete,
+        ErrorCode::UploadMismatch,
+        ErrorCode::UploadExpired,
         ErrorCode::InvalidImage,
         ErrorCode::ImageTooLarge,
         ErrorCode::PayloadTooLarge,
@@ -132,6 +138,9 @@ impl ErrorCode {
             ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::InvalidImport => "invalid_import",
             ErrorCode::PhotoLimitReached => "photo_limit_reached",
+            ErrorCode::UploadIncomplete => "upload_incomplete",
+            ErrorCode::UploadMismatch => "upload_mismatch",
+            ErrorCode::UploadExpired => "upload_expired",
             ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::ImageTooLarge => "image_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -213,6 +222,18 @@ impl ErrorCode {
             ErrorCode::PhotoLimitReached => Msg::fixed(
                 "A case takes at most 9 photos of each kind.",
                 "每个案件每类照片最多 9 张。",
+            ),
+            ErrorCode::UploadIncomplete => Msg::fixed(
+                "The store does not have every part of this upload yet; send the missing ones.",
+                "存储中尚缺此上传的部分分片，请补传缺少的分片。",
+            ),
+            ErrorCode::UploadMismatch => Msg::fixed(
+                "The uploaded file is not the one declared (its size or SHA-256 differs); send it again.",
+                "已上传的文件与声明不符（大小或 SHA-256 不同），请重新上传。",
+            ),
+            ErrorCode::UploadExpired => Msg::fixed(
+                "This upload has expired; start a new one.",
+                "此上传已过期，请重新发起。",
             ),
             ErrorCode::InvalidImage => Msg::fixed(
                 "The image cannot be read; it may be truncated or damaged.",

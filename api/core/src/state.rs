@@ -36,6 +36,11 @@ pub struct AppState {
     pub limiter: crate::limits::RateLimiter,
     /// Seals the answers kept for idempotency keys.
     pub answers: crate::services::idempotency::Sealer,
+    /// Signs Web Push requests (VAPID); its public key is what phones subscribe with.
+    pub vapid: crate::services::push::vapid::Vapid,
+    /// With the embedded store (on loopback only): what passes the phones' presigned PUTs
+    /// to it, through this service's own address.
+    pub store_gateway: Option<crate::storage::embedded::Gateway>,
 }
 
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -82,6 +87,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(ObjectStore, Opt
             region,
             access_key_id,
             secret_access_key,
+            ..
         }) => (
             StoreEndpoint {
                 url: endpoint.clone(),
@@ -125,6 +131,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let secret = bootstrap::jwt_secret(&settings)?;
     let jwt = JwtKeys::new(&secret, settings.access_token_ttl);
     let answers = crate::services::idempotency::Sealer::new(&secret);
+    let vapid = crate::services::push::vapid::Vapid::new(&settings, &secret)
+        .map_err(|err| anyhow::anyhow!("XUNCHA_VAPID_PRIVATE_KEY: {err}"))?;
     let decoders = std::thread::available_parallelism().map_or(2, usize::from);
     let limiter = crate::limits::RateLimiter::new(&settings).await?;
     let state = Arc::new(AppState {
@@ -142,6 +150,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         case_numbers: Default::default(),
         limiter,
         answers,
+        vapid,
+        store_gateway: embedded_store.as_ref().map(EmbeddedS3::gateway),
     });
     Ok(Prepared {
         state,

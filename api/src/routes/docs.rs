@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-in, tokens and the signed-in user"),
         (name = "users", description = "User administration"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "push", description = "Web Push to the signed-in user's devices (推送): the server's VAPID key and each device's subscription"),
         (name = "open311", description = "API keys for Open311 client apps (the GeoReport v2 endpoint itself is at /open311/v2/, see docs/open311.md)"),
         (name = "inspections", description = "Unannounced inspections (明察暗访): sites, checklists, campaigns with a verifiable draw, visits, review, exports and statistics"),
     )

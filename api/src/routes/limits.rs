@@ -10,9 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::photo::{ImageFormat, MAX_FILE_BYTES, MAX_PIXELS};
 use crate::routes::extract::JSON_LIMIT_BYTES;
 use crate::routes::{IMPORT_LIMIT_BYTES, pagination};
-use crate::services::idempotency;
 use crate::services::photos::MAX_PER_KIND;
 use crate::services::uploads::MAX_FILES_PER_REQUEST;
+use crate::services::{direct_uploads, idempotency};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -34,6 +34,19 @@ pub struct LimitsJson {
     pub sessions: SessionLimitsJson,
     /// How long an assigned report filed without a photo waits for its first one.
     pub dispatch_wait_seconds: u64,
+    pub direct_uploads: DirectUploadLimitsJson,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectUploadLimitsJson {
+    /// Every part but the last has this size; a file no larger goes in one PUT.
+    pub part_bytes: i64,
+    /// How long a presigned URL works; ask the upload for fresh ones after.
+    pub url_validity_seconds: u64,
+    /// An upload not finalized within this is removed.
+    pub lifetime_hours: i64,
+    /// Unfinished uploads one user may have at once.
+    pub max_pending: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,5 +137,11 @@ async fn limits(state: web::Data<AppState>) -> HttpResponse {
             refresh_reuse_grace_seconds: settings.refresh_reuse_grace.as_secs(),
         },
         dispatch_wait_seconds: settings.dispatch_wait.as_secs(),
+        direct_uploads: DirectUploadLimitsJson {
+            part_bytes: direct_uploads::PART_BYTES,
+            url_validity_seconds: direct_uploads::URL_VALIDITY.as_secs(),
+            lifetime_hours: direct_uploads::UPLOAD_LIFETIME.num_hours(),
+            max_pending: direct_uploads::MAX_PENDING_PER_USER,
+        },
     })
 }

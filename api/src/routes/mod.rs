@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod categories;
 pub mod checklists;
 pub mod departments;
+pub mod direct_uploads;
 pub mod docs;
 pub mod extract;
 pub mod fields;
@@ -21,6 +22,7 @@ pub mod offline;
 pub mod open311;
 pub mod pagination;
 pub mod photos;
+pub mod push;
 pub mod queue;
 pub mod reports;
 pub mod shopfronts;
@@ -76,6 +78,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(offline::routes)
             .configure(limits::routes)
             .configure(sync::routes)
+            .configure(push::routes)
+            .configure(direct_uploads::routes)
             .configure(shopfronts::routes)
             .configure(queue::routes)
             .configure(calendar::routes)

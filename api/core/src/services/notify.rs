@@ -3,7 +3,8 @@
 //! (so it survives a crash) and sent by a background sender on every instance; a sender
 //! claims a delivery with a conditional update, so each is sent by one instance at a time,
 //! and marks it delivered, so it is sent once. Bodies are signed with HMAC-SHA256 over
-//! `<timestamp>.<body>`. Failures are retried with exponential backoff.
+//! `<timestamp>.<body>`. Failures are retried with exponential backoff. Web Push to
+//! people's phones has its own outbox beside this one (`services::push`).
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use entity::vocabulary::PushEvent;
 use entity::{cases, webhook_deliveries, webhooks};
 
 use crate::error::Error;
@@ -213,7 +215,7 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usiz
 }
 
 /// The error and its causes on one line (reqwest's own message hides the resolver's).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(inner) = cause {
@@ -244,13 +246,12 @@ async fn record_attempt(
             update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now()));
         }
         Some(message) => {
-            let backoff = 10i64 << delivery.attempts.clamp(0, 9);
             tracing::warn!(delivery = %delivery.id, error = %message, "webhook delivery failed");
             update = update
                 .col_expr(webhook_deliveries::Column::LastError, Expr::value(message))
                 .col_expr(
                     webhook_deliveries::Column::NextAttemptAt,
-                    Expr::value(now() + chrono::Duration::seconds(std::cmp::min(backoff, 3600))),
+                    Expr::value(now() + backoff(delivery.attempts)),
                 );
         }
     }
@@ -261,7 +262,14 @@ async fn record_attempt(
     Ok(())
 }
 
-/// Marks newly overdue cases and queues their notice, once per case and deadline. Safe
+/// The wait before the next attempt of a delivery that has failed `attempts` times
+/// before this one: 10 s, doubling, at most an hour.
+pub(crate) fn backoff(attempts: i32) -> chrono::Duration {
+    chrono::Duration::seconds(std::cmp::min(10i64 << attempts.clamp(0, 9), 3600))
+}
+
+/// Marks newly overdue cases and queues their notices (webhooks and Web Push to the
+/// assignee's people), once per case and deadline. Safe
 /// with several instances: the conditional update lets one of them take each case.
 pub async fn sweep_overdue(state: &AppState) -> Result<usize, Error> {
     use crate::domain::CaseStatus;
@@ -286,6 +294,7 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, Error> {
         if taken.rows_affected == 1 {
             let registry = state.registry.current(&txn).await?;
             enqueue(&txn, &registry, &case, Notice::Overdue).await?;
+            crate::services::push::enqueue(&txn, &case, PushEvent::Overdue, None).await?;
             marked += 1;
         }
         txn.commit().await?;

@@ -1,6 +1,7 @@
-//! Where the service may send requests of its own (webhooks): public addresses only, so
-//! that an admin's URL — or a name that later resolves elsewhere — cannot reach the
-//! database, the embedded store, the cloud's metadata service or anything else inside.
+//! Where the service may send requests of its own (webhooks, Web Push): public addresses
+//! only, so that an admin's URL, a phone's push endpoint — or a name that later resolves
+//! elsewhere — cannot reach the database, the embedded store, the cloud's metadata service
+//! or anything else inside.
 //! Checked at registration and again at every send, by the resolver the sender uses, so a
 //! name is judged by what it resolves to at that moment. Networks named in
 //! `XUNCHA_WEBHOOK_ALLOWED_NETWORKS` are let through for receivers on a private network.
@@ -69,10 +70,10 @@ impl OutboundPolicy {
         match addresses.iter().find(|ip| !self.permits(**ip)) {
             Some(ip) => Err(Msg::new(
                 format!(
-                    "{ip} is not a public address; webhooks may reach public addresses only (or XUNCHA_WEBHOOK_ALLOWED_NETWORKS)"
+                    "{ip} is not a public address; the server sends only to public addresses (or XUNCHA_WEBHOOK_ALLOWED_NETWORKS)"
                 ),
                 format!(
-                    "{ip} 不是公网地址；Webhook 只能发往公网地址（或 XUNCHA_WEBHOOK_ALLOWED_NETWORKS 所列网络）"
+                    "{ip} 不是公网地址；服务器只向公网地址发送（或 XUNCHA_WEBHOOK_ALLOWED_NETWORKS 所列网络）"
                 ),
             )),
             None => Ok(url),

@@ -742,7 +742,7 @@ pub async fn sweep_orphans(state: &AppState, min_age: Duration) -> Result<usize,
             .collect();
         for (key, id) in chunk {
             if !known.contains(id) {
-                state.store.delete(&ObjectKey::from_listed(key)).await?;
+                state.store.delete(&ObjectKey::named(key)).await?;
                 deleted += 1;
             }
         }

@@ -1,6 +1,6 @@
 //! Driving a case through its life cycle. Every action checks who may do it and from
 //! which status, refuses a stale `version`, and writes the state change and its hash-chained
-//! event in one transaction.
+//! event in one transaction, with the notices it sends (webhooks, Web Push).
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, UpdateMany};
@@ -14,7 +14,7 @@ use crate::auth::policy;
 use crate::domain::{Action, AssigneeKind, CaseStatus, PhotoKind};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::notify::{self, Notice};
-use crate::services::{events, now, reports};
+use crate::services::{events, now, push, reports};
 use crate::state::AppState;
 
 /// What an action may carry besides the version.
@@ -100,6 +100,9 @@ pub async fn act(
     if let Some(notice) = notice_of(action) {
         let registry = state.registry.current(&txn).await?;
         notify::enqueue(&txn, &registry, &updated, notice).await?;
+    }
+    if let Some(event) = push::event_of(action) {
+        push::enqueue(&txn, &updated, event, Some(user.id)).await?;
     }
     txn.commit().await?;
     tracing::info!(case_id = %case.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), "case action");

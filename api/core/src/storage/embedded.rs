@@ -80,6 +80,18 @@ impl EmbeddedS3 {
         &self.endpoint
     }
 
+    /// What forwards the phones' presigned PUTs to this store.
+    pub fn gateway(&self) -> Gateway {
+        Gateway {
+            base: self.endpoint.url.clone(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
     /// Stops accepting connections and waits for open ones to finish (at most 5 s).
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -96,5 +108,81 @@ impl Drop for EmbeddedS3 {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Forwards the phones' presigned PUTs to the embedded store, which listens on loopback
+/// only. A request goes as it came — path, query with its signature, the signed headers
+/// and `Host` — so the store checks the signature this service made for the address the
+/// phone used, and nothing unsigned gets through.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    base: String,
+    client: reqwest::Client,
+}
+
+/// The store's answer, passed back as it is.
+pub struct Forwarded {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+}
+
+/// Headers that belong to one connection, or that the store must not see (a bearer token
+/// meant for this service).
+const NOT_FORWARDED: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "authorization",
+    "expect",
+];
+
+impl Gateway {
+    pub async fn put(
+        &self,
+        path_and_query: &str,
+        headers: Vec<(String, String)>,
+        body: impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
+    ) -> Result<Forwarded, super::StorageError> {
+        let mut request = self
+            .client
+            .put(format!("{}{path_and_query}", self.base))
+            .body(reqwest::Body::wrap_stream(body));
+        for (name, value) in headers {
+            if !NOT_FORWARDED.contains(&name.as_str()) {
+                request = request.header(name, value);
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| super::StorageError::Unavailable(err.to_string()))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| {
+                matches!(
+                    name.as_str(),
+                    "etag" | "content-type" | "x-amz-request-id" | "x-amz-id-2"
+                )
+            })
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+            .collect();
+        // The store's answers to a PUT are small: an empty body or an error document.
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| super::StorageError::Unavailable(err.to_string()))?;
+        Ok(Forwarded {
+            status,
+            headers,
+            body,
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Object keys are built here and nowhere else, so every object has a predictable,
 //! collision-free place and the sweeper knows what belongs to whom.
 
-use entity::ids::PhotoId;
+use entity::ids::{PhotoId, UploadId, UserId};
 use uuid::Uuid;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,12 +21,18 @@ impl ObjectKey {
         ))
     }
 
+    /// A direct upload's object, under its user, until the finalize makes it a photo.
+    pub fn upload(user: UserId, upload: UploadId) -> Self {
+        Self(format!("{UPLOAD_PREFIX}{user}/{upload}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// A key as listed by the store (the sweep deletes what it listed).
-    pub fn from_listed(key: &str) -> Self {
+    /// A key already named: listed by the store (the sweep deletes what it listed) or
+    /// kept in a row (a direct upload's object).
+    pub fn named(key: &str) -> Self {
         Self(key.to_owned())
     }
 
@@ -40,6 +46,8 @@ impl ObjectKey {
 }
 
 pub const PHOTO_PREFIX: &str = "photos/";
+/// Direct uploads in flight: the only keys a presigned URL is handed out for.
+pub const UPLOAD_PREFIX: &str = "uploads/";
 
 /// The three renditions of a photo, each an object of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]

@@ -13,7 +13,9 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 
 pub use keys::{ObjectKey, Rendition};
@@ -50,6 +52,23 @@ pub struct StoreEndpoint {
     pub access_key_id: secrecy::SecretString,
     pub secret_access_key: secrecy::SecretString,
     pub bucket: String,
+}
+
+/// A request the phone sends to the store itself: the method, the URL (its signature in
+/// the query) and the headers it must send as they are.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PresignedPut {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// A part of a multipart upload the store has received.
+#[derive(Clone, Debug)]
+pub struct ReceivedPart {
+    pub number: i32,
+    pub size: i64,
+    pub e_tag: Option<String>,
 }
 
 /// One object as read back.
@@ -215,6 +234,195 @@ impl ObjectStore {
         let length = output.content_length();
         let stream = tokio_util::io::ReaderStream::new(output.body.into_async_read());
         Ok((stream, length))
+    }
+
+    /// A presigned PUT of `key` (or of part `part` of the multipart upload `multipart`),
+    /// addressed to `endpoint`: where the phone reaches the store, which may not be where
+    /// this service does. The length is signed, so the store takes no other.
+    pub async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<(&str, i32)>,
+        length: i64,
+        endpoint: &str,
+        valid_for: Duration,
+    ) -> Result<PresignedPut, StorageError> {
+        let presigning = PresigningConfig::expires_in(valid_for)
+            .map_err(|err| StorageError::Unavailable(err.to_string()))?;
+        let at = aws_sdk_s3::Config::builder().endpoint_url(endpoint);
+        let presigned = match multipart {
+            None => {
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key.as_str())
+                    .content_length(length)
+                    .customize()
+                    .config_override(at)
+                    .presigned(presigning)
+                    .await?
+            }
+            Some((upload_id, part)) => {
+                self.client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key.as_str())
+                    .upload_id(upload_id)
+                    .part_number(part)
+                    .content_length(length)
+                    .customize()
+                    .config_override(at)
+                    .presigned(presigning)
+                    .await?
+            }
+        };
+        Ok(PresignedPut {
+            method: presigned.method().to_owned(),
+            url: presigned.uri().to_owned(),
+            headers: presigned
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        })
+    }
+
+    /// Starts a multipart upload of `key`; answers the store's upload id.
+    pub async fn start_multipart(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+    ) -> Result<String, StorageError> {
+        let output = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .send()
+            .await?;
+        output
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Unavailable("no upload id in the answer".into()))
+    }
+
+    /// The parts of a multipart upload the store has, in part order (at most 1000: the
+    /// uploads here have a handful).
+    pub async fn received_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<ReceivedPart>, StorageError> {
+        let output = self
+            .client
+            .list_parts()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .send()
+            .await?;
+        let mut parts: Vec<ReceivedPart> = output
+            .parts()
+            .iter()
+            .filter_map(|part| {
+                Some(ReceivedPart {
+                    number: part.part_number()?,
+                    size: part.size()?,
+                    e_tag: part.e_tag().map(str::to_owned),
+                })
+            })
+            .collect();
+        parts.sort_by_key(|part| part.number);
+        Ok(parts)
+    }
+
+    /// Joins the parts into the object.
+    pub async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[ReceivedPart],
+    ) -> Result<(), StorageError> {
+        let parts = parts
+            .iter()
+            .map(|part| {
+                CompletedPart::builder()
+                    .part_number(part.number)
+                    .set_e_tag(part.e_tag.clone())
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Drops a multipart upload and the parts received.
+    pub async fn abort_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<(), StorageError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Multipart uploads under `prefix` started before `before`, as (key, upload id); empty
+    /// when the store cannot list them (the embedded one: its uploads are all in rows).
+    pub async fn stale_multiparts(
+        &self,
+        prefix: &str,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(String, String)> {
+        let listed = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await;
+        let Ok(listed) = listed else {
+            return Vec::new();
+        };
+        listed
+            .uploads()
+            .iter()
+            .filter(|upload| {
+                upload
+                    .initiated()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0))
+                    .is_some_and(|t| t < before)
+            })
+            .filter_map(|upload| Some((upload.key()?.to_owned(), upload.upload_id()?.to_owned())))
+            .collect()
+    }
+
+    /// The object's size, or `NotFound`.
+    pub async fn size_of(&self, key: &ObjectKey) -> Result<i64, StorageError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await?;
+        Ok(head.content_length().unwrap_or(0))
     }
 
     /// Keys under `prefix` with their last-modified time, all pages.

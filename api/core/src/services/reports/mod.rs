@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use entity::ids::{CampaignId, CaseId, DepartmentId, ShopfrontId, SiteId, UserId, VisitId};
 
-use entity::{case_events, cases, categories, shopfronts, users, webhook_deliveries};
+use entity::{case_events, cases, categories, push_notices, shopfronts, users, webhook_deliveries};
 
 use crate::auth::policy::{self};
 use crate::auth::{CurrentUser, SignedIn};
@@ -27,7 +27,7 @@ use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::assignment::{self, Registry, Target};
-use crate::services::{case_numbers, events, notify, now};
+use crate::services::{case_numbers, events, notify, now, push};
 use crate::state::AppState;
 
 mod reading;
@@ -245,7 +245,8 @@ fn scalar(query: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(query.into()))
 }
 
-/// PostgreSQL: the case, its events and its notices in one statement — one round trip and
+/// PostgreSQL: the case, its events and its notices (webhook deliveries, the Web Push
+/// notice) in one statement — one round trip and
 /// no `BEGIN`/`COMMIT`, where a transaction makes six. The case number was taken by the
 /// read. The shop's department is read again under a share lock in the same statement;
 /// when the shop moved department since the read (its notices would go to the wrong
@@ -264,6 +265,8 @@ async fn write_in_one_statement(
     let deliveries = notice_of_filing(&case)
         .map(|notice| notify::deliveries(&prepared.registry, &case, notice))
         .unwrap_or_default();
+    let push_notice =
+        push::event_of_filing(&case).and_then(|event| push::notice(&case, event, case.reporter_id));
     let mut case_row = values_of(&case.clone().into_active_model());
     let mut with = WithClause::new();
     if let Some(shop) = shop {
@@ -296,6 +299,11 @@ async fn write_in_one_statement(
             deliveries
                 .iter()
                 .map(|d| (webhook_deliveries::Entity.into_iden(), values_of(d))),
+        )
+        .chain(
+            push_notice
+                .iter()
+                .map(|n| (push_notices::Entity.into_iden(), values_of(n))),
         );
     for (n, (table, (columns, mut values))) in rows.enumerate() {
         // Written only with the case: each row is selected from `filed`.
@@ -432,6 +440,7 @@ pub async fn dispatch_held(
             .filter(webhook_deliveries::Column::Attempts.eq(0))
             .exec(txn)
             .await?;
+        push::dispatch_now(txn, case, at).await?;
     }
     Ok(())
 }
@@ -481,7 +490,7 @@ pub async fn prepare(
     })
 }
 
-/// Inserts a case with its `file` event (and `assign` event and notice when it has an
+/// Inserts a case with its `file` event (and `assign` event and notices when it has an
 /// assignee) inside the caller's write transaction. `None` when the `client_id` is taken
 /// (a concurrent retry won): the caller rolls back and answers with that case.
 pub async fn insert_case(
@@ -512,6 +521,9 @@ pub async fn insert_case(
     events::insert_all(txn, &history).await?;
     if let Some(notice) = notice_of_filing(&case) {
         notify::enqueue(txn, &prepared.registry, &case, notice).await?;
+    }
+    if let Some(event) = push::event_of_filing(&case) {
+        push::enqueue(txn, &case, event, case.reporter_id).await?;
     }
     Ok(Some(case))
 }
