@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TestApp, report_body, spawn_app};
+use crate::helpers::{TestApp, report_body, spawn_app, spawn_app_with};
 use crate::images;
 
 /// What the proxy does to one connection.
@@ -315,4 +315,146 @@ async fn on_a_network_that_cuts_stalls_and_resets_everything_lands_exactly_once(
         .await
         .unwrap();
     assert_eq!(running, 0);
+}
+
+/// The phone's loop for a direct upload: ask where the upload stands, send every part the
+/// store lacks (an answer lost or a body cut does not matter: the next status tells), until
+/// the store has them all. Answers how many part sends were tried.
+async fn send_until_stored(
+    client: &reqwest::Client,
+    status_url: &str,
+    token: &str,
+    file: &[u8],
+) -> usize {
+    const PART: usize = 5 * 1024 * 1024;
+    let mut sends = 0;
+    for _ in 0..40 {
+        let (status, upload, _) =
+            until_answered(|| client.get(status_url).bearer_auth(token)).await;
+        assert_eq!(status, 200, "{upload}");
+        let missing: Vec<Value> = upload["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|part| part["received"] == false)
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return sends;
+        }
+        for part in missing {
+            let start = (part["number"].as_u64().unwrap() as usize - 1) * PART;
+            let bytes = file[start..(start + PART).min(file.len())].to_vec();
+            let put = &part["put"];
+            let mut request = client.put(put["url"].as_str().unwrap()).body(bytes);
+            for (name, value) in put["headers"].as_object().unwrap() {
+                request = request.header(name, value.as_str().unwrap());
+            }
+            sends += 1;
+            let _ = request.send().await;
+        }
+    }
+    panic!("the store never had every part");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_photo_sent_straight_to_the_store_over_the_same_network_lands_once() {
+    use sha2::{Digest, Sha256};
+
+    // The store the README's first command runs: phones reach it through this service's
+    // own address, so the parts cross the same bad network as the API calls. (An external
+    // store signs its own host, which no proxy of the test's may stand in for; the
+    // direct-upload tests cover it.)
+    let app = spawn_app_with(&[("XUNCHA_S3_ENDPOINT", "")]).await;
+    let upstream = app.address.trim_start_matches("http://").to_owned();
+    let (proxy, faulted) = bad_network(upstream).await;
+    let client = phone();
+    let token = app.login_as("inspector").await.access_token;
+    let case = app.file_report(&token, json!({})).await;
+    let case_id = case["id"].as_str().unwrap();
+    // Two parts: one of 5 MiB, and the rest.
+    let png = images::noise_png(1600, 1200, 21);
+    let sha256 = hex::encode(Sha256::digest(&png));
+
+    let begin_key = uuid::Uuid::now_v7().to_string();
+    let declared =
+        json!({"case_id": case_id, "kind": "before", "size": png.len(), "sha256": sha256});
+    let (status, upload, _) = until_answered(|| {
+        client
+            .post(format!("{proxy}/api/v1/uploads"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", &begin_key)
+            .json(&declared)
+    })
+    .await;
+    assert_eq!(status, 201, "{upload}");
+    let upload_id = upload["id"].as_str().unwrap();
+    assert_eq!(upload["parts"].as_array().unwrap().len(), 2);
+    // The parts go to the address the phone used: through the same bad network.
+    for part in upload["parts"].as_array().unwrap() {
+        let url = part["put"]["url"].as_str().unwrap();
+        assert!(url.starts_with(&proxy), "{url}");
+    }
+
+    let status_url = format!("{proxy}/api/v1/uploads/{upload_id}");
+    let sends = send_until_stored(&client, &status_url, &token, &png).await;
+    // Two parts, and at least one of them cut on the way and sent again.
+    assert!(sends >= 3, "{sends} sends");
+
+    let finish_key = uuid::Uuid::now_v7().to_string();
+    let (status, done, _) = until_answered(|| {
+        client
+            .post(format!("{status_url}/complete"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", &finish_key)
+            .json(&json!({}))
+    })
+    .await;
+    assert_eq!(status, 201, "{done}");
+    assert!(
+        faulted.load(Ordering::SeqCst) >= 3,
+        "the network did misbehave"
+    );
+
+    // One upload, one photo, the very bytes sent, and nothing left of the upload.
+    let uploads = {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::direct_uploads::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(uploads, 1);
+    let photos = app
+        .get(&format!("/api/v1/reports/{case_id}"), Some(&token))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["photos"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0]["id"], done["photo"]["id"]);
+    let original = app
+        .get(
+            &format!(
+                "/api/v1/photos/{}/original",
+                photos[0]["id"].as_str().unwrap()
+            ),
+            Some(&token),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&original)), sha256);
+    assert!(
+        app.state
+            .store
+            .list(xuncha::storage::keys::UPLOAD_PREFIX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
