@@ -277,6 +277,15 @@ impl Receiver {
     }
 }
 
+/// A worker of the department that parking cases go to, signed in.
+async fn parking_worker(app: &TestApp) -> Session {
+    Session {
+        user_id: uuid::Uuid::nil(),
+        access_token: app.parking_goes_to_a_department().await,
+        refresh_token: String::new(),
+    }
+}
+
 /// One round of this instance's push work, as its workers do it every 2 s.
 async fn push_round(app: &TestApp) {
     let client = xuncha::services::outbound::OutboundPolicy::of(&app.state.settings)
@@ -366,12 +375,7 @@ async fn a_department_worker_hears_of_a_case_assigned_to_them_in_a_message_only_
 {
     let app = spawn_app().await;
     let receiver = Receiver::start(&[]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "worker-phone");
     let subscribed = phone.subscribe(&app, &worker).await;
     assert_eq!(subscribed["endpoint"], phone.endpoint);
@@ -597,12 +601,7 @@ async fn a_rejected_rectification_is_told_to_the_assignee_and_not_to_the_rejecte
 async fn an_overdue_case_is_told_to_its_assignee_once() {
     let app = spawn_app().await;
     let receiver = Receiver::start(&[]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "worker");
     phone.subscribe(&app, &worker).await;
     let inspector = app.login_as("inspector").await;
@@ -639,12 +638,7 @@ async fn two_instances_fan_out_and_send_each_message_once() {
     let app = spawn_app().await;
     let second = app.second_instance().await;
     let receiver = Receiver::start(&[]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "worker");
     let tablet = Device::new(&receiver, "worker-tablet");
     phone.subscribe(&app, &worker).await;
@@ -692,12 +686,7 @@ async fn two_instances_fan_out_and_send_each_message_once() {
 async fn a_subscription_its_push_service_says_is_gone_is_removed() {
     let app = spawn_app().await;
     let receiver = Receiver::start(&[410]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "old-phone");
     phone.subscribe(&app, &worker).await;
     let inspector = app.login_as("inspector").await;
@@ -730,12 +719,7 @@ async fn a_subscription_its_push_service_says_is_gone_is_removed() {
 async fn a_failed_send_is_retried_and_delivered_once() {
     let app = spawn_app().await;
     let receiver = Receiver::start(&[500]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "phone");
     phone.subscribe(&app, &worker).await;
     let inspector = app.login_as("inspector").await;
@@ -781,12 +765,7 @@ async fn a_failed_send_is_retried_and_delivered_once() {
 async fn a_case_held_for_its_photo_is_told_of_when_the_photo_arrives() {
     let app = spawn_app_with(&[("XUNCHA_DISPATCH_WAIT_SECONDS", "600")]).await;
     let receiver = Receiver::start(&[]).await;
-    let worker = app.parking_goes_to_a_department().await;
-    let worker = Session {
-        user_id: uuid::Uuid::nil(),
-        access_token: worker,
-        refresh_token: String::new(),
-    };
+    let worker = parking_worker(&app).await;
     let phone = Device::new(&receiver, "phone");
     phone.subscribe(&app, &worker).await;
     let inspector = app.login_as("inspector").await;
