@@ -88,6 +88,42 @@ pub async fn limit_rate(
     }
 }
 
+/// Where clients reach this service, as `scheme://host`: `XUNCHA_PUBLIC_URL` when set;
+/// else the `Host` the client asked for, with `https` only when a trusted proxy says so in
+/// `X-Forwarded-Proto`. `X-Forwarded-Host` and `Forwarded` are never followed: proxies
+/// commonly pass them on from the client, who could then send other clients elsewhere.
+pub fn public_origin(req: &HttpRequest) -> String {
+    let settings = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| state.settings.clone());
+    if let Some(public) = settings.as_ref().and_then(|s| s.public_url.clone()) {
+        return public;
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::trim)
+    };
+    let scheme = match header("x-forwarded-proto") {
+        Some("https")
+            if settings.is_some_and(|s| through_trusted_proxy(req, &s.trusted_proxies)) =>
+        {
+            "https"
+        }
+        _ => "http",
+    };
+    let host = header("host")
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,7 +49,8 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::IdempotencyKeyInUse
         | ErrorCode::VersionConflict
         | ErrorCode::InvalidTransition
-        | ErrorCode::UploadIncomplete => StatusCode::CONFLICT,
+        | ErrorCode::UploadIncomplete
+        | ErrorCode::UploadInProgress => StatusCode::CONFLICT,
         ErrorCode::UploadExpired => StatusCode::GONE,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -217,7 +218,7 @@ fn is_xml<B>(response: &actix_web::dev::ServiceResponse<B>) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/xml"))
+        .is_some_and(|v| v.starts_with("text/xml") || v.starts_with("application/xml"))
 }
 
 fn is_json<B>(response: &actix_web::dev::ServiceResponse<B>) -> bool {

@@ -28,6 +28,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(DirectUploads::TakenAt))
                     .col(string_len(DirectUploads::ObjectKey, 200))
                     .col(string_len_null(DirectUploads::MultipartId, 1024))
+                    .col(timestamp_with_time_zone_null(DirectUploads::JoinedAt))
+                    .col(timestamp_with_time_zone_null(DirectUploads::FinishingUntil))
                     .col(uuid_null(DirectUploads::PhotoId))
                     .col(timestamp_with_time_zone(DirectUploads::CreatedAt))
                     .col(timestamp_with_time_zone(DirectUploads::ExpiresAt))
@@ -87,6 +89,8 @@ enum DirectUploads {
     TakenAt,
     ObjectKey,
     MultipartId,
+    JoinedAt,
+    FinishingUntil,
     PhotoId,
     CreatedAt,
     ExpiresAt,

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
 use crate::images;
 
 const PART: usize = 5 * 1024 * 1024;
@@ -394,4 +394,174 @@ async fn uploads_are_checked_owned_and_expire() {
     assert_eq!(cancel.status(), 204);
     let finished = finish(&app, &token, upload["id"].as_str().unwrap()).await;
     assert_error(finished, 404, "not_found").await;
+}
+
+async fn upload_row(app: &TestApp, upload_id: &str) -> entity::direct_uploads::Model {
+    entity::direct_uploads::Entity::find_by_id(upload_id.parse::<entity::ids::UploadId>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finalize_that_died_after_joining_the_parts_is_finished_by_the_next() {
+    let app = spawn_app().await;
+    let token = app.login_as("inspector").await.access_token;
+    let case_id = new_case(&app, &token).await;
+    let png = images::noise_png(1600, 1200, 13);
+    let upload: Value = begin(&app, &token, &case_id, &png)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"].as_str().unwrap().to_owned();
+    for (index, part) in upload["parts"].as_array().unwrap().iter().enumerate() {
+        let put = send_part(part, slice_of(&png, index + 1)).await;
+        assert!(put.status().is_success());
+    }
+    // A finalize joined the parts, then its process died before it wrote so: the store
+    // has one object and has forgotten the parts.
+    let row = upload_row(&app, &upload_id).await;
+    let key = xuncha::storage::ObjectKey::named(&row.object_key);
+    let multipart_id = row.multipart_id.clone().unwrap();
+    let parts = app
+        .state
+        .store
+        .received_parts(&key, &multipart_id)
+        .await
+        .unwrap();
+    app.state
+        .store
+        .complete_multipart(&key, &multipart_id, &parts)
+        .await
+        .unwrap();
+
+    // The phone sees the upload whole, and the next finalize makes the photo.
+    let status = status_of(&app, &token, &upload_id).await;
+    assert!(
+        status["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["received"] == true)
+    );
+    let done = finish(&app, &token, &upload_id).await;
+    assert_eq!(done.status(), 201, "{}", done.text().await.unwrap());
+    assert_eq!(case_photos(&app, &token, &case_id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_finalize_at_a_time_holds_an_upload() {
+    let app = spawn_app().await;
+    let token = app.login_as("inspector").await.access_token;
+    let case_id = new_case(&app, &token).await;
+    let jpeg = images::jpeg(800, 600, 17);
+    let upload: Value = begin(&app, &token, &case_id, &jpeg)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"].as_str().unwrap().to_owned();
+    assert!(
+        send_part(&upload["parts"][0], &jpeg)
+            .await
+            .status()
+            .is_success()
+    );
+
+    let hold = |until: chrono::DateTime<chrono::Utc>| {
+        let app = &app;
+        let upload_id = upload_id.clone();
+        async move {
+            let mut row = upload_row(app, &upload_id).await.into_active_model();
+            row.finishing_until = Set(Some(until));
+            row.update(&app.db).await.unwrap();
+        }
+    };
+    // Another finalize holds it (the phone's first try, still running).
+    hold(chrono::Utc::now() + chrono::Duration::minutes(1)).await;
+    let busy = finish(&app, &token, &upload_id).await;
+    assert!(busy.headers().contains_key("retry-after"));
+    assert_error(busy, 409, "upload_in_progress").await;
+    let path = format!("/api/v1/uploads/{upload_id}");
+    let cancel = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(cancel, 409, "upload_in_progress").await;
+    assert!(case_photos(&app, &token, &case_id).await.is_empty());
+
+    // A finalize that died lets go when its claim runs out.
+    hold(chrono::Utc::now() - chrono::Duration::seconds(1)).await;
+    assert_eq!(finish(&app, &token, &upload_id).await.status(), 201);
+    assert_eq!(finish(&app, &token, &upload_id).await.status(), 200);
+    assert_eq!(case_photos(&app, &token, &case_id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_built_in_store_takes_signed_puts_of_upload_keys_for_the_public_address() {
+    // The README's first command, behind a proxy that names the service
+    // phones.example.test and writes its own `Host` upstream.
+    let app = spawn_app_with(&[
+        ("XUNCHA_S3_ENDPOINT", ""),
+        ("XUNCHA_PUBLIC_URL", "http://phones.example.test"),
+    ])
+    .await;
+    let token = app.login_as("inspector").await.access_token;
+    let case_id = new_case(&app, &token).await;
+    let jpeg = images::jpeg(800, 600, 19);
+    let upload: Value = begin(&app, &token, &case_id, &jpeg)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"].as_str().unwrap().to_owned();
+    let url = upload["parts"][0]["put"]["url"].as_str().unwrap();
+    let path_and_query = url
+        .strip_prefix("http://phones.example.test")
+        .unwrap_or_else(|| panic!("{url}"));
+    let bucket = app.state.settings.s3_bucket.clone();
+
+    // Not an upload's key: nothing is passed on, signed or not.
+    for forged in [
+        format!("/{bucket}/uploads/%2e%2e/photos?X-Amz-Signature=0"),
+        format!("/{bucket}/uploads/{case_id}/..%2fphotos?X-Amz-Signature=0"),
+        format!("/{bucket}/photos/{case_id}?X-Amz-Signature=0"),
+    ] {
+        let refused = reqwest::Client::new()
+            .put(app.url(&forged))
+            .body(jpeg.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 404, "{forged}");
+    }
+    // A signature that does not match is the store's to refuse, in its own words.
+    let tampered = path_and_query.replace("X-Amz-Expires=900", "X-Amz-Expires=901");
+    assert_ne!(tampered, path_and_query);
+    let refused = reqwest::Client::new()
+        .put(app.url(&tampered))
+        .header("content-length", jpeg.len())
+        .body(jpeg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("<Code>"));
+
+    // The PUT reaches this instance under another `Host`; the signature, made for the
+    // public address, still holds.
+    let mut put = reqwest::Client::new()
+        .put(app.url(path_and_query))
+        .body(jpeg.clone());
+    for (name, value) in upload["parts"][0]["put"]["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    let put = put.send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    assert_eq!(finish(&app, &token, &upload_id).await.status(), 201);
 }

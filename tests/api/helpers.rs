@@ -133,8 +133,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("XUNCHA_RATE_LIMIT_BURST", "10000".to_owned()),
         ("XUNCHA_ACCOUNT_RATE_LIMIT_PER_SECOND", "10000".to_owned()),
         ("XUNCHA_ACCOUNT_RATE_LIMIT_BURST", "10000".to_owned()),
-        // The tests' webhook receivers listen on loopback.
+        // The tests' webhook and push receivers listen on loopback.
         ("XUNCHA_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
+        ("XUNCHA_PUSH_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
         // Most tests file reports without photos and go on at once as the assignee; the
         // hold for evidence has tests of its own (`reports::…held…`).
         ("XUNCHA_DISPATCH_WAIT_SECONDS", "0".to_owned()),

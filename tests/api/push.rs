@@ -288,7 +288,7 @@ async fn parking_worker(app: &TestApp) -> Session {
 
 /// One round of this instance's push work, as its workers do it every 2 s.
 async fn push_round(app: &TestApp) {
-    let client = xuncha::services::outbound::OutboundPolicy::of(&app.state.settings)
+    let client = xuncha::services::outbound::OutboundPolicy::for_push(&app.state.settings)
         .client(Duration::from_secs(10))
         .unwrap();
     xuncha::services::push::fan_out_due(&app.state)
@@ -485,6 +485,53 @@ async fn only_the_enabled_people_of_the_assignee_hear_of_an_assignment() {
     // or the supervisor who assigned it.
     assert_eq!(heard, [1, 1, 0, 0, 0]);
     assert_eq!(devices[0].0.messages(&receiver)[0]["event"], "assigned");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn someone_disabled_after_the_fan_out_hears_nothing_more() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(&[]).await;
+    let admin = app.admin().await;
+    let supervisor = app.login_as("supervisor").await;
+    let inspector = app.login_as("inspector").await;
+    let department = app.create_department().await;
+    let worker = app.login_scoped("department", Some(department), None).await;
+    let phone = Device::new(&receiver, "worker");
+    phone.subscribe(&app, &worker).await;
+    let case = app.file_report(&inspector.access_token, json!({})).await;
+    act(
+        &app,
+        &supervisor.access_token,
+        &case,
+        "assign",
+        json!({"department_id": department}),
+    )
+    .await;
+    // The message is waiting for the worker's device when the worker is disabled.
+    xuncha::services::push::fan_out_due(&app.state)
+        .await
+        .unwrap();
+    let disabled = app
+        .patch_json(
+            &format!("/api/v1/users/{}", worker.user_id),
+            &admin.access_token,
+            &json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(disabled.status(), 200);
+    push_round(&app).await;
+    assert!(receiver.requests().is_empty());
+    use sea_orm::EntityTrait;
+    let deliveries = entity::push_deliveries::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        deliveries[0].last_error.as_deref(),
+        Some("the user is disabled")
+    );
+    assert!(deliveries[0].delivered_at.is_none());
 }
 
 /// A case filed by `inspector`, assigned to `worker`'s department by `supervisor`,

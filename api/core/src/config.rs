@@ -53,6 +53,9 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// Networks that webhooks may reach although they are not public (loopback, private…).
     pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+    /// Networks that Web Push endpoints may reach although they are not public. Apart from
+    /// the webhooks' list: any signed-in user names a push endpoint, only admins a webhook.
+    pub push_allowed_networks: Vec<ipnet::IpNet>,
     /// The address clients reach this service at, for documents that name it (Open311
     /// discovery); `None`: the request's `Host`.
     pub public_url: Option<String>,
@@ -315,6 +318,12 @@ impl Settings {
             Some(Vec::new()),
             parse_networks,
         )?;
+        let push_allowed_networks = parse_or(
+            &get,
+            "XUNCHA_PUSH_ALLOWED_NETWORKS",
+            Some(Vec::new()),
+            parse_networks,
+        )?;
         let public_url = match get("XUNCHA_PUBLIC_URL") {
             None => None,
             Some(url) => {
@@ -401,6 +410,7 @@ impl Settings {
             upload_buffer_bytes,
             password_hash_concurrency,
             webhook_allowed_networks,
+            push_allowed_networks,
             public_url,
             sqlite_synchronous,
             vapid_private_key,

@@ -65,6 +65,7 @@ pub enum ErrorCode {
     InvalidImport,
     PhotoLimitReached,
     UploadIncomplete,
+    UploadInProgress,
     UploadMismatch,
     UploadExpired,
     InvalidImage,
@@ -81,7 +82,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationFailed,
@@ -102,6 +103,7 @@ impl ErrorCode {
         ErrorCode::InvalidImport,
         ErrorCode::PhotoLimitReached,
         ErrorCode::UploadIncomplete,
+        ErrorCode::UploadInProgress,
         ErrorCode::UploadMismatch,
         ErrorCode::UploadExpired,
         ErrorCode::InvalidImage,
@@ -139,6 +141,7 @@ impl ErrorCode {
             ErrorCode::InvalidImport => "invalid_import",
             ErrorCode::PhotoLimitReached => "photo_limit_reached",
             ErrorCode::UploadIncomplete => "upload_incomplete",
+            ErrorCode::UploadInProgress => "upload_in_progress",
             ErrorCode::UploadMismatch => "upload_mismatch",
             ErrorCode::UploadExpired => "upload_expired",
             ErrorCode::InvalidImage => "invalid_image",
@@ -226,6 +229,10 @@ impl ErrorCode {
             ErrorCode::UploadIncomplete => Msg::fixed(
                 "The store does not have every part of this upload yet; send the missing ones.",
                 "存储中尚缺此上传的部分分片，请补传缺少的分片。",
+            ),
+            ErrorCode::UploadInProgress => Msg::fixed(
+                "This upload is being finalized by another request; ask again shortly.",
+                "该上传正由另一请求完成处理，请稍后再查询。",
             ),
             ErrorCode::UploadMismatch => Msg::fixed(
                 "The uploaded file is not the one declared (its size or SHA-256 differs); send it again.",

@@ -105,13 +105,6 @@ impl From<Upload> for UploadJson {
     }
 }
 
-/// `scheme://host` as the phone addressed this service: presigned URLs for the embedded
-/// store are addressed to it (`XUNCHA_PUBLIC_URL` overrides).
-fn origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 /// Starts a direct upload of one photo to a case.
 ///
 /// Answers where to send the file: one presigned PUT for a file of at most `part_bytes`
@@ -144,7 +137,7 @@ async fn begin_upload(
             sha256: body.sha256,
             taken_at: body.taken_at,
         },
-        &origin(&req),
+        &crate::client::public_origin(&req),
     )
     .await?;
     let location = format!("/api/v1/uploads/{}", upload.row.id);
@@ -169,7 +162,8 @@ async fn upload_status(
     req: HttpRequest,
     id: web::Path<UploadId>,
 ) -> Result<HttpResponse, ApiError> {
-    let upload = direct_uploads::status(&state, &user, *id, &origin(&req)).await?;
+    let upload =
+        direct_uploads::status(&state, &user, *id, &crate::client::public_origin(&req)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(crate::routes::no_store())
         .json(UploadJson::from(upload)))
@@ -224,7 +218,7 @@ async fn cancel_upload(
 pub fn forward_routes(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
     if state.store_gateway.is_some() {
         let path = format!(
-            "/{}/{}{{key:.*}}",
+            "/{}/{}{{user}}/{{upload}}",
             state.settings.s3_bucket,
             crate::storage::keys::UPLOAD_PREFIX
         );
@@ -241,6 +235,7 @@ const FORWARD_CHUNKS: usize = 4;
 pub async fn forward(
     state: web::Data<AppState>,
     req: HttpRequest,
+    path: web::Path<(String, String)>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let Some(gateway) = state.store_gateway.clone() else {
@@ -267,11 +262,30 @@ pub async fn forward(
     if length > PART_BYTES {
         return Err(Error::new(ErrorCode::PayloadTooLarge).into());
     }
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+    // Only an upload's own key: two ids, nothing to resolve or escape.
+    let (user, upload) = path.into_inner();
+    let (Ok(user), Ok(upload)) = (user.parse::<uuid::Uuid>(), upload.parse::<UploadId>()) else {
+        return Err(Error::new(ErrorCode::NotFound).into());
+    };
+    let path_and_query = format!(
+        "/{}/{}{user}/{upload}?{}",
+        state.settings.s3_bucket,
+        crate::storage::keys::UPLOAD_PREFIX,
+        req.uri().query().unwrap_or_default()
+    );
+    // The store checks the signature against the host the URL was made for: this
+    // service's address as phones reach it, whatever a proxy in front wrote in `Host`.
+    let origin = crate::client::public_origin(&req);
+    let host = url::Url::parse(&origin)
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some(
+                url.port()
+                    .map_or(host.clone(), |port| format!("{host}:{port}")),
+            )
+        })
+        .ok_or_else(|| Error::internal("the public origin has no host"))?;
     let headers = req
         .headers()
         .iter()
@@ -294,7 +308,7 @@ pub async fn forward(
             }
         }
     };
-    let (_, forwarded) = tokio::join!(pump, gateway.put(&path_and_query, headers, body));
+    let (_, forwarded) = tokio::join!(pump, gateway.put(&path_and_query, &host, headers, body));
     let forwarded = forwarded.map_err(Error::from)?;
     let mut response = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(forwarded.status)

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter,
 };
 
 use entity::direct_uploads;
@@ -81,16 +82,13 @@ fn is_multipart(size: i64) -> bool {
 }
 
 /// Where the phone reaches the store: the configured public endpoint of an external
-/// store, or, for the embedded one, this service's own address (`origin`), which passes
-/// the presigned PUTs on.
+/// store, or, for the embedded one, this service's own address as the phone reaches it
+/// (`origin`: `XUNCHA_PUBLIC_URL`, or the `Host` it asked for), which passes the
+/// presigned PUTs on.
 pub fn store_endpoint(state: &AppState, origin: &str) -> String {
     match &state.settings.s3 {
         Some(s3) => s3.public_endpoint.clone(),
-        None => state
-            .settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| origin.to_owned()),
+        None => origin.to_owned(),
     }
 }
 
@@ -164,6 +162,8 @@ pub async fn begin(
         taken_at: Set(declared.taken_at),
         object_key: Set(key.as_str().to_owned()),
         multipart_id: Set(multipart_id.clone()),
+        joined_at: Set(None),
+        finishing_until: Set(None),
         photo_id: Set(None),
         created_at: Set(at),
         expires_at: Set(at + UPLOAD_LIFETIME),
@@ -201,23 +201,68 @@ fn unexpired(row: &direct_uploads::Model) -> Result<(), Error> {
     Ok(())
 }
 
-/// What the store has of an upload: its parts, or for a single PUT the object at its size.
-async fn received(
+/// What the store has of an upload, as parts of its declared layout, and whether they
+/// are already one object (a single PUT, or parts joined).
+struct Stored {
+    parts: Vec<ReceivedPart>,
+    whole: bool,
+}
+
+async fn stored(state: &AppState, row: &direct_uploads::Model) -> Result<Stored, Error> {
+    let key = ObjectKey::named(&row.object_key);
+    if let (Some(multipart_id), None) = (&row.multipart_id, row.joined_at) {
+        let parts = match state.store.received_parts(&key, multipart_id).await {
+            Ok(parts) => parts,
+            Err(StorageError::NotFound) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        if parts.len() >= part_sizes(row.size).len() {
+            return Ok(Stored {
+                parts,
+                whole: false,
+            });
+        }
+        // Parts missing, or the store has forgotten the upload (S3 answers NoSuchUpload,
+        // the embedded store lists nothing): a finalize that died after joining them
+        // leaves the object, which then counts.
+        let whole = whole_object(state, row, &key).await?;
+        return Ok(if whole.whole {
+            whole
+        } else {
+            Stored {
+                parts,
+                whole: false,
+            }
+        });
+    }
+    whole_object(state, row, &key).await
+}
+
+/// The object as the upload's parts, when the store has it at the declared size.
+async fn whole_object(
     state: &AppState,
     row: &direct_uploads::Model,
-) -> Result<Vec<ReceivedPart>, Error> {
-    let key = ObjectKey::named(&row.object_key);
-    match &row.multipart_id {
-        Some(multipart_id) => Ok(state.store.received_parts(&key, multipart_id).await?),
-        None => match state.store.size_of(&key).await {
-            Ok(size) => Ok(vec![ReceivedPart {
-                number: 1,
-                size,
-                e_tag: None,
-            }]),
-            Err(StorageError::NotFound) => Ok(Vec::new()),
-            Err(err) => Err(err.into()),
-        },
+    key: &ObjectKey,
+) -> Result<Stored, Error> {
+    match state.store.size_of(key).await {
+        Ok(size) if size == row.size => Ok(Stored {
+            parts: part_sizes(row.size)
+                .into_iter()
+                .zip(1..)
+                .map(|(size, number)| ReceivedPart {
+                    number,
+                    size,
+                    e_tag: None,
+                })
+                .collect(),
+            whole: true,
+        }),
+        // An object of another size is as good as none: sent again, it is replaced.
+        Ok(_) | Err(StorageError::NotFound) => Ok(Stored {
+            parts: Vec::new(),
+            whole: false,
+        }),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -299,14 +344,15 @@ pub async fn status(
         return finished(state, row).await;
     }
     unexpired(&row)?;
-    let have = received(state, &row).await?;
+    let have = stored(state, &row).await?.parts;
     with_urls(state, row, origin, &have).await
 }
 
 /// Makes the uploaded object a photo of the case: every part at its size, joined; the
 /// bytes of the declared size and SHA-256; then the photo pipeline, as for any upload.
 /// Answers the upload with its photo, and whether the photo is new (a finalize sent again
-/// answers the same photo).
+/// answers the same photo). One finalize at a time holds the upload; another meanwhile
+/// is told to ask again.
 pub async fn finish(
     state: &AppState,
     user: &CurrentUser,
@@ -318,13 +364,87 @@ pub async fn finish(
     }
     unexpired(&row)?;
     let owner = photo_service::case_owner(state, user, row.case_id, row.kind).await?;
+    // Admitted before anything changes in the store, so a refusal leaves the upload as
+    // it was.
+    let _admission = uploads::admit(state, user.id, Some(row.size.unsigned_abs())).await?;
+    let Some(row) = claim(state, id).await? else {
+        let row = own(state, user, id).await?;
+        if row.finished_at.is_some() {
+            return Ok((finished(state, row).await?, false));
+        }
+        return Err(Error::too_many(ErrorCode::UploadInProgress, 2));
+    };
+    let finishing = finish_claimed(state, user, owner, row).await;
+    if finishing.is_err() {
+        release(state, id).await;
+    }
+    finishing
+}
+
+/// How long a finalize holds its upload: the join, the read back and the photo pipeline
+/// of 20 MiB take seconds; a finalize that dies lets go when this passes.
+const FINISH_CLAIM: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Takes the upload for one finalize; `None` when another holds it or it is finished.
+async fn claim(state: &AppState, id: UploadId) -> Result<Option<direct_uploads::Model>, Error> {
+    let at = now();
+    let claimed = direct_uploads::Entity::update_many()
+        .col_expr(
+            direct_uploads::Column::FinishingUntil,
+            Expr::value(at + FINISH_CLAIM),
+        )
+        .filter(direct_uploads::Column::Id.eq(id))
+        .filter(direct_uploads::Column::FinishedAt.is_null())
+        .filter(unclaimed(at))
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(direct_uploads::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?)
+}
+
+fn unclaimed(at: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(direct_uploads::Column::FinishingUntil.is_null())
+        .add(direct_uploads::Column::FinishingUntil.lt(at))
+}
+
+/// Lets the upload go after a failed finalize, so that a retry need not wait.
+async fn release(state: &AppState, id: UploadId) {
+    let released = direct_uploads::Entity::update_many()
+        .col_expr(
+            direct_uploads::Column::FinishingUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(direct_uploads::Column::Id.eq(id))
+        .exec(&state.db)
+        .await;
+    if let Err(err) = released {
+        tracing::warn!(error = %err, upload = %id, "direct upload: claim not released");
+    }
+}
+
+async fn finish_claimed(
+    state: &AppState,
+    user: &CurrentUser,
+    owner: photo_service::Owner,
+    mut row: direct_uploads::Model,
+) -> Result<(Upload, bool), Error> {
     let key = ObjectKey::named(&row.object_key);
-    let have = received(state, &row).await?;
+    let have = stored(state, &row).await?;
     let expected = part_sizes(row.size);
     let missing: Vec<String> = expected
         .iter()
         .zip(1..)
-        .filter(|(size, number)| !have.iter().any(|p| p.number == *number && p.size == **size))
+        .filter(|(size, number)| {
+            !have
+                .parts
+                .iter()
+                .any(|p| p.number == *number && p.size == **size)
+        })
         .map(|(_, number)| number.to_string())
         .collect();
     if !missing.is_empty() {
@@ -338,18 +458,24 @@ pub async fn finish(
             )),
         );
     }
-    if let Some(multipart_id) = &row.multipart_id {
-        let parts: Vec<ReceivedPart> = have
-            .into_iter()
-            .filter(|p| usize::try_from(p.number).is_ok_and(|n| n >= 1 && n <= expected.len()))
-            .collect();
-        state
-            .store
-            .complete_multipart(&key, multipart_id, &parts)
-            .await?;
+    if let (Some(multipart_id), None) = (&row.multipart_id, row.joined_at) {
+        if !have.whole {
+            let parts: Vec<ReceivedPart> = have
+                .parts
+                .into_iter()
+                .filter(|p| usize::try_from(p.number).is_ok_and(|n| n >= 1 && n <= expected.len()))
+                .collect();
+            state
+                .store
+                .complete_multipart(&key, multipart_id, &parts)
+                .await?;
+        }
+        // From now on the upload is one object: the store has forgotten its parts.
+        let mut joined = row.into_active_model();
+        joined.joined_at = Set(Some(now()));
+        row = joined.update(&state.db).await?;
     }
 
-    let _admission = uploads::admit(state, user.id, Some(row.size.unsigned_abs())).await?;
     let file = match spool_object(state, &key).await {
         Ok(file) if file.len == row.size.unsigned_abs() && file.sha256 == row.sha256 => file,
         Ok(_) | Err(SpoolFailure::TooLarge) => return Err(start_over(state, row).await),
@@ -358,15 +484,31 @@ pub async fn finish(
     let (photos, created) =
         photo_service::add_to(state, user, owner, row.kind, &[file], row.taken_at).await?;
     let photo = photos.into_iter().next();
-    let mut finishing = row.into_active_model();
-    finishing.photo_id = Set(photo.as_ref().map(|p| p.id));
-    finishing.finished_at = Set(Some(now()));
-    let row = finishing.update(&state.db).await?;
+    let at = now();
+    direct_uploads::Entity::update_many()
+        .col_expr(
+            direct_uploads::Column::PhotoId,
+            Expr::value(photo.as_ref().map(|p| p.id)),
+        )
+        .col_expr(direct_uploads::Column::FinishedAt, Expr::value(at))
+        .col_expr(
+            direct_uploads::Column::FinishingUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(direct_uploads::Column::Id.eq(row.id))
+        .exec(&state.db)
+        .await?;
     // The photo has its own objects now; the upload's is spent (the sweep removes it if
     // this fails).
     if let Err(err) = state.store.delete(&key).await {
         tracing::warn!(error = %err, key = key.as_str(), "direct upload: object not removed");
     }
+    let row = direct_uploads::Model {
+        photo_id: photo.as_ref().map(|p| p.id),
+        finished_at: Some(at),
+        finishing_until: None,
+        ..row
+    };
     let mut upload = finished(state, row).await?;
     upload.photo = photo.or(upload.photo);
     Ok((upload, created))
@@ -405,7 +547,6 @@ async fn spool_object(
 /// one is started under the same upload, so the phone sends the file again to fresh URLs.
 async fn start_over(state: &AppState, row: direct_uploads::Model) -> Error {
     let key = ObjectKey::named(&row.object_key);
-    let mismatch = Error::new(ErrorCode::UploadMismatch);
     if let Err(err) = state.store.delete(&key).await {
         return err.into();
     }
@@ -420,36 +561,50 @@ async fn start_over(state: &AppState, row: direct_uploads::Model) -> Error {
         };
         let mut again = row.into_active_model();
         again.multipart_id = Set(Some(restarted));
+        again.joined_at = Set(None);
         if let Err(err) = again.update(&state.db).await {
             return err.into();
         }
     }
-    mismatch
+    Error::new(ErrorCode::UploadMismatch)
 }
 
 /// Drops an unfinished upload and what the store has of it; a finished one is forgotten
-/// (its photo stays).
+/// (its photo stays). Not while a finalize holds it.
 pub async fn cancel(state: &AppState, user: &CurrentUser, id: UploadId) -> Result<(), Error> {
     let row = own(state, user, id).await?;
-    remove(state, &row).await?;
+    if !remove(state, &row).await? {
+        return Err(Error::too_many(ErrorCode::UploadInProgress, 2));
+    }
     Ok(())
 }
 
-async fn remove(state: &AppState, row: &direct_uploads::Model) -> Result<(), Error> {
-    if row.finished_at.is_none() {
-        let key = ObjectKey::named(&row.object_key);
-        match &row.multipart_id {
-            Some(multipart_id) => match state.store.abort_multipart(&key, multipart_id).await {
-                Ok(()) | Err(StorageError::NotFound) => {}
-                Err(err) => return Err(err.into()),
-            },
-            None => state.store.delete(&key).await?,
-        }
-    }
-    direct_uploads::Entity::delete_by_id(row.id)
+/// Deletes the upload's row unless a finalize holds it (answers whether it did), then
+/// what the store has of it; what the store fails to drop is left to the sweep.
+async fn remove(state: &AppState, row: &direct_uploads::Model) -> Result<bool, Error> {
+    let deleted = direct_uploads::Entity::delete_many()
+        .filter(direct_uploads::Column::Id.eq(row.id))
+        .filter(unclaimed(now()))
         .exec(&state.db)
         .await?;
-    Ok(())
+    if deleted.rows_affected == 0 {
+        return Ok(false);
+    }
+    if row.finished_at.is_none() {
+        let key = ObjectKey::named(&row.object_key);
+        if let (Some(multipart_id), None) = (&row.multipart_id, row.joined_at) {
+            match state.store.abort_multipart(&key, multipart_id).await {
+                Ok(()) | Err(StorageError::NotFound) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        // Also after an abort: the parts may have been joined by a finalize that died.
+        match state.store.delete(&key).await {
+            Ok(()) | Err(StorageError::NotFound) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(true)
 }
 
 /// Removes unfinished uploads past their lifetime and finished ones kept long enough,
@@ -459,9 +614,9 @@ pub async fn sweep(state: &AppState) -> Result<usize, Error> {
     let at = now();
     let expired = direct_uploads::Entity::find()
         .filter(
-            sea_orm::Condition::any()
+            Condition::any()
                 .add(
-                    sea_orm::Condition::all()
+                    Condition::all()
                         .add(direct_uploads::Column::FinishedAt.is_null())
                         .add(direct_uploads::Column::ExpiresAt.lte(at)),
                 )
@@ -472,7 +627,8 @@ pub async fn sweep(state: &AppState) -> Result<usize, Error> {
     let mut removed = 0;
     for row in &expired {
         match remove(state, row).await {
-            Ok(()) => removed += 1,
+            Ok(true) => removed += 1,
+            Ok(false) => {} // a finalize holds it; the next sweep sees
             Err(err) => tracing::warn!(error = %err, upload = %row.id, "direct upload sweep"),
         }
     }

@@ -4,7 +4,8 @@
 //! or anything else inside.
 //! Checked at registration and again at every send, by the resolver the sender uses, so a
 //! name is judged by what it resolves to at that moment. Networks named in
-//! `XUNCHA_WEBHOOK_ALLOWED_NETWORKS` are let through for receivers on a private network.
+//! `XUNCHA_WEBHOOK_ALLOWED_NETWORKS` (webhooks) and `XUNCHA_PUSH_ALLOWED_NETWORKS` (push
+//! endpoints, which any signed-in user names) are let through, each for its own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -21,9 +22,17 @@ pub struct OutboundPolicy {
 }
 
 impl OutboundPolicy {
+    /// For webhooks, which admins configure.
     pub fn of(settings: &crate::config::Settings) -> Self {
         Self {
             allowed: settings.webhook_allowed_networks.clone(),
+        }
+    }
+
+    /// For Web Push endpoints, which any signed-in user names.
+    pub fn for_push(settings: &crate::config::Settings) -> Self {
+        Self {
+            allowed: settings.push_allowed_networks.clone(),
         }
     }
 
@@ -70,11 +79,9 @@ impl OutboundPolicy {
         match addresses.iter().find(|ip| !self.permits(**ip)) {
             Some(ip) => Err(Msg::new(
                 format!(
-                    "{ip} is not a public address; the server sends only to public addresses (or XUNCHA_WEBHOOK_ALLOWED_NETWORKS)"
+                    "{ip} is not a public address; the server sends only to public addresses (and networks its operator allows)"
                 ),
-                format!(
-                    "{ip} 不是公网地址；服务器只向公网地址发送（或 XUNCHA_WEBHOOK_ALLOWED_NETWORKS 所列网络）"
-                ),
+                format!("{ip} 不是公网地址；服务器只向公网地址（及运维允许的网络）发送"),
             )),
             None => Ok(url),
         }

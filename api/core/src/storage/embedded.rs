@@ -112,9 +112,9 @@ impl Drop for EmbeddedS3 {
 }
 
 /// Forwards the phones' presigned PUTs to the embedded store, which listens on loopback
-/// only. A request goes as it came — path, query with its signature, the signed headers
-/// and `Host` — so the store checks the signature this service made for the address the
-/// phone used, and nothing unsigned gets through.
+/// only. A request goes with its query (the signature), the headers a signature may cover
+/// and the host its URL was made for, so the store checks the signature this service made
+/// for the address the phone used, and nothing unsigned gets through.
 #[derive(Clone, Debug)]
 pub struct Gateway {
     base: String,
@@ -128,24 +128,22 @@ pub struct Forwarded {
     pub body: bytes::Bytes,
 }
 
-/// Headers that belong to one connection, or that the store must not see (a bearer token
-/// meant for this service).
-const NOT_FORWARDED: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-authorization",
-    "authorization",
-    "expect",
-];
+/// The headers of a presigned PUT that go on to the store: what a signature may cover and
+/// what describes the body. Anything else (a copy source, a bearer token, hop-by-hop
+/// headers, the `Host` a proxy in front wrote) stays behind.
+fn forwarded_header(name: &str) -> bool {
+    matches!(
+        name,
+        "content-length" | "content-type" | "content-md5" | "x-amz-date" | "x-amz-content-sha256"
+    ) || name.starts_with("x-amz-checksum-")
+        || name.starts_with("x-amz-sdk-checksum")
+}
 
 impl Gateway {
     pub async fn put(
         &self,
         path_and_query: &str,
+        host: &str,
         headers: Vec<(String, String)>,
         body: impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
     ) -> Result<Forwarded, super::StorageError> {
@@ -153,8 +151,10 @@ impl Gateway {
             .client
             .put(format!("{}{path_and_query}", self.base))
             .body(reqwest::Body::wrap_stream(body));
+        // The host the URL was signed for, which the store checks the signature against.
+        request = request.header("host", host);
         for (name, value) in headers {
-            if !NOT_FORWARDED.contains(&name.as_str()) {
+            if forwarded_header(&name) {
                 request = request.header(name, value);
             }
         }

@@ -35,7 +35,7 @@ where
 {
     fn from(err: SdkError<E, R>) -> Self {
         let missing = matches!(&err, SdkError::ServiceError(service)
-            if matches!(service.err().code(), Some("NoSuchKey" | "NotFound" | "NoSuchBucket")));
+            if matches!(service.err().code(), Some("NoSuchKey" | "NotFound" | "NoSuchBucket" | "NoSuchUpload")));
         if missing {
             StorageError::NotFound
         } else {

@@ -219,40 +219,9 @@ fn w3c(t: DateTime<Utc>, state: &AppState) -> String {
         .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-/// Where clients reach the endpoint: the configured public address; else the `Host` the
-/// client asked for, with the scheme a trusted proxy reports in `X-Forwarded-Proto`.
-/// `X-Forwarded-Host` and `Forwarded` are never followed: proxies commonly pass them on
-/// from the client, and the document would then send other clients elsewhere.
+/// Where clients reach the endpoint (`client::public_origin`).
 fn base_url(req: &HttpRequest) -> String {
-    let settings = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.settings.clone());
-    if let Some(public) = settings.as_ref().and_then(|s| s.public_url.clone()) {
-        return format!("{public}/open311/v2");
-    }
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|h| h.to_str().ok())
-            .map(str::trim)
-    };
-    let scheme = match header("x-forwarded-proto") {
-        Some("https")
-            if settings.is_some_and(|s| client::through_trusted_proxy(req, &s.trusted_proxies)) =>
-        {
-            "https"
-        }
-        _ => "http",
-    };
-    let host = header("host")
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
-    format!("{scheme}://{host}/open311/v2")
+    format!("{}/open311/v2", client::public_origin(req))
 }
 
 async fn discovery_json(req: HttpRequest) -> HttpResponse {

@@ -49,18 +49,48 @@ pub async fn fan_out_due(state: &AppState) -> Result<usize, Error> {
         .await?;
     let mut written = 0;
     for notice in due {
-        let txn = begin_write(&state.db).await?;
-        // The claim: another instance fanning out the same notice deletes nothing.
-        let claimed = push_notices::Entity::delete_by_id(notice.id)
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            txn.rollback().await?;
-            continue;
+        match fan_out_one(state, &notice, at).await {
+            Ok(count) => written += count,
+            Err(err) => {
+                // One notice that fails is set aside for a while, not put before the
+                // others again at every round.
+                tracing::warn!(error = %err, notice = %notice.id, "push fan-out of a notice failed");
+                push_notices::Entity::update_many()
+                    .col_expr(
+                        push_notices::Column::NotBefore,
+                        Expr::value(at + chrono::Duration::seconds(RETRY_NOTICE_SECS)),
+                    )
+                    .filter(push_notices::Column::Id.eq(notice.id))
+                    .exec(&state.db)
+                    .await?;
+            }
         }
-        written += fan_out(state, &txn, &notice, at).await?;
-        txn.commit().await?;
     }
+    Ok(written)
+}
+
+/// A notice whose fan-out failed is tried again after this long.
+const RETRY_NOTICE_SECS: i64 = 60;
+
+/// Deliveries written by one statement: well under SQLite's 32,766 bound parameters.
+const DELIVERIES_PER_INSERT: usize = 500;
+
+async fn fan_out_one(
+    state: &AppState,
+    notice: &push_notices::Model,
+    at: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let txn = begin_write(&state.db).await?;
+    // The claim: another instance fanning out the same notice deletes nothing.
+    let claimed = push_notices::Entity::delete_by_id(notice.id)
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    let written = fan_out(state, &txn, notice, at).await?;
+    txn.commit().await?;
     Ok(written)
 }
 
@@ -91,22 +121,27 @@ async fn fan_out(
     }
     let registry = state.registry.latest();
     let message = payload(notice.event, &case, registry.category(&case.category_code));
-    let rows = devices.iter().map(|device| push_deliveries::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        subscription_id: Set(device.id),
-        case_id: Set(case.id),
-        event: Set(notice.event),
-        payload: Set(message.clone()),
-        attempts: Set(0),
-        next_attempt_at: Set(at),
-        locked_until: Set(None),
-        delivered_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(at),
-    });
-    push_deliveries::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
+    let rows: Vec<_> = devices
+        .iter()
+        .map(|device| push_deliveries::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            subscription_id: Set(device.id),
+            case_id: Set(case.id),
+            event: Set(notice.event),
+            payload: Set(message.clone()),
+            attempts: Set(0),
+            next_attempt_at: Set(at),
+            locked_until: Set(None),
+            delivered_at: Set(None),
+            last_error: Set(None),
+            created_at: Set(at),
+        })
+        .collect();
+    for chunk in rows.chunks(DELIVERIES_PER_INSERT) {
+        push_deliveries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(devices.len())
 }
 
@@ -147,7 +182,7 @@ enum Outcome {
 /// Sends the deliveries that are due, once. Returns how many were delivered.
 pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usize, Error> {
     let at = now();
-    let unclaimed = || {
+    let unclaimed = |at: DateTime<Utc>| {
         Condition::any()
             .add(push_deliveries::Column::LockedUntil.is_null())
             .add(push_deliveries::Column::LockedUntil.lt(at))
@@ -156,22 +191,24 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usiz
         .filter(push_deliveries::Column::DeliveredAt.is_null())
         .filter(push_deliveries::Column::Attempts.lt(MAX_ATTEMPTS))
         .filter(push_deliveries::Column::NextAttemptAt.lte(at))
-        .filter(unclaimed())
+        .filter(unclaimed(at))
         .order_by_asc(push_deliveries::Column::NextAttemptAt)
         .limit(20)
         .all(&state.db)
         .await?;
     let mut delivered = 0;
     for delivery in due {
-        // Claim it: only one sender wins the conditional update.
+        // Claim it: only one sender wins the conditional update. The claim is timed from
+        // now, not from the batch's start: sends before it may have taken their timeout.
+        let claim_at = now();
         let claimed = push_deliveries::Entity::update_many()
             .col_expr(
                 push_deliveries::Column::LockedUntil,
-                Expr::value(at + chrono::Duration::seconds(CLAIM_SECS)),
+                Expr::value(claim_at + chrono::Duration::seconds(CLAIM_SECS)),
             )
             .filter(push_deliveries::Column::Id.eq(delivery.id))
             .filter(push_deliveries::Column::DeliveredAt.is_null())
-            .filter(unclaimed())
+            .filter(unclaimed(claim_at))
             .exec(&state.db)
             .await?;
         if claimed.rows_affected != 1 {
@@ -184,7 +221,16 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client) -> Result<usiz
         else {
             continue;
         };
-        let outcome = send_one(state, client, &device, &delivery).await;
+        // Someone disabled since the fan-out hears nothing more.
+        let enabled = users::Entity::find_by_id(device.user_id)
+            .one(&state.db)
+            .await?
+            .is_some_and(|user| !user.disabled);
+        let outcome = if enabled {
+            send_one(state, client, &device, &delivery).await
+        } else {
+            Outcome::GiveUp("the user is disabled".to_owned())
+        };
         if matches!(outcome, Outcome::Delivered) {
             delivered += 1;
         }
@@ -221,8 +267,10 @@ async fn send_one(
         Err(err) => return Outcome::GiveUp(format!("endpoint: {err}")),
     };
     // Names are judged by the client's resolver; an address in the URL is judged here.
-    if let Err(refused) = OutboundPolicy::of(&state.settings).check_literal(&device.endpoint) {
-        return Outcome::Retry(refused, None);
+    if let Err(refused) = OutboundPolicy::for_push(&state.settings).check_literal(&device.endpoint)
+    {
+        // An address in the URL does not change: retrying cannot help.
+        return Outcome::GiveUp(refused);
     }
     let body = match encrypt(device, &delivery.payload) {
         Ok(body) => body,
@@ -371,7 +419,7 @@ pub fn start_workers(
     state: std::sync::Arc<AppState>,
 ) -> reqwest::Result<()> {
     const EVERY: Duration = Duration::from_secs(2);
-    let client = OutboundPolicy::of(&state.settings).client(Duration::from_secs(10))?;
+    let client = OutboundPolicy::for_push(&state.settings).client(Duration::from_secs(10))?;
     let fan_out_state = state.clone();
     workers.every("push fan-out", EVERY, EVERY, move || {
         let state = fan_out_state.clone();

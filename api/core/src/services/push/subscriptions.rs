@@ -74,7 +74,7 @@ fn check_keys(new: &NewSubscription, errors: &mut FieldErrors) -> Option<(String
 }
 
 /// The endpoint as a URL this server may post to: https, on a public address; plain http
-/// only to an address of `XUNCHA_WEBHOOK_ALLOWED_NETWORKS` (a push server on a private
+/// only to an address of `XUNCHA_PUSH_ALLOWED_NETWORKS` (a push server on a private
 /// network, or the tests' receiver).
 async fn check_endpoint(policy: &OutboundPolicy, raw: &str) -> Result<String, Msg> {
     if raw.chars().count() > MAX_ENDPOINT_CHARS {
@@ -104,7 +104,7 @@ async fn check_endpoint(policy: &OutboundPolicy, raw: &str) -> Result<String, Ms
 
 async fn check(state: &AppState, new: NewSubscription) -> Result<Checked, Error> {
     let mut errors = FieldErrors::default();
-    let policy = OutboundPolicy::of(&state.settings);
+    let policy = OutboundPolicy::for_push(&state.settings);
     let endpoint = errors.check(
         "endpoint",
         check_endpoint(&policy, new.endpoint.trim()).await,
