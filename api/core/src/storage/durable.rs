@@ -12,7 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 
-/// The operations the app uses, each passed to s3s-fs; the rest stay unimplemented.
+/// The operations the app uses, passed to s3s-fs but for listing and aborting an
+/// upload's parts (found by name here); the rest stay unimplemented.
 pub struct DurableFs {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
@@ -61,6 +62,75 @@ fn flush_names(root: &Path, bucket: &str, key: Option<&str>) -> std::io::Result<
         dir = current.parent();
     }
     Ok(())
+}
+
+/// The part numbers `list_parts` and `abort_multipart_upload` look for. s3s-fs finds an
+/// upload's parts by reading the whole root, which holds two files per object ever stored
+/// (a second per status call on a store of a million photos); the app's uploads have at
+/// most four parts, so the files of S3's first page of numbers are looked up by name.
+const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=1000;
+
+/// s3s-fs's names for an upload's record and its parts (as `flush_names` knows its
+/// metadata files).
+fn upload_record(root: &Path, upload_id: &uuid::Uuid) -> PathBuf {
+    root.join(format!(".upload-{upload_id}.json"))
+}
+
+fn part_file(root: &Path, upload_id: &uuid::Uuid, number: i32) -> PathBuf {
+    root.join(format!(".upload_id-{upload_id}.part-{number}"))
+}
+
+/// The parts of an upload, or `None` when the store does not know it.
+fn parts_of(root: &Path, upload_id: &str) -> std::io::Result<Option<Vec<Part>>> {
+    let Ok(id) = upload_id.parse::<uuid::Uuid>() else {
+        return Ok(None);
+    };
+    if !upload_record(root, &id).exists() {
+        return Ok(None);
+    }
+    let mut parts = Vec::new();
+    for number in PART_NUMBERS {
+        match std::fs::metadata(part_file(root, &id, number)) {
+            Ok(meta) if meta.is_file() => parts.push(Part {
+                part_number: Some(number),
+                size: Some(i64::try_from(meta.len()).unwrap_or(i64::MAX)),
+                last_modified: meta.modified().ok().map(Timestamp::from),
+                ..Default::default()
+            }),
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Some(parts))
+}
+
+/// Removes an upload's parts, its pending metadata and its record; `false` when the store
+/// does not know it.
+fn abort_upload(root: &Path, bucket: &str, key: &str, upload_id: &str) -> std::io::Result<bool> {
+    let Ok(id) = upload_id.parse::<uuid::Uuid>() else {
+        return Ok(false);
+    };
+    let record = upload_record(root, &id);
+    if !record.exists() {
+        return Ok(false);
+    }
+    let pending_metadata = root.join(format!(
+        ".bucket-{}.object-{}.upload-{id}.metadata.json",
+        URL_SAFE_NO_PAD.encode(bucket),
+        URL_SAFE_NO_PAD.encode(key)
+    ));
+    let files = PART_NUMBERS
+        .map(|number| part_file(root, &id, number))
+        .chain([pending_metadata, record]);
+    for file in files {
+        match std::fs::remove_file(file) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(true)
 }
 
 #[async_trait::async_trait]
@@ -140,7 +210,26 @@ impl S3 for DurableFs {
         &self,
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
-        self.inner.list_parts(req).await
+        let ListPartsInput {
+            bucket,
+            key,
+            upload_id,
+            ..
+        } = req.input;
+        let root = self.root.clone();
+        let id = upload_id.clone();
+        let parts = tokio::task::spawn_blocking(move || parts_of(&root, &id))
+            .await
+            .map_err(S3Error::internal_error)?
+            .map_err(S3Error::internal_error)?
+            .ok_or_else(|| s3s::s3_error!(NoSuchUpload))?;
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(bucket),
+            key: Some(key),
+            upload_id: Some(upload_id),
+            parts: Some(parts),
+            ..Default::default()
+        }))
     }
 
     async fn complete_multipart_upload(
@@ -157,6 +246,21 @@ impl S3 for DurableFs {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.inner.abort_multipart_upload(req).await
+        let AbortMultipartUploadInput {
+            bucket,
+            key,
+            upload_id,
+            ..
+        } = req.input;
+        let root = self.root.clone();
+        let aborted =
+            tokio::task::spawn_blocking(move || abort_upload(&root, &bucket, &key, &upload_id))
+                .await
+                .map_err(S3Error::internal_error)?
+                .map_err(S3Error::internal_error)?;
+        if !aborted {
+            return Err(s3s::s3_error!(NoSuchUpload));
+        }
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 }
