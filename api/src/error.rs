@@ -277,6 +277,7 @@ mod tests {
             ("invalid_import", 422),
             ("photo_limit_reached", 422),
             ("upload_incomplete", 409),
+            ("upload_in_progress", 409),
             ("upload_mismatch", 422),
             ("upload_expired", 410),
             ("invalid_image", 422),
