@@ -189,6 +189,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 }),
             )
             .configure(routes::open311::routes)
+            .configure(routes::web_app::routes)
             .configure(|cfg| routes::direct_uploads::forward_routes(cfg, &state))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, ApiError>(Error::not_found().into())

@@ -72,7 +72,7 @@ async fn an_unknown_route_is_a_json_404() {
         "not_found",
     )
     .await;
-    assert_error(app.get("/", None).await, 404, "not_found").await;
+    assert_error(app.get("/nowhere", None).await, 404, "not_found").await;
     let wrong_method = app
         .client
         .delete(app.url("/api/v1/auth/login"))

@@ -199,6 +199,15 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// Stops this app's background workers, for a test that drives their rounds itself.
+    pub async fn stop_workers(&self) {
+        let all: Vec<Workers> = std::mem::take(&mut *self.workers.lock().unwrap());
+        for workers in all {
+            let left = workers.stop(Duration::from_secs(10)).await;
+            assert!(left.is_empty(), "workers still running: {left:?}");
+        }
+    }
+
     pub fn store(&self) -> ObjectStore {
         ObjectStore::new(&self.store_endpoint)
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should fail the test loudly
 
 mod auth;
+mod browser;
 mod calendar;
 mod direct_uploads;
 mod errors;

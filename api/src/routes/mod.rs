@@ -30,6 +30,7 @@ pub mod sites;
 pub mod sync;
 pub mod uploads;
 pub mod users;
+pub mod web_app;
 pub mod webhooks;
 
 use actix_web::web;

@@ -340,11 +340,14 @@ async fn record(
     outcome: Outcome,
 ) -> Result<(), Error> {
     let at = now();
+    // The attempt counted; a given-up delivery counts as all its attempts made (each
+    // column is set once: PostgreSQL refuses a second assignment).
+    let attempts = match outcome {
+        Outcome::GiveUp(_) => Expr::value(MAX_ATTEMPTS),
+        _ => Expr::col(push_deliveries::Column::Attempts).add(1),
+    };
     let update = push_deliveries::Entity::update_many()
-        .col_expr(
-            push_deliveries::Column::Attempts,
-            Expr::col(push_deliveries::Column::Attempts).add(1),
-        )
+        .col_expr(push_deliveries::Column::Attempts, attempts)
         .col_expr(
             push_deliveries::Column::LockedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -372,7 +375,6 @@ async fn record(
         Outcome::GiveUp(error) => {
             tracing::warn!(delivery = %delivery.id, %error, "push delivery given up");
             update
-                .col_expr(push_deliveries::Column::Attempts, Expr::value(MAX_ATTEMPTS))
                 .col_expr(push_deliveries::Column::LastError, Expr::value(error))
                 .exec(&state.db)
                 .await?;

@@ -1,0 +1,65 @@
+// Every word a person reads, Chinese first. The language is the user's choice, kept on
+// the device; the API answers its errors in it too (Accept-Language).
+
+const words = {
+  app: ["巡查", "Xuncha"],
+  sign_in: ["登录", "Sign in"],
+  sign_out: ["退出登录", "Sign out"],
+  username: ["用户名", "Username"],
+  password: ["密码", "Password"],
+  queue: ["我的待办", "My queue"],
+  counts: ["待办统计", "Queue counts"],
+  queue_empty: ["暂无待办案件。", "Nothing to do right now."],
+  loading: ["正在加载…", "Loading…"],
+  offline: ["当前离线", "Offline"],
+  offline_sign_in: ["当前离线，联网后才能登录。", "You are offline; sign in once the network is back."],
+  overdue: ["已超期", "Overdue"],
+  deadline: ["期限", "due"],
+};
+
+const statuses = {
+  reported: ["待分派", "Reported"],
+  assigned: ["已派遣", "Assigned"],
+  in_progress: ["整改中", "In progress"],
+  disputed: ["有异议", "Disputed"],
+  rectified: ["待核查", "Rectified"],
+  closed: ["已办结", "Closed"],
+  cancelled: ["已撤销", "Cancelled"],
+};
+
+const roles = {
+  admin: ["管理员", "Admin"],
+  supervisor: ["督查员", "Supervisor"],
+  inspector: ["巡查员", "Inspector"],
+  department: ["责任部门", "Department"],
+  shopfront: ["沿街商户", "Shop"],
+};
+
+const counts = {
+  to_accept: ["待签收", "To accept"],
+  in_progress: ["整改中", "In progress"],
+  to_verify: ["待核查", "To verify"],
+  triage: ["待分派", "To triage"],
+  disputed: ["有异议", "Disputed"],
+  extension_requests: ["延期申请", "Extension requests"],
+  suspension_requests: ["挂起申请", "Suspension requests"],
+  overdue: ["已超期", "Overdue"],
+};
+
+export function lang() {
+  return localStorage.getItem("xuncha.lang") === "en" ? "en" : "zh";
+}
+
+export function setLang(value) {
+  localStorage.setItem("xuncha.lang", value === "en" ? "en" : "zh");
+}
+
+function pick(table, key) {
+  const entry = table[key];
+  return entry ? entry[lang() === "en" ? 1 : 0] : key;
+}
+
+export const t = (key) => pick(words, key);
+export const statusName = (key) => pick(statuses, key);
+export const roleName = (key) => pick(roles, key);
+export const countName = (key) => pick(counts, key);
