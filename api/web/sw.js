@@ -1,8 +1,8 @@
 // The service worker: the app's shell is kept on the device so it opens with no network.
 // The API is never cached here: the app asks it, and says when it cannot.
 
-const SHELL = "xuncha-shell-v1";
-const FILES = ["/", "/app/app.js", "/app/i18n.js", "/app/style.css", "/app/icon.svg", "/manifest.webmanifest"];
+const SHELL = "xuncha-shell-v2";
+const FILES = ["/", "/app/app.js", "/app/i18n.js", "/app/outbox.js", "/app/style.css", "/app/icon.svg", "/manifest.webmanifest"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

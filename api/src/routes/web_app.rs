@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{ApiError, Error};
 
 /// The app's files: the path they are served at, their type and their bytes.
-const FILES: [(&str, &str, &[u8]); 7] = [
+const FILES: [(&str, &str, &[u8]); 8] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -27,6 +27,11 @@ const FILES: [(&str, &str, &[u8]); 7] = [
         "/app/i18n.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/i18n.js"),
+    ),
+    (
+        "/app/outbox.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/outbox.js"),
     ),
     (
         "/app/style.css",
