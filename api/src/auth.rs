@@ -132,6 +132,7 @@ pub mod needs {
         ReadChecklists,
         RunCampaigns,
         ReviewResults,
+        ReviewEvidence,
     );
 }
 

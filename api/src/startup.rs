@@ -166,6 +166,7 @@ fn start_hold_release(workers: &Workers, state: web::Data<AppState>) {
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let metrics = web::Data::new(Metrics::new()?);
+    let policy = web::Data::new(routes::web_app::ContentSecurityPolicy::new(&state.settings));
     let server = HttpServer::new(move || {
         let (app, openapi) = App::new()
             .into_utoipa_app()
@@ -189,7 +190,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 }),
             )
             .configure(routes::open311::routes)
-            .configure(routes::web_app::routes)
+            .configure(|cfg| routes::web_app::routes(cfg, policy.clone()))
             .configure(|cfg| routes::direct_uploads::forward_routes(cfg, &state))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, ApiError>(Error::not_found().into())

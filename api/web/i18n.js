@@ -79,6 +79,14 @@ function pick(table, key) {
 }
 
 export const t = (key) => pick(words, key);
+
+// Each screen's module brings its own words; a key said twice is a mistake caught at once.
+export function addWords(table) {
+  for (const [key, pair] of Object.entries(table)) {
+    if (key in words) throw new Error(`word ${key} defined twice`);
+    words[key] = pair;
+  }
+}
 export const statusName = (key) => pick(statuses, key);
 export const roleName = (key) => pick(roles, key);
 export const countName = (key) => pick(counts, key);

@@ -15,6 +15,7 @@ mod idempotency;
 mod images;
 mod inspections;
 mod limits;
+mod map;
 mod migrations;
 mod open311;
 mod operations;

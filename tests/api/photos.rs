@@ -754,3 +754,89 @@ async fn a_before_photo_queued_while_the_case_moved_on_is_still_taken() {
     let body = assert_error(bad, 422, "validation_failed").await;
     assert!(body["error"]["fields"]["taken_at"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_names_the_other_cases_that_hold_it_or_a_picture_like_it() {
+    let app = spawn_app().await;
+    let inspector = app.login_as("inspector").await;
+    let token = &inspector.access_token;
+    let supervisor = app.login_as("supervisor").await;
+    let admin = app.admin().await;
+    let picture = images::picture(800, 600, 11);
+    let bytes = images::jpeg_of(&picture, 90);
+    let first_case = app.file_report(token, json!({})).await;
+    let second_case = app.file_report(token, json!({})).await;
+    let third_case = app.file_report(token, json!({})).await;
+    let unrelated_case = case_by(&app, token).await;
+    let first_id = first_case["id"].as_str().unwrap();
+    let original = upload_one(&app, token, first_id, bytes.clone()).await;
+    let copy = upload_one(&app, token, second_case["id"].as_str().unwrap(), bytes).await;
+    let resized =
+        image::imageops::resize(&picture, 600, 450, image::imageops::FilterType::Triangle);
+    let lookalike = upload_one(
+        &app,
+        token,
+        third_case["id"].as_str().unwrap(),
+        images::jpeg_of(&resized, 70),
+    )
+    .await;
+    upload_one(&app, token, &unrelated_case, images::jpeg(800, 600, 12)).await;
+
+    let matches = |photo: &Value, session_token: &str| {
+        let path = format!("/api/v1/photos/{}/matches", photo["id"].as_str().unwrap());
+        let token = session_token.to_owned();
+        let app = &app;
+        async move { app.get(&path, Some(&token)).await }
+    };
+    // The original, uploaded first, names both later photos, newest first.
+    let answer = matches(&original, &supervisor.access_token).await;
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{body}");
+    assert_eq!(items[0]["photo_id"], lookalike["id"]);
+    assert_eq!(items[0]["kind"], "similar");
+    assert_eq!(items[0]["case_id"], third_case["id"]);
+    assert_eq!(items[0]["case_no"], third_case["case_no"]);
+    assert!(items[0]["distance"].as_u64().unwrap() <= 3);
+    assert_eq!(items[1]["photo_id"], copy["id"]);
+    assert_eq!(items[1]["kind"], "same");
+    assert_eq!(items[1]["case_id"], second_case["id"]);
+    assert_eq!(items[1]["case_no"], second_case["case_no"]);
+    assert_eq!(items[1]["distance"], 0);
+    assert!(items[1]["visit_id"].is_null());
+
+    // The copy, flagged at upload, names the case it was copied from.
+    assert_eq!(flags(&copy), vec!["same_photo_on_other_case"]);
+    let body: Value = matches(&copy, &admin.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let same: Vec<&Value> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "same")
+        .collect();
+    assert_eq!(same.len(), 1, "{body}");
+    assert_eq!(same[0]["case_id"], first_case["id"]);
+    assert_eq!(same[0]["case_no"], first_case["case_no"]);
+
+    // The rest may not ask; a photo that is not there is 404.
+    assert_error(matches(&original, token).await, 403, "forbidden").await;
+    let worker = app.login_as("department").await;
+    assert_error(
+        matches(&original, &worker.access_token).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let unknown = json!({"id": uuid::Uuid::now_v7()});
+    assert_error(
+        matches(&unknown, &supervisor.access_token).await,
+        404,
+        "not_found",
+    )
+    .await;
+}

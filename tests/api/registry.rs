@@ -943,9 +943,11 @@ fn decide_offline(doc: &Value, category: &str, lat: f64, lon: f64) -> Option<Str
         .find_map(|a| a["local_authority_id"].as_str().map(str::to_owned))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_phone_decides_offline_what_the_server_decides() {
-    let app = spawn_app().await;
+/// A district of two sub-districts with rules at both levels, a local authority, and a
+/// street of twelve shops crossing them (radius and polygon frontage zones, some
+/// overlapping), around (30.05, 120.1). Answers the admin's token and the city traffic
+/// department's id.
+pub async fn street_across_two_subdistricts(app: &TestApp) -> (String, String) {
     let token = &app.admin().await.access_token;
     post_raw(
         &app,
@@ -999,6 +1001,13 @@ async fn a_phone_decides_offline_what_the_server_decides() {
         assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
     }
 
+    (token.clone(), traffic)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_decides_offline_what_the_server_decides() {
+    let app = spawn_app().await;
+    let (token, traffic) = &street_across_two_subdistricts(&app).await;
     let inspector = app.login_as("inspector").await.access_token;
     let bbox = "120.09,30.04,120.11,30.06";
     let path = format!("/api/v1/registry/offline?bbox={bbox}");

@@ -67,6 +67,32 @@ pub struct Settings {
     pub vapid_private_key: Option<SecretString>,
     /// Who runs this server, for push services to contact (`mailto:` or `https:`).
     pub vapid_subject: String,
+    /// The base tiles the web app's maps draw on; `None`: boundaries and cases on a plain
+    /// background, which needs no internet.
+    pub map_tiles: Option<MapTiles>,
+}
+
+/// Base map tiles (天地图, 高德 …): a Leaflet URL template and how to draw on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapTiles {
+    /// `https://t{s}.tianditu.gov.cn/…{z}…{x}…{y}…` (`{-y}` for TMS rows, `{s}` a
+    /// subdomain, `{r}` a retina suffix).
+    pub url: String,
+    /// The frame the tiles are drawn in: `Wgs84` (天地图, CGCS2000 being within
+    /// centimetres of it) or `Gcj02` (高德, 腾讯), which the app shifts everything into.
+    pub crs: crate::domain::Crs,
+    /// Plain text shown in the map's corner (the provider's terms ask for it).
+    pub attribution: String,
+    /// What `{s}` takes, in turn (`["0", "1", …]`).
+    pub subdomains: Vec<String>,
+}
+
+impl MapTiles {
+    /// Every origin tiles come from (`https://t0.tianditu.gov.cn` …, one per subdomain when
+    /// the host names `{s}`): what the pages' Content-Security-Policy lets images load from.
+    pub fn origins(&self) -> Vec<String> {
+        tile_origins(&self.url, &self.subdomains).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,6 +408,7 @@ impl Settings {
                         .to_owned()
                 })
         })?;
+        let map_tiles = parse_map_tiles(&get)?;
 
         Ok(Self {
             bind,
@@ -415,6 +442,7 @@ impl Settings {
             sqlite_synchronous,
             vapid_private_key,
             vapid_subject,
+            map_tiles,
         })
     }
 
@@ -426,6 +454,135 @@ impl Settings {
 /// The VAPID subject when neither `XUNCHA_VAPID_SUBJECT` nor an https `XUNCHA_PUBLIC_URL`
 /// is set: a valid `mailto:` that reaches nobody, so set one in production.
 pub const DEFAULT_VAPID_SUBJECT: &str = "mailto:xuncha-operator@example.com";
+
+/// Leaflet's own default for `{s}`.
+const DEFAULT_SUBDOMAINS: &str = "abc";
+
+/// The tile settings: the template, then what goes with it. The others are read (and a bad
+/// value refused) even without a template, so that a typo does not wait for the day the
+/// tiles are switched on.
+fn parse_map_tiles(get: &impl Fn(&str) -> Option<String>) -> Result<Option<MapTiles>, ConfigError> {
+    let crs = parse_or(
+        get,
+        "XUNCHA_MAP_TILES_CRS",
+        Some(crate::domain::Crs::Wgs84),
+        |v| match v {
+            "wgs84" => Ok(crate::domain::Crs::Wgs84),
+            "gcj02" => Ok(crate::domain::Crs::Gcj02),
+            _ => Err("expected wgs84 (天地图) or gcj02 (高德, 腾讯)".to_owned()),
+        },
+    )?;
+    let subdomains = parse_or(get, "XUNCHA_MAP_SUBDOMAINS", Some(vec![]), parse_subdomains)?;
+    let attribution = parse_or(get, "XUNCHA_MAP_ATTRIBUTION", Some(String::new()), |v| {
+        (v.chars().count() <= 300 && !v.chars().any(char::is_control))
+            .then(|| v.to_owned())
+            .ok_or_else(|| "expected one line of text, at most 300 characters".to_owned())
+    })?;
+    let Some(raw) = get("XUNCHA_MAP_TILES") else {
+        return Ok(None);
+    };
+    let url = raw.trim().to_owned();
+    let subdomains = if subdomains.is_empty() {
+        DEFAULT_SUBDOMAINS.chars().map(String::from).collect()
+    } else {
+        subdomains
+    };
+    check_tile_template(&url)
+        .and_then(|()| tile_origins(&url, &subdomains).map(|_| ()))
+        .map_err(|problem| ConfigError {
+            variable: "XUNCHA_MAP_TILES",
+            problem,
+        })?;
+    Ok(Some(MapTiles {
+        url,
+        crs,
+        attribution,
+        subdomains,
+    }))
+}
+
+const TEMPLATE_EXAMPLE: &str = "expected an https:// (or http://) tile URL template with {z}, {x} and {y}, such as \
+    https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY";
+
+/// A template Leaflet can fill: http(s), one line, and only the placeholders it knows
+/// (an unknown one makes Leaflet throw on every tile).
+fn check_tile_template(url: &str) -> Result<(), String> {
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.len() > 2000
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(TEMPLATE_EXAMPLE.to_owned());
+    }
+    let mut names = Vec::new();
+    let mut rest = url;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            return Err(format!("an unclosed {{ in {url}"));
+        };
+        names.push(&rest[start + 1..start + len]);
+        rest = &rest[start + len + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("an unopened }} in {url}"));
+    }
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !["s", "z", "x", "y", "-y", "r"].contains(n))
+    {
+        return Err(format!(
+            "unknown placeholder {{{unknown}}}: the template may use {{s}} {{z}} {{x}} {{y}} {{-y}} {{r}}"
+        ));
+    }
+    let has = |n: &str| names.contains(&n);
+    if !(has("z") && has("x") && (has("y") || has("-y"))) {
+        return Err(TEMPLATE_EXAMPLE.to_owned());
+    }
+    Ok(())
+}
+
+/// The origins a template's tiles come from, one per subdomain when its host names `{s}`.
+fn tile_origins(url: &str, subdomains: &[String]) -> Result<Vec<String>, String> {
+    let filled = |s: &str| {
+        url.replace("{s}", s)
+            .replace("{z}", "1")
+            .replace("{x}", "1")
+            .replace("{-y}", "1")
+            .replace("{y}", "1")
+            .replace("{r}", "")
+    };
+    let mut origins: Vec<String> = Vec::new();
+    for s in subdomains {
+        let parsed =
+            url::Url::parse(&filled(s)).map_err(|e| format!("{e} in {url} (with {{s}} = {s})"))?;
+        if parsed.host().is_none() || !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(TEMPLATE_EXAMPLE.to_owned());
+        }
+        let origin = parsed.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
+/// `01234567` (each character one) or `t0,t1,t2` (comma-separated): host labels only.
+fn parse_subdomains(raw: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = if raw.contains(',') {
+        raw.split(',').map(|p| p.trim().to_owned()).collect()
+    } else {
+        raw.chars().map(String::from).collect()
+    };
+    let label = |p: &String| {
+        (1..=63).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if parts.is_empty() || parts.len() > 26 || !parts.iter().all(label) {
+        return Err(
+            "expected subdomains such as 01234567 (one per character) or t0,t1,t2 (at most 26)"
+                .to_owned(),
+        );
+    }
+    Ok(parts)
+}
 
 /// Networks such as `10.0.0.0/8,fd00::/8` (a bare address is its own network).
 fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
@@ -556,11 +713,103 @@ mod tests {
                 )],
                 "XUNCHA_VAPID_PRIVATE_KEY",
             ),
+            (
+                vec![(
+                    "XUNCHA_MAP_TILES",
+                    "ftp://tiles.example.org/{z}/{x}/{y}.png",
+                )],
+                "XUNCHA_MAP_TILES",
+            ),
+            (
+                vec![("XUNCHA_MAP_TILES", "https://tiles.example.org/{z}/{x}.png")],
+                "XUNCHA_MAP_TILES",
+            ),
+            (
+                vec![(
+                    "XUNCHA_MAP_TILES",
+                    "https://tiles.example.org/{z}/{x}/{y}{ext}",
+                )],
+                "XUNCHA_MAP_TILES",
+            ),
+            (
+                vec![(
+                    "XUNCHA_MAP_TILES",
+                    "https://tiles.example.org:99999/{z}/{x}/{y}.png",
+                )],
+                "XUNCHA_MAP_TILES",
+            ),
+            (
+                vec![("XUNCHA_MAP_TILES_CRS", "bd09")],
+                "XUNCHA_MAP_TILES_CRS",
+            ),
+            (
+                vec![("XUNCHA_MAP_SUBDOMAINS", "a.b,c")],
+                "XUNCHA_MAP_SUBDOMAINS",
+            ),
+            (
+                vec![("XUNCHA_MAP_ATTRIBUTION", "line\nbreak")],
+                "XUNCHA_MAP_ATTRIBUTION",
+            ),
         ] {
             let err = settings(&vars).unwrap_err();
             assert_eq!(err.variable, variable, "{err}");
             assert!(err.to_string().starts_with(variable));
         }
+    }
+
+    #[test]
+    fn map_tiles_name_the_origins_their_images_come_from() {
+        assert!(settings(&[]).unwrap().map_tiles.is_none());
+        let tiles = settings(&[
+            (
+                "XUNCHA_MAP_TILES",
+                "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k",
+            ),
+            ("XUNCHA_MAP_SUBDOMAINS", "012"),
+            ("XUNCHA_MAP_ATTRIBUTION", "© 天地图"),
+        ])
+        .unwrap()
+        .map_tiles
+        .unwrap();
+        assert_eq!(tiles.crs, crate::domain::Crs::Wgs84);
+        assert_eq!(tiles.subdomains, ["0", "1", "2"]);
+        assert_eq!(
+            tiles.origins(),
+            [
+                "https://t0.tianditu.gov.cn",
+                "https://t1.tianditu.gov.cn",
+                "https://t2.tianditu.gov.cn"
+            ]
+        );
+        let amap = settings(&[
+            (
+                "XUNCHA_MAP_TILES",
+                "http://webrd0{s}.is.autonavi.com:8080/appmaptile?style=8&x={x}&y={y}&z={z}",
+            ),
+            ("XUNCHA_MAP_TILES_CRS", "gcj02"),
+            ("XUNCHA_MAP_SUBDOMAINS", "1,2"),
+        ])
+        .unwrap()
+        .map_tiles
+        .unwrap();
+        assert_eq!(amap.crs, crate::domain::Crs::Gcj02);
+        assert_eq!(
+            amap.origins(),
+            [
+                "http://webrd01.is.autonavi.com:8080",
+                "http://webrd02.is.autonavi.com:8080"
+            ]
+        );
+        // {s} in the path only: one origin; Leaflet's own subdomains by default.
+        let one = settings(&[(
+            "XUNCHA_MAP_TILES",
+            "https://tiles.example.org/{s}/{z}/{x}/{-y}{r}.png",
+        )])
+        .unwrap()
+        .map_tiles
+        .unwrap();
+        assert_eq!(one.subdomains, ["a", "b", "c"]);
+        assert_eq!(one.origins(), ["https://tiles.example.org"]);
     }
 
     #[test]

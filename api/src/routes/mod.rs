@@ -17,6 +17,7 @@ pub mod fields;
 pub mod health;
 pub mod limits;
 pub mod location;
+pub mod map;
 pub mod me;
 pub mod offline;
 pub mod open311;
@@ -78,6 +79,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(assignment_rules::routes)
             .configure(offline::routes)
             .configure(limits::routes)
+            .configure(map::routes)
             .configure(sync::routes)
             .configure(push::routes)
             .configure(direct_uploads::routes)

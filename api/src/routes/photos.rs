@@ -1,18 +1,74 @@
 //! `GET /api/v1/photos/{id}/{rendition}`: a photo's original, preview or thumbnail, streamed
-//! from storage, under the same access rules as its case.
+//! from storage, under the same access rules as its case; `GET /api/v1/photos/{id}/matches`:
+//! the other cases' and visits' photos it matches.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Caller;
+use entity::ids::{CaseId, PhotoId, VisitId};
+
+use crate::auth::{Allowed, Caller, needs};
 use crate::error::ApiError;
 use crate::services::photos as service;
 use crate::state::AppState;
 use crate::storage::Rendition;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(get_photo);
+    // Before `{rendition}`, which would take `matches` for a rendition and refuse it.
+    cfg.service(photo_matches).service(get_photo);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoMatchJson {
+    /// The other photo.
+    pub photo_id: PhotoId,
+    /// Its case, when it is a case's photo.
+    pub case_id: Option<CaseId>,
+    pub case_no: Option<String>,
+    /// Its inspection visit, when it is a visit's photo.
+    pub visit_id: Option<VisitId>,
+    /// `same` (the same bytes) or `similar` (a near-identical picture).
+    #[schema(example = "same")]
+    pub kind: &'static str,
+    /// Bits between the two perceptual hashes (0 to 3; 0 for the same bytes).
+    pub distance: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoMatchesResponse {
+    /// Newest first, at most 20.
+    pub items: Vec<PhotoMatchJson>,
+}
+
+/// The photos of other cases and visits that a photo matches: the same bytes
+/// (`same_photo_on_other_case`) or a similar picture (`similar_photo_on_other_case`),
+/// whichever came first. Supervisors and admins; a photo the caller cannot see is 404.
+#[utoipa::path(tag = "reports", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PhotoMatchesResponse), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+#[get("/photos/{id}/matches")]
+async fn photo_matches(
+    state: web::Data<AppState>,
+    user: Allowed<needs::ReviewEvidence>,
+    id: web::Path<PhotoId>,
+) -> Result<web::Json<PhotoMatchesResponse>, ApiError> {
+    let found = service::matches(&state, &user, *id).await?;
+    Ok(web::Json(PhotoMatchesResponse {
+        items: found
+            .into_iter()
+            .map(|m| PhotoMatchJson {
+                photo_id: m.photo_id,
+                case_id: m.case_id,
+                case_no: m.case_no,
+                visit_id: m.visit_id,
+                kind: if m.same { "same" } else { "similar" },
+                distance: m.distance,
+            })
+            .collect(),
+    }))
 }
 
 /// A photo object. Photos never change, so the `ETag` (the original's SHA-256 and the

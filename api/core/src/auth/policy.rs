@@ -40,10 +40,13 @@ pub enum Permission {
     RunCampaigns,
     /// A campaign's summary, rankings and exports.
     ReviewResults,
+    /// Which other cases' and visits' photos a photo matches (the same bytes, a similar
+    /// picture): the campaign office weighing evidence.
+    ReviewEvidence,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::Administer,
         Permission::ReadRegistry,
         Permission::FileReports,
@@ -52,6 +55,7 @@ impl Permission {
         Permission::ReadChecklists,
         Permission::RunCampaigns,
         Permission::ReviewResults,
+        Permission::ReviewEvidence,
     ];
 
     /// The policy: who holds each permission.
@@ -61,7 +65,8 @@ impl Permission {
             Permission::ReadRegistry
             | Permission::ManageSites
             | Permission::ManageChecklists
-            | Permission::ReviewResults => &[Role::Admin, Role::Supervisor],
+            | Permission::ReviewResults
+            | Permission::ReviewEvidence => &[Role::Admin, Role::Supervisor],
             Permission::FileReports => &[Role::Supervisor, Role::Inspector],
             Permission::ReadChecklists => &[Role::Admin, Role::Supervisor, Role::Inspector],
             Permission::RunCampaigns => &[Role::Supervisor],
@@ -78,6 +83,7 @@ impl Permission {
             Permission::ReadChecklists => "read_checklists",
             Permission::RunCampaigns => "run_campaigns",
             Permission::ReviewResults => "review_results",
+            Permission::ReviewEvidence => "review_evidence",
         }
     }
 

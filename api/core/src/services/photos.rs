@@ -81,13 +81,42 @@ impl Owner {
         }
     }
 
-    /// Photos owned by someone else (a NULL owner column is someone else's too).
+    /// Photos owned by someone else.
     fn elsewhere(&self) -> Condition {
-        Condition::any()
-            .add(self.column().ne(self.id()))
-            .add(self.column().is_null())
+        owned_elsewhere(self.column(), self.id())
     }
 }
+
+/// Photos not owned by `id` in `column` (a NULL owner column is someone else's too).
+fn owned_elsewhere(column: photos::Column, id: Uuid) -> Condition {
+    Condition::any().add(column.ne(id)).add(column.is_null())
+}
+
+/// Whether two perceptual hashes show the same picture: the one rule of "similar", for
+/// the flag given at upload and for the matches listed later.
+fn similar(a: u64, b: u64) -> bool {
+    photo::hamming(a, b) <= photo::SIMILAR_MAX_DISTANCE
+}
+
+/// Photos matching `elsewhere` that share a 16-bit band with `phash`, newest first: a
+/// photo within `SIMILAR_MAX_DISTANCE` bits shares at least one band, so the bands find
+/// every candidate (the caller keeps those that are [`similar`]).
+fn band_neighbours(phash: u64, elsewhere: Condition) -> sea_orm::Select<photos::Entity> {
+    let [b0, b1, b2, b3] = photo::phash_bands(phash);
+    photos::Entity::find()
+        .filter(elsewhere)
+        .filter(
+            Condition::any()
+                .add(photos::Column::PhashB0.eq(b0))
+                .add(photos::Column::PhashB1.eq(b1))
+                .add(photos::Column::PhashB2.eq(b2))
+                .add(photos::Column::PhashB3.eq(b3)),
+        )
+        .order_by_desc(photos::Column::Id)
+}
+
+/// How many band neighbours are compared with a photo, newest first.
+const NEIGHBOURS_COMPARED: u64 = 1000;
 
 /// The storage key of one rendition of a stored photo.
 pub fn object_key(photo: &photos::Model, rendition: Rendition) -> ObjectKey {
@@ -479,10 +508,7 @@ async fn flags_for(
             }
             if same_elsewhere.contains(&file.sha256) {
                 flags.push(FLAG_SAME);
-            } else if neighbours
-                .iter()
-                .any(|other| photo::hamming(*other, photo.phash) <= photo::SIMILAR_MAX_DISTANCE)
-            {
+            } else if neighbours.iter().any(|other| similar(*other, photo.phash)) {
                 flags.push(FLAG_SIMILAR);
             }
             flags
@@ -490,30 +516,19 @@ async fn flags_for(
         .collect())
 }
 
-/// For each of `processed`, the perceptual hashes of the newest 1,000 photos of other
-/// cases or visits that share a 16-bit band with it: a photo within
-/// `SIMILAR_MAX_DISTANCE` bits shares at least one band, so the bands find every
-/// candidate. One query per photo, all sent at once.
+/// For each of `processed`, the perceptual hashes of the newest photos of other cases or
+/// visits that share a band with it ([`band_neighbours`]). One query per photo, all sent
+/// at once.
 async fn similar_candidates(
     state: &AppState,
     owner: &Owner,
     prepared: &[Prepared],
 ) -> Result<Vec<Vec<u64>>, Error> {
     let queries = prepared.iter().map(|Prepared { photo, .. }| {
-        let [b0, b1, b2, b3] = photo::phash_bands(photo.phash);
-        photos::Entity::find()
+        band_neighbours(photo.phash, owner.elsewhere())
             .select_only()
             .column(photos::Column::Phash)
-            .filter(owner.elsewhere())
-            .filter(
-                Condition::any()
-                    .add(photos::Column::PhashB0.eq(b0))
-                    .add(photos::Column::PhashB1.eq(b1))
-                    .add(photos::Column::PhashB2.eq(b2))
-                    .add(photos::Column::PhashB3.eq(b3)),
-            )
-            .order_by_desc(photos::Column::Id)
-            .limit(1000)
+            .limit(NEIGHBOURS_COMPARED)
             .into_tuple::<i64>()
             .all(&state.db)
     });
@@ -715,6 +730,94 @@ pub async fn visible_photo(
         (None, None) => return Err(Error::not_found()),
     }
     Ok(photo)
+}
+
+/// At most this many matches of a photo are listed.
+pub const MATCHES_LIMIT: usize = 20;
+
+/// Another case's or visit's photo that matches one: the same bytes, or a picture within
+/// `SIMILAR_MAX_DISTANCE` bits (what the flags `same_photo_on_other_case` and
+/// `similar_photo_on_other_case` say, naming the other photo).
+#[derive(Debug)]
+pub struct PhotoMatch {
+    pub photo_id: PhotoId,
+    pub case_id: Option<CaseId>,
+    pub case_no: Option<String>,
+    pub visit_id: Option<entity::ids::VisitId>,
+    /// The same bytes (else a similar picture).
+    pub same: bool,
+    /// Bits between the two perceptual hashes.
+    pub distance: u32,
+}
+
+/// The photos of other cases and visits that match `photo_id`, newest first, at most
+/// [`MATCHES_LIMIT`]: whichever was uploaded first, so the original's reader finds the
+/// copies too. Needs `ReviewEvidence` (checked by the handler); a photo the user cannot
+/// see is 404. Those who hold it see every case and visit, so every match is listed.
+pub async fn matches(
+    state: &AppState,
+    user: &CurrentUser,
+    photo_id: PhotoId,
+) -> Result<Vec<PhotoMatch>, Error> {
+    let photo = visible_photo(state, user, photo_id).await?;
+    let elsewhere = match (photo.case_id, photo.visit_id) {
+        (Some(case), _) => owned_elsewhere(photos::Column::CaseId, case.0),
+        (None, Some(visit)) => owned_elsewhere(photos::Column::VisitId, visit.0),
+        (None, None) => return Err(Error::not_found()),
+    };
+    let phash = photo.phash as u64;
+    let limit = MATCHES_LIMIT as u64;
+    let (same, neighbours) = futures_util::try_join!(
+        photos::Entity::find()
+            .filter(photos::Column::Sha256.eq(photo.sha256.as_str()))
+            .filter(elsewhere.clone())
+            .order_by_desc(photos::Column::Id)
+            .limit(limit)
+            .all(&state.db),
+        band_neighbours(phash, elsewhere)
+            .filter(photos::Column::Sha256.ne(photo.sha256.as_str()))
+            .limit(NEIGHBOURS_COMPARED)
+            .all(&state.db),
+    )?;
+    let mut found: Vec<(photos::Model, bool)> = same
+        .into_iter()
+        .map(|p| (p, true))
+        .chain(
+            neighbours
+                .into_iter()
+                .filter(|p| similar(p.phash as u64, phash))
+                .map(|p| (p, false)),
+        )
+        .collect();
+    // UUIDv7 ids: the newest photo has the greatest.
+    found.sort_by_key(|(p, _)| std::cmp::Reverse(p.id));
+    found.truncate(MATCHES_LIMIT);
+    let case_ids: Vec<CaseId> = found.iter().filter_map(|(p, _)| p.case_id).collect();
+    let numbers: HashMap<CaseId, String> = if case_ids.is_empty() {
+        HashMap::new()
+    } else {
+        cases::Entity::find()
+            .select_only()
+            .column(cases::Column::Id)
+            .column(cases::Column::CaseNo)
+            .filter(cases::Column::Id.is_in(case_ids))
+            .into_tuple::<(CaseId, String)>()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(found
+        .into_iter()
+        .map(|(p, same)| PhotoMatch {
+            photo_id: p.id,
+            case_no: p.case_id.and_then(|c| numbers.get(&c).cloned()),
+            case_id: p.case_id,
+            visit_id: p.visit_id,
+            same,
+            distance: photo::hamming(p.phash as u64, phash),
+        })
+        .collect())
 }
 
 /// Deletes photo objects that no row points to and that are older than `min_age` (younger

@@ -27,7 +27,9 @@ mod visit_routes;
 pub use visit_routes::*;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_campaigns)
+    // `/campaigns/inspectors` before `/campaigns/{id}`, which would take the word for an id.
+    cfg.service(list_inspectors)
+        .service(list_campaigns)
         .service(create_campaign)
         .service(get_campaign)
         .service(close_campaign)
@@ -224,6 +226,34 @@ async fn list_campaigns(
             .await?
             .into_iter()
             .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InspectorJson {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The inspectors a campaign can name (supervisors and admins): every enabled inspector,
+/// oldest first, whole. Supervisors cannot list users, yet they choose who inspects.
+#[utoipa::path(tag = "inspections", responses((status = 200, body = pagination::Page<InspectorJson>)), security(("bearer" = [])))]
+#[get("/campaigns/inspectors")]
+async fn list_inspectors(
+    state: web::Data<AppState>,
+    _user: Allowed<needs::ReviewResults>,
+) -> Result<web::Json<pagination::Page<InspectorJson>>, ApiError> {
+    Ok(web::Json(
+        service::inspectors(&state)
+            .await?
+            .into_iter()
+            .map(|u| InspectorJson {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+            })
             .collect(),
     ))
 }

@@ -402,3 +402,14 @@ pub async fn sites_by_id(
     }
     Ok(found)
 }
+
+/// The inspectors a campaign can name: every enabled inspector account, oldest first.
+/// Supervisors, who create campaigns, cannot list users (that is the admins' screen).
+pub async fn inspectors(state: &AppState) -> Result<Vec<users::Model>, Error> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Role.eq(Role::Inspector))
+        .filter(users::Column::Disabled.eq(false))
+        .order_by_asc(users::Column::Id)
+        .all(&state.db)
+        .await?)
+}

@@ -16,14 +16,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, PASSWORD, spawn_app};
-use crate::images;
-
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A ChromeDriver process and one headless browser session in it.
-struct Browser {
+pub struct Browser {
     driver: Child,
     http: reqwest::Client,
     session: String,
@@ -31,7 +28,7 @@ struct Browser {
 
 impl Browser {
     /// `None` (said plainly on stderr) when Chromium or ChromeDriver is not installed.
-    async fn start(width: u32, height: u32) -> Option<Self> {
+    pub async fn start(width: u32, height: u32) -> Option<Self> {
         if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists()
         {
             eprintln!(
@@ -96,7 +93,7 @@ impl Browser {
         })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let request = self.http.request(method, format!("{}{path}", self.session));
         let request = if body.is_null() {
             request
@@ -115,13 +112,13 @@ impl Browser {
         answer["value"].clone()
     }
 
-    async fn open(&self, url: &str) {
+    pub async fn open(&self, url: &str) {
         self.command(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
     }
 
     /// The element `css` selects, once it is there (within 10 s).
-    async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> String {
         for _ in 0..100 {
             let found = self
                 .command(
@@ -142,7 +139,7 @@ impl Browser {
         panic!("no element {css}: {}", self.text("body").await);
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
         self.command(
             reqwest::Method::POST,
@@ -152,7 +149,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let element = self.find(css).await;
         self.command(
             reqwest::Method::POST,
@@ -162,7 +159,7 @@ impl Browser {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         let found = self
             .command(
                 reqwest::Method::POST,
@@ -189,7 +186,7 @@ impl Browser {
     }
 
     /// Waits (10 s at most) until `css`'s text contains `expected`.
-    async fn wait_for_text(&self, css: &str, expected: &str) {
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
         for _ in 0..100 {
             if self.text(css).await.contains(expected) {
                 return;
@@ -202,7 +199,7 @@ impl Browser {
         );
     }
 
-    async fn run(&self, script: &str) -> Value {
+    pub async fn run(&self, script: &str) -> Value {
         self.command(
             reqwest::Method::POST,
             "/execute/sync",
@@ -212,7 +209,7 @@ impl Browser {
     }
 
     /// Runs `script`, which calls `arguments[0]` with its answer.
-    async fn run_async(&self, script: &str) -> Value {
+    pub async fn run_async(&self, script: &str) -> Value {
         self.command(
             reqwest::Method::POST,
             "/execute/async",
@@ -222,7 +219,7 @@ impl Browser {
     }
 
     /// A DevTools command (geolocation, permissions), through ChromeDriver.
-    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
         self.command(
             reqwest::Method::POST,
             "/goog/cdp/execute",
@@ -231,8 +228,27 @@ impl Browser {
         .await
     }
 
+    /// Signs in through the form and waits for the queue.
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        self.wait_for_text("h1", "登录").await;
+        self.type_into("input[name=username]", username).await;
+        self.type_into("input[name=password]", password).await;
+        self.click("button[type=submit]").await;
+        self.wait_for_text("h1", "我的待办").await;
+    }
+
+    /// The element's own click (as a tap gives it): under mobile emulation, once the page
+    /// has scrolled or a file has been chosen, ChromeDriver's pointer clicks can land
+    /// beside their element.
+    pub async fn tap(&self, css: &str) {
+        self.find(css).await;
+        let css = serde_json::to_string(css).unwrap();
+        self.run(&format!("document.querySelector({css}).click()"))
+            .await;
+    }
+
     /// Saves a screenshot as `docs/screens/{name}.png`.
-    async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: &str) {
         let png = self
             .command(reqwest::Method::GET, "/screenshot", Value::Null)
             .await;
@@ -260,126 +276,16 @@ impl Drop for Browser {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_user_signs_in_in_chinese_sees_their_queue_and_switches_to_english() {
-    let app = spawn_app().await;
-    for (width, height, screen) in [(360, 780, "phone"), (1440, 900, "desktop")] {
-        let Some(browser) = Browser::start(width, height).await else {
-            return;
-        };
-        browser.open(&app.url("/")).await;
-        browser.wait_for_text("h1", "登录").await;
-        assert_eq!(
-            browser.run("return document.documentElement.lang").await,
-            "zh-CN"
-        );
-        browser.screenshot(&format!("sign-in-{screen}")).await;
-
-        // A wrong password is said in Chinese, in place.
-        browser.type_into("input[name=username]", "admin").await;
-        browser
-            .type_into("input[name=password]", "not the password")
-            .await;
-        browser.click("button[type=submit]").await;
-        browser
-            .wait_for_text("[role=alert]", "用户名或密码错误")
-            .await;
-
-        browser
-            .run("document.querySelector('input[name=password]').value = ''")
-            .await;
-        browser
-            .type_into("input[name=password]", ADMIN_PASSWORD)
-            .await;
-        browser.click("button[type=submit]").await;
-        browser.wait_for_text("h1", "我的待办").await;
-        browser.wait_for_text("main", "管理员").await;
-        browser.screenshot(&format!("queue-{screen}")).await;
-
-        // The language switch is kept on the device.
-        browser.click("#lang").await;
-        browser.wait_for_text("h1", "My queue").await;
-        assert_eq!(
-            browser.run("return document.documentElement.lang").await,
-            "en"
-        );
-        browser.open(&app.url("/")).await;
-        browser.wait_for_text("h1", "My queue").await;
-
-        // Signed out, the sign-in form again.
-        browser.click(".who button").await;
-        browser.wait_for_text("h1", "Sign in").await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_app_is_served_by_the_binary_with_its_manifest_and_service_worker() {
-    let app = spawn_app().await;
-    let page = app.get("/", None).await;
-    assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.contains("script-src 'self'"), "{csp}");
-    let etag = page.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(page.text().await.unwrap().contains("/app/app.js"));
-    let again = app
-        .client
-        .get(app.url("/"))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 304);
-
-    let manifest: Value = app
-        .get("/manifest.webmanifest", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(manifest["short_name"], "巡查");
-    assert_eq!(manifest["start_url"], "/");
-    let worker = app.get("/sw.js", None).await;
-    assert_eq!(worker.status(), 200);
-    assert!(
-        worker.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/javascript")
-    );
-    // What the worker keeps for offline starts is served.
-    let listed = worker.text().await.unwrap();
-    for path in [
-        "/",
-        "/app/app.js",
-        "/app/i18n.js",
-        "/app/style.css",
-        "/app/icon.svg",
-    ] {
-        assert!(listed.contains(&format!("\"{path}\"")), "{path}");
-        assert_eq!(app.get(path, None).await.status(), 200, "{path}");
-    }
-    assert_eq!(app.get("/app/nothing.js", None).await.status(), 404);
-}
-
 /// The network between the browser and the server, with a switch: off, every connection
 /// (kept-alive ones too) is cut and new ones are refused, as a phone in a dead zone sees.
-struct Network {
+pub struct Network {
     address: String,
     online: Arc<AtomicBool>,
     relays: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Network {
-    async fn in_front_of(upstream: &str) -> Self {
+    pub async fn in_front_of(upstream: &str) -> Self {
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
@@ -407,11 +313,11 @@ impl Network {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
-    fn set_online(&self, online: bool) {
+    pub fn set_online(&self, online: bool) {
         self.online.store(online, Ordering::SeqCst);
         if !online {
             for relay in self.relays.lock().unwrap().drain(..) {
@@ -421,115 +327,10 @@ impl Network {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_inspector_files_with_no_network_and_the_report_goes_once_it_is_back() {
-    let app = spawn_app().await;
-    let network = Network::in_front_of(&app.address).await;
-    app.create_user("walker", "inspector").await;
-    let Some(browser) = Browser::start(360, 780).await else {
-        return;
-    };
-    browser
-        .cdp(
-            "Browser.grantPermissions",
-            json!({"permissions": ["geolocation"]}),
-        )
-        .await;
-    browser
-        .cdp(
-            "Emulation.setGeolocationOverride",
-            json!({"latitude": 30.25, "longitude": 120.16, "accuracy": 8}),
-        )
-        .await;
-    browser.open(&network.url("/")).await;
-    browser.type_into("input[name=username]", "walker").await;
-    browser.type_into("input[name=password]", PASSWORD).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for_text("h1", "我的待办").await;
-    // The shell is kept on the phone once the service worker has it.
-    let ready = browser
-        .run_async("navigator.serviceWorker.ready.then(() => arguments[0](true))")
-        .await;
-    assert_eq!(ready, true);
 
-    // The network drops. The app still opens, from the phone.
-    network.set_online(false);
-    browser.run("location.reload()").await;
-    browser.wait_for_text("main", "无法连接服务器").await;
-    browser.wait_for_text("h1", "我的待办").await;
-
-    // A report with a photo, filed with no network, waits in the outbox.
-    browser.click("a[href='#/file']").await;
-    browser
-        .wait_for_text("#gps", "位置 30.25000, 120.16000")
-        .await;
-    browser.type_into("select[name=category]", "乱停乱放").await;
-    browser
-        .type_into("textarea[name=description]", "三轮车占用人行道")
-        .await;
-    browser
-        .type_into("input[name=address]", "解放路 100 号")
-        .await;
-    let photo = tempfile::Builder::new().suffix(".jpg").tempfile().unwrap();
-    std::fs::write(photo.path(), images::jpeg(1280, 960, 5)).unwrap();
-    browser
-        .type_into("input[name=photos]", photo.path().to_str().unwrap())
-        .await;
-    let filled = browser
-        .run(
-            "const f = document.querySelector('main form'); \
-             return [f.category.value, f.address.value, f.photos.files.length, f.checkValidity()]",
-        )
-        .await;
-    assert_eq!(filled, json!(["parking", "解放路 100 号", 1, true]));
-    browser.screenshot("file-report-phone").await;
-    // From here, the elements' own clicks (form validation and the submit event, as a tap
-    // gives them): once a file has been chosen and the page scrolled, ChromeDriver's
-    // pointer clicks under mobile emulation land beside their element.
-    browser
-        .run("document.querySelector('main form button[type=submit]').click()")
-        .await;
-    browser.wait_for_text("main", "已保存在手机上").await;
-    browser.wait_for_text("#outbox-count", "1").await;
-    let filed = |app: &crate::helpers::TestApp| {
-        use sea_orm::{EntityTrait, PaginatorTrait};
-        let db = app.db.clone();
-        async move { entity::cases::Entity::find().count(&db).await.unwrap() }
-    };
-    assert_eq!(filed(&app).await, 0);
-
-    browser
-        .run("document.querySelector(\"a[href='#/outbox']\").click()")
-        .await;
-    browser.wait_for_text("main", "待发送 1").await;
-    browser.screenshot("outbox-phone").await;
-
-    // Back online, it is sent, once, with its photo (the app also tries every 30 s).
-    network.set_online(true);
-    browser
-        .run("document.querySelector('main > button')?.click()")
-        .await;
-    browser.wait_for_text("main", "所有上报均已发送").await;
-    browser.wait_for_text("#outbox-count", "0").await;
-    assert_eq!(filed(&app).await, 1);
-    let walker = app.session("walker", PASSWORD).await;
-    let mine: Value = app
-        .get("/api/v1/reports", Some(&walker.access_token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let case = &mine["items"][0];
-    assert_eq!(case["category"], "parking");
-    assert_eq!(case["address"], "解放路 100 号");
-    let case: Value = app
-        .get(
-            &format!("/api/v1/reports/{}", case["id"].as_str().unwrap()),
-            Some(&walker.access_token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(case["photos"].as_array().unwrap().len(), 1, "{case}");
-}
+mod shell;
+mod filing;
+mod campaigns;
+mod console;
+mod admin;
+mod case_page;
