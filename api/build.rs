@@ -3,10 +3,14 @@
 //! changes. A debug build embeds nothing: it reads `web/` at each request, so an edit
 //! shows on reload without a rebuild.
 
+// A build script reports a failure by panicking.
+#![allow(clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("web");
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("web");
     let mut files = Vec::new();
     if std::env::var("PROFILE").as_deref() == Ok("release") {
         println!("cargo:rerun-if-changed={}", root.display());
@@ -23,7 +27,8 @@ fn main() {
         ));
     }
     out.push_str("]\n");
-    let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("web_files.rs");
+    let target =
+        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("web_files.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }
 
@@ -32,7 +37,10 @@ fn main() {
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     for entry in std::fs::read_dir(dir).expect("web/ is readable") {
         let path = entry.expect("web/ is readable").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with('.') || name.ends_with(".map") {
             continue;
         }

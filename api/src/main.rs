@@ -128,7 +128,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let prepared = xuncha::state::prepare(settings).await?;
             let users = xuncha_tools::demo::seed(&prepared.state).await?;
             let mut out = String::from(
-                "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts.\nDemo users (passwords are new on every run):\n",
+                "Demo city loaded: 示范区 (3 sub-districts, 6 communities, 12 grids), 7 departments, 300 shopfronts, 48 inspection sites and a checklist for campaigns.\nDemo users (passwords are new on every run):\n",
             );
             for user in users {
                 out.push_str(&format!(

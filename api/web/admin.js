@@ -92,13 +92,11 @@ addWords({
   // Imports
   adm_checking: ["正在检查…", "Checking…"],
   adm_importing: ["正在导入…", "Importing…"],
-  adm_check_ok: ["检查通过，尚未导入：将新建", "Checked, not imported yet: would create"],
-  adm_update_count: ["，更新", ", update"],
-  adm_imported: ["导入完成：新建", "Imported: created"],
-  adm_problems: ["发现问题，未导入任何数据：", "Problems found; nothing was imported:"],
-  adm_problem_rows: ["行有误。请修改或跳过有误的行后重新检查。", "rows are wrong. Fix or skip them, then check again."],
+  adm_check_ok: ["检查通过，尚未导入：将新建 {created} 条、更新 {updated} 条。", "Checked, not imported yet: would create {created} and update {updated}."],
+  adm_imported: ["导入完成：新建 {created} 条、更新 {updated} 条。", "Imported: created {created}, updated {updated}."],
+  adm_problems: ["发现问题，未导入任何数据：{rows} 行有误。请修改或跳过有误的行后重新检查。",
+    "Problems found; nothing was imported: {rows} rows are wrong. Fix or skip them, then check again."],
   adm_problem: ["问题", "Problem"],
-  adm_file_problems: ["文件问题", "Problems with the file"],
   adm_skip: ["跳过此行", "Skip this row"],
   adm_skip_all: ["跳过所有有误的行", "Skip every wrong row"],
   adm_recheck: ["重新检查", "Check again"],
@@ -106,7 +104,6 @@ addWords({
   adm_changed: ["已修改，请重新检查后再导入。", "Changed: check again before importing."],
   adm_rows_shown: ["仅显示有误的行及前 200 行。", "Only the wrong rows and the first 200 are shown."],
   adm_unreadable: ["无法在浏览器中读取该文件，问题仅按行号列出：", "The file cannot be read here; its problems are listed by row number:"],
-  adm_skipped: ["已跳过", "skipped"],
   // Rules
   adm_rule_list: ["规则列表", "Rules"],
   adm_new_rule: ["新增规则", "New rule"],
@@ -191,6 +188,7 @@ addWords({
 const ADMIN = ["admin"];
 const READERS = ["admin", "supervisor"];
 const KINDS = ["urban_management", "traffic_police", "sanitation", "subdistrict_office", "housing", "landscaping", "other"];
+const LEVELS = ["district", "subdistrict", "community", "grid"];
 const UNITS = ["calendar_hours", "working_hours", "working_days"];
 const EVENTS = ["assigned", "overdue", "rectified", "closed", "reopened"];
 const FORMATS = ["json", "dingtalk", "wecom"];
@@ -271,7 +269,7 @@ function confirmed(label, question, action) {
       wrap.replaceChildren(first, error);
       first.focus();
     } }, t("adm_cancel"));
-    const yes = h("button", { type: "button", class: "danger", onclick: async () => {
+    const yes = h("button", { type: "button", class: "adm-danger", onclick: async () => {
       yes.disabled = true;
       error.textContent = "";
       try {
@@ -303,6 +301,12 @@ function secretOnce(intro, secret) {
   } }, t("adm_copy"));
   return h("div", { class: "adm-once", role: "alert" }, h("p", {}, intro), h("p", { class: "adm-row" }, text, copy, said));
 }
+
+// Appends the nodes given (a part this role does not see is null).
+const add = (parent, ...nodes) => parent.append(...nodes.filter((node) => node != null && node !== false));
+
+// A sentence with its numbers put in: "{name}" stands for values.name.
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, key) => values[key]);
 
 const byId = (items) => new Map(items.map((item) => [item.id, item]));
 
@@ -461,7 +465,7 @@ async function usersSection(root) {
     shopfront_id: [t("adm_shopfront"), "shopfront_id"],
   });
 
-  root.append(
+  add(root, 
     table(t("adm_users"), [t("username"), t("adm_display_name"), t("adm_role"), t("adm_scope"), t("adm_state"), t("adm_last_login"), t("adm_actions")], tbody, { id: "adm-users" }),
     state, more, form);
   await load(true);
@@ -516,6 +520,7 @@ async function departmentsSection(root) {
     }
   };
   submitting(form, async (data) => {
+    done.textContent = "";
     const body = { code: data.get("code"), name: data.get("name"), kind: data.get("kind"), contact: data.get("contact") };
     const saved = editing
       ? await write(`/departments/${editing.id}`, body, { method: "PUT" })
@@ -525,7 +530,7 @@ async function departmentsSection(root) {
     await load();
   }, { code: [t("adm_code"), "code"], name: [t("adm_name"), "name"], contact: [t("adm_contact"), "contact"] });
 
-  root.append(table(t("adm_departments"), [t("adm_code"), t("adm_name"), t("adm_kind"), t("adm_contact"), admin ? t("adm_actions") : null], tbody, { id: "adm-departments" }),
+  add(root, table(t("adm_departments"), [t("adm_code"), t("adm_name"), t("adm_kind"), t("adm_contact"), admin ? t("adm_actions") : null], tbody, { id: "adm-departments" }),
     state, admin ? form : null);
   await load();
 }
@@ -538,7 +543,7 @@ async function departmentsSection(root) {
 // `read(file)` gives `{heads, items: [{number, cells, ...}], original, build(items),
 // numberAt(k), editable, fieldColumn(field)}`: the file as sent first, and how to make it
 // again from the rows kept (whose k-th row the API then numbers numberAt(k)).
-function importPart({ id, path, label, accept, read, onPreview = () => {}, onDone = () => {} }) {
+function importPart({ id, path, label, accept, read, aside = null, onPreview = () => {}, onDone = () => {} }) {
   const input = h("input", { type: "file", name: "file", accept });
   const said = h("p", { role: "status", class: "adm-import-said" });
   const error = h("p", { class: "error", role: "alert" });
@@ -549,12 +554,16 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
   const go = h("button", { type: "button", class: "adm-go", disabled: true }, t("adm_import"));
   let doc = null;
   let checked = null; // the body last checked clean
+  const tone = (element, kind) => {
+    element.classList.remove("adm-ok", "error");
+    if (kind) element.classList.add(kind);
+  };
 
   const changed = () => {
     checked = null;
     go.disabled = true;
     said.textContent = t("adm_changed");
-    said.className = "";
+    tone(said, "");
   };
 
   const render = (problems) => {
@@ -565,7 +574,7 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
       const cells = doc.heads.map((head, j) => {
         const wrong = wrongColumns.has(j);
         if (doc.editable && item.problems.length) {
-          const cell = h("input", { value: item.cells[j] ?? "", "aria-label": `${t("adm_row")} ${item.number} ${head}`, "aria-invalid": wrong ? "true" : false, oninput: (event) => {
+          const cell = h("input", { value: item.cells[j] ?? "", size: Math.max(8, String(item.cells[j] ?? "").length + 2), "aria-label": `${t("adm_row")} ${item.number} ${head}`, "aria-invalid": wrong ? "true" : false, oninput: (event) => {
             item.cells[j] = event.target.value;
             changed();
           } });
@@ -581,15 +590,17 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
         } }), t("adm_skip"))
         : null;
       const tr = h("tr", { class: [item.problems.length ? "adm-bad" : "", item.skip ? "adm-skipped" : ""].join(" ").trim() || false, "data-row": item.number },
-        h("th", { scope: "row" }, String(item.number)), cells,
+        h("th", { scope: "row" }, String(item.number)),
         h("td", { class: "adm-problem" },
           item.problems.map((p) => h("p", { class: "error" }, `${p.field ? `${doc.heads[doc.fieldColumn(p.field)] ?? p.field}：` : ""}${p.message}`)),
-          skip));
+          skip),
+        cells);
       return tr;
     }));
-    rows.replaceChildren(
+    rows.replaceChildren(...[
       shown.length < doc.items.length ? h("p", {}, t("adm_rows_shown")) : null,
-      table(label, [t("adm_row"), ...doc.heads, t("adm_problem")], body, { id }));
+      table(label, [t("adm_row"), t("adm_problem"), ...doc.heads], body, { id }),
+    ].filter(Boolean));
     skipAll.hidden = !bad.length;
     recheck.hidden = !doc.items.length;
     fileProblems.replaceChildren(...problems.map((p) => h("li", {}, p.row ? `${t("adm_row")} ${p.row}：${p.message}` : p.message)));
@@ -598,7 +609,7 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
   // Checks `body` (whose k-th row the API numbers `numberOf(k)`) without writing.
   const check = async (body, kept, numberOf) => {
     said.textContent = t("adm_checking");
-    said.className = "";
+    tone(said, "");
     error.textContent = "";
     go.disabled = true;
     checked = null;
@@ -628,12 +639,12 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
     if (answer) {
       checked = body;
       go.disabled = false;
-      said.textContent = `${t("adm_check_ok")} ${number(answer.created)}${t("adm_update_count")} ${number(answer.updated)}`;
-      said.className = "adm-ok";
+      said.textContent = fill(t("adm_check_ok"), { created: number(answer.created), updated: number(answer.updated) });
+      tone(said, "adm-ok");
     } else {
       const wrong = kept.filter((item) => item.problems.length).length;
-      said.textContent = `${t("adm_problems")} ${wrong} ${t("adm_problem_rows")}`;
-      said.className = "error";
+      said.textContent = fill(t("adm_problems"), { rows: number(wrong) });
+      tone(said, "error");
     }
   };
 
@@ -647,7 +658,11 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
     error.textContent = "";
     if (!file) return;
     try {
-      doc = await read(file);
+      // A file the browser cannot finish reading (a stalled decompression) is left to
+      // the API, which says its problems by row number.
+      doc = await Promise.race([read(file), new Promise((_, reject) => {
+        setTimeout(() => reject(new Error("timeout")), 8000);
+      })]);
     } catch (err) {
       // Unreadable here (an odd XLSX): the API's row numbers alone, with no cells.
       doc = { heads: [], items: [], original: file, build: () => file, numberAt: (k) => k, editable: false, fieldColumn: () => -1, unreadable: err };
@@ -674,8 +689,8 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
     said.textContent = t("adm_importing");
     try {
       const answer = await write(path, checked);
-      said.textContent = `${t("adm_imported")} ${number(answer.created)}${t("adm_update_count")} ${number(answer.updated)}`;
-      said.className = "adm-ok";
+      said.textContent = fill(t("adm_imported"), { created: number(answer.created), updated: number(answer.updated) });
+      tone(said, "adm-ok");
       checked = null;
       await onDone(answer);
     } catch (err) {
@@ -685,9 +700,11 @@ function importPart({ id, path, label, accept, read, onPreview = () => {}, onDon
     }
   });
 
+  // `aside` (the areas' map) goes beside the rows on a wide screen.
   return h("div", { class: "adm-import" },
     labelled(label, input), said, error, fileProblems,
-    h("div", { class: "adm-row" }, go, recheck, skipAll), rows);
+    h("div", { class: "adm-row" }, go, recheck, skipAll),
+    h("div", { class: aside ? "adm-pair" : false }, rows, aside));
 }
 
 // ---------------------------------------------------------------------------------
@@ -720,10 +737,11 @@ function treeOrder(areas) {
 // path carries its area's code.
 function drawAreas(m, areas) {
   const drawn = areas.filter((a) => a.boundary);
+  m.map.invalidateSize();
   const layer = m.geojson({ type: "FeatureCollection", features: drawn.map((a) => ({ type: "Feature", geometry: a.boundary, properties: { code: a.code, name: a.name } })) },
     { interactive: false, className: "adm-existing", style: { color: "#555", weight: 1, fillOpacity: 0.05 } }).addTo(m.map);
   layer.eachLayer((l) => l.getElement()?.setAttribute("data-code", l.feature.properties.code));
-  if (drawn.length) m.map.fitBounds(layer.getBounds(), { maxZoom: 16 });
+  if (drawn.length) m.map.fitBounds(layer.getBounds(), { maxZoom: 16, animate: false });
   return layer;
 }
 
@@ -743,7 +761,14 @@ function readGeojson(file) {
     const fields = ["code", "name", "level", "parent_code"];
     return {
       heads: [t("adm_code"), t("adm_name"), t("adm_level"), t("adm_parent_code")],
-      items: features.map((feature, i) => ({ number: i + 1, feature, cells: fields.map((key) => prop(feature, key)) })),
+      items: features.map((feature, i) => ({
+        number: i + 1,
+        feature,
+        cells: fields.map((key) => {
+          const value = prop(feature, key);
+          return key === "level" && LEVELS.includes(value) ? t(`adm_level_${value}`) : value;
+        }),
+      })),
       original: data,
       build: (kept) => ({ ...data, features: kept.map((item) => item.feature) }),
       numberAt: (k) => k + 1,
@@ -762,18 +787,21 @@ async function areasSection(root) {
   let existing = null;
   let shownLayer = null;
   let previewLayer = null;
+  let previewed = null;
   const departments = byId(await list("/departments").catch(() => []));
 
   const showArea = async (area) => {
     const full = await call(`/areas/${area.id}`);
     shownLayer?.remove();
+    m.map.invalidateSize();
     shownLayer = m.geojson(full.boundary, { interactive: false, style: { color: "#0b5cad", weight: 3, fillOpacity: 0.15 } }).addTo(m.map);
-    m.map.fitBounds(shownLayer.getBounds(), { maxZoom: 17 });
+    m.map.fitBounds(shownLayer.getBounds(), { maxZoom: 17, animate: false });
     mapBox.scrollIntoView({ block: "nearest" });
   };
 
   // The file's features on the map, the wrong ones in red, before anything is imported.
   const preview = (doc, kept) => {
+    previewed = [doc, kept];
     previewLayer?.remove();
     previewLayer = null;
     if (!m) return;
@@ -790,7 +818,9 @@ async function areasSection(root) {
       } catch { /* a geometry Leaflet cannot draw: its row says what is wrong */ }
     }
     previewLayer = group.addTo(m.map);
-    if (group.getLayers().length) m.map.fitBounds(group.getBounds(), { maxZoom: 17 });
+    // The table beside the map may have changed its size.
+    m.map.invalidateSize();
+    if (group.getLayers().length) m.map.fitBounds(group.getBounds(), { maxZoom: 17, animate: false });
   };
 
   // The tree as nested lists (read as a tree by screen readers too), and the
@@ -839,20 +869,23 @@ async function areasSection(root) {
     label: t("adm_geojson_file"),
     accept: ".geojson,.json,application/geo+json,application/json",
     read: readGeojson,
+    aside: mapBox,
     onPreview: preview,
     onDone: async () => {
       previewLayer?.remove();
       previewLayer = null;
+      previewed = null;
       await load();
     },
   }) : null;
 
-  root.append(
-    admin ? h("section", { "aria-labelledby": "adm-import-areas" }, h("h2", { id: "adm-import-areas" }, t("adm_import_areas")), importer) : null,
-    mapBox,
+  add(root, 
+    admin ? h("section", { "aria-labelledby": "adm-import-areas" }, h("h2", { id: "adm-import-areas" }, t("adm_import_areas")), importer) : mapBox,
     h("section", { "aria-labelledby": "adm-tree-title" }, h("h2", { id: "adm-tree-title" }, t("adm_area_tree")), state, tree));
   m = await makeMap(mapBox, { zoom: 11 });
   await load();
+  // A file chosen while the map was loading.
+  if (previewed) preview(...previewed);
 }
 
 // ---------------------------------------------------------------------------------
@@ -929,19 +962,17 @@ async function rulesSection(root) {
     result.replaceChildren(t("loading"));
     const query = new URLSearchParams({ category: data.get("category"), lat: point[0], lon: point[1] });
     const found = await call(`/assignment-rules/check?${query}`);
-    let who = t("adm_goes_triage");
-    if (found.target === "department") who = `${t("adm_goes_to")}：${departments.get(found.id)?.name ?? found.id}（${t("adm_goes_department")}）`;
-    if (found.target === "shopfront") {
-      const shop = await call(`/shopfronts/${found.id}`).catch(() => ({ name: found.id }));
-      who = `${t("adm_goes_to")}：${shop.name}（${t("adm_goes_shopfront")}）`;
-    }
-    result.replaceChildren(
+    const kind = found.target === "shopfront" ? t("adm_goes_shopfront") : t("adm_goes_department");
+    const who = found.target === "triage" ? t("adm_goes_triage") : `${t("adm_goes_to")}：${found.name ?? found.id}（${kind}）`;
+    result.replaceChildren();
+    add(result,
       h("p", { class: "adm-who" }, who),
-      h("p", {}, `${t("adm_reason")}：${found.reason}`),
+      // The step that decided, worded as the filing form words it (file.js).
+      h("p", {}, `${t("adm_reason")}：${t(`why_${found.basis}`)}`),
       found.area_id ? h("p", {}, `${t("adm_in_area")}：${areaById.get(found.area_id)?.name ?? found.area_id}`) : null);
   });
 
-  root.append(
+  add(root, 
     table(t("adm_rule_list"), [t("category"), t("adm_area"), t("adm_department"), admin ? t("adm_actions") : null], tbody, { id: "adm-rules" }),
     state, admin ? form : null,
     h("section", { "aria-labelledby": "adm-check-title" },
@@ -1187,7 +1218,7 @@ async function shopfrontsSection(root) {
     onDone: () => load(true),
   }) : null;
 
-  root.append(
+  add(root, 
     table(t("adm_shopfronts"), [t("adm_name"), t("adm_credit_code"), t("adm_address"), t("adm_contact"), t("adm_phone"), t("adm_overseeing"), t("adm_frontage"), admin ? t("adm_actions") : null], tbody, { id: "adm-shopfronts" }),
     state, more,
     admin ? h("section", { "aria-labelledby": "adm-import-shops" }, h("h2", { id: "adm-import-shops" }, t("adm_import_shopfronts")), importer) : null,
@@ -1252,6 +1283,7 @@ async function categoriesSection(root) {
     }
   };
   submitting(form, async (data) => {
+    done.textContent = "";
     const body = {
       name_zh: data.get("name_zh"),
       name_en: data.get("name_en"),
@@ -1270,7 +1302,7 @@ async function categoriesSection(root) {
     deadline_hours: [t("adm_deadline_hours"), "deadline_hours"],
   });
 
-  root.append(table(t("adm_categories"), [t("adm_code"), t("adm_name_zh"), t("adm_name_en"), t("adm_deadline"), t("adm_frontage"), t("adm_active"), admin ? t("adm_actions") : null], tbody, { id: "adm-categories" }),
+  add(root, table(t("adm_categories"), [t("adm_code"), t("adm_name_zh"), t("adm_name_en"), t("adm_deadline"), t("adm_frontage"), t("adm_active"), admin ? t("adm_actions") : null], tbody, { id: "adm-categories" }),
     state, admin ? form : null);
   await load();
 }
@@ -1325,7 +1357,7 @@ async function calendarSection(root) {
     await load();
   }, { name: [t("adm_day_name"), "name"] });
 
-  root.append(yearForm,
+  add(root, yearForm,
     table(t("adm_marked_days"), [t("adm_date"), t("adm_weekday"), t("adm_day_kind"), t("adm_name"), admin ? t("adm_actions") : null], tbody, { id: "adm-calendar" }),
     state, admin ? form : null);
   await load();
@@ -1382,7 +1414,7 @@ async function webhooksSection(root) {
     once.replaceChildren(secretOnce(t("adm_secret_once"), created.secret));
     await load();
   }, { url: [t("adm_url"), "url"], events: [t("adm_events"), "events"], secret: [t("adm_secret_optional"), "secret"] });
-  root.append(table(t("adm_webhooks"), [t("adm_url"), t("adm_events"), t("adm_format"), t("adm_department"), t("adm_active"), t("adm_actions")], tbody, { id: "adm-webhooks" }),
+  add(root, table(t("adm_webhooks"), [t("adm_url"), t("adm_events"), t("adm_format"), t("adm_department"), t("adm_active"), t("adm_actions")], tbody, { id: "adm-webhooks" }),
     state, form);
   await load();
 }
@@ -1420,7 +1452,7 @@ async function apiKeysSection(root) {
     once.replaceChildren(secretOnce(t("adm_key_once"), issued.api_key));
     await load();
   }, { name: [t("adm_key_app"), "name"] });
-  root.append(table(t("adm_api_keys"), [t("adm_name"), t("adm_prefix"), t("adm_created"), t("adm_last_used"), t("adm_actions")], tbody, { id: "adm-api-keys" }),
+  add(root, table(t("adm_api_keys"), [t("adm_name"), t("adm_prefix"), t("adm_created"), t("adm_last_used"), t("adm_actions")], tbody, { id: "adm-api-keys" }),
     state, form);
   await load();
 }

@@ -133,6 +133,7 @@ addWords({
   camp_closure_rate: ["办结率", "Closure rate"],
   camp_compare: ["与其他检查活动对比", "Compare with another campaign"],
   camp_compare_none: ["不对比", "No comparison"],
+  camp_measure: ["项目", "Measure"],
   camp_then: ["对比活动", "Then"],
   camp_now: ["本次", "Now"],
   camp_change: ["变化", "Change"],
@@ -164,6 +165,9 @@ const FAR_M = 300;
 const fill = (key, values) => t(key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 const typeName = (type) => t(`camp_type_${type}`);
 const rate = (value) => (value == null ? "—" : `${number(value, 2)}%`);
+const change = (value) => (value == null ? "—" : `${value > 0 ? "+" : ""}${number(value, 2)}`);
+// A calendar day as the API gives it (YYYY-MM-DD), read as that day wherever the reader is.
+const calendarDay = (text) => day(`${text}T00:00:00`);
 const points = (value) => number(value, 1);
 const statusTag = (c) => h("span", { class: `tag camp-${c.status}` }, t(`camp_status_${c.status}`));
 const isMine = (campaign) => campaign.inspector_ids.includes(me().id);
@@ -179,7 +183,7 @@ function areaName(id) {
   return areaNames.get(id);
 }
 
-// The inspectors' names, for those who may list them; others see ids as "inspector".
+// The inspectors' names, for those who may list them (others see "you" or "another").
 async function inspectorNames() {
   if (!REVIEWERS.includes(me().role)) return new Map();
   try {
@@ -190,13 +194,15 @@ async function inspectorNames() {
   }
 }
 
-function table(caption, headers, rows, numeric = []) {
+// A table of figures: `numeric` columns align right; column `head` names each row.
+function table(caption, headers, rows, numeric = [], head = 0) {
   return h("div", { class: "camp-table" },
     h("table", {},
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, ...headers.map((head) => h("th", { scope: "col" }, head)))),
+      h("thead", {}, h("tr", {}, ...headers.map((head, i) =>
+        h("th", { scope: "col", class: numeric.includes(i) ? "num" : false }, head)))),
       h("tbody", {}, ...rows.map((row) => h("tr", {}, ...row.map((cell, i) =>
-        h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : false, class: numeric.includes(i) ? "num" : false }, cell)))))));
+        h(i === head ? "th" : "td", { scope: i === head ? "row" : false, class: numeric.includes(i) ? "num" : false }, cell)))))));
 }
 
 // The list.
@@ -211,7 +217,7 @@ async function listView() {
     list.replaceChildren(...page.items.map((c) => h("li", { class: "case" },
       h("h2", {}, h("a", { href: `#/campaigns/${c.id}` }, c.name)),
       h("p", {}, statusTag(c), " ", t(`camp_mode_${c.mode}`)),
-      h("p", {}, `${t("camp_period")} ${day(c.starts_on)} – ${day(c.ends_on)}`))));
+      h("p", {}, `${t("camp_period")} ${calendarDay(c.starts_on)} – ${calendarDay(c.ends_on)}`))));
     state.done(page.items.length ? "" : t("camp_none"));
   } catch (err) {
     state.fail(err);
@@ -264,7 +270,7 @@ async function newView() {
     h("div", { class: "camp-quotas" }, ...SITE_TYPES.map((type) => h("label", {}, typeName(type),
       h("input", { type: "number", name: `quota_${type}`, min: 0, max: 1000, step: 1, value: 0, inputmode: "numeric" })))));
   const result = h("section", { "aria-live": "polite" });
-  const form = h("form", { class: "stack camp-wide", "aria-labelledby": "title" },
+  const form = h("form", { class: "stack camp-wide camp-form", "aria-labelledby": "title" },
     h("label", {}, t("camp_name"), h("input", { name: "name", required: true, maxlength: 100 })),
     h("label", {}, t("camp_mode"), h("select", { name: "mode" },
       h("option", { value: "unannounced" }, t("camp_mode_unannounced")),
@@ -425,7 +431,7 @@ async function campaignView({ id }) {
   show(campaign.name,
     said ? h("p", { role: "status", class: "camp-done" }, said) : null,
     h("p", {}, statusTag(campaign), " ", t(`camp_mode_${campaign.mode}`), " · ",
-      `${t("camp_period")} ${day(campaign.starts_on)} – ${day(campaign.ends_on)}`),
+      `${t("camp_period")} ${calendarDay(campaign.starts_on)} – ${calendarDay(campaign.ends_on)}`),
     h("p", {}, `${t("camp_checklist")}：${checklist.name}（${t("camp_full")} ${points(checklist.total_points)} ${t("camp_points")}）`),
     h("p", {}, `${t("camp_inspectors")}：${campaign.inspector_ids.map(who).join("、") || "—"}`),
     actions,
@@ -572,7 +578,7 @@ async function visitView({ id }, query) {
     h("label", {}, t("camp_site"), site), siteInfo, place,
     ...itemSets, total,
     h("label", {}, t("camp_notes"), h("textarea", { name: "notes", rows: 3, maxlength: 1800 })));
-  const form = h("form", { class: "stack", "aria-labelledby": "title" },
+  const form = h("form", { class: "stack camp-form", "aria-labelledby": "title" },
     scored,
     h("label", {}, t("photos"),
       h("input", { name: "photos", type: "file", accept: "image/jpeg,image/png,image/webp", capture: "environment", multiple: true })),
@@ -648,7 +654,7 @@ async function summaryView({ id }, query) {
   const compare = h("select", { name: "compare_to", id: "compare-to" },
     h("option", { value: "" }, t("camp_compare_none")),
     ...campaigns.items.filter((c) => c.id !== id).map((c) =>
-      h("option", { value: c.id, selected: c.id === compareTo }, `${c.name}（${day(c.starts_on)}）`)));
+      h("option", { value: c.id, selected: c.id === compareTo }, `${c.name}（${calendarDay(c.starts_on)}）`)));
   compare.addEventListener("change", () => {
     location.hash = `#/campaigns/${id}/summary${compare.value ? `?compare_to=${compare.value}` : ""}`;
   });
@@ -677,24 +683,24 @@ async function summaryView({ id }, query) {
       drawn: summary.sites_drawn, visited: summary.sites_visited, rate: rate(summary.mean_score_rate), problems: summary.problems,
     })),
     h("div", { class: "camp-actions" }, xlsx, h("label", {}, t("camp_compare"), compare)), downloaded,
-    c ? table(`${t("camp_compare")}：${c.name}`, [t("camp_area"), t("camp_then"), t("camp_now"), t("camp_change")], [
-      [t("camp_mean_rate"), rate(c.mean_score_rate_then), rate(c.mean_score_rate_now), c.change == null ? "—" : number(c.change, 2)],
-      [t("camp_problems"), c.problems_then, c.problems_now, c.problems_now - c.problems_then],
-      ...c.areas.map((a) => [a.name, rate(a.then), rate(a.now), a.change == null ? "—" : number(a.change, 2)]),
+    c ? table(`${t("camp_compare")}：${c.name}`, [t("camp_measure"), t("camp_then"), t("camp_now"), t("camp_change")], [
+      [t("camp_mean_rate"), rate(c.mean_score_rate_then), rate(c.mean_score_rate_now), change(c.change)],
+      [t("camp_problems"), c.problems_then, c.problems_now, change(c.problems_now - c.problems_then)],
+      ...c.areas.map((a) => [`${t("camp_area")} ${a.name}`, rate(a.then), rate(a.now), change(a.change)]),
     ], [1, 2, 3]) : null,
-    table(t("camp_by_area"), groupHead(t("camp_area")), groupRows(summary.areas), [2, 3, 4, 5]),
-    table(t("camp_by_department"), groupHead(t("camp_department")), groupRows(summary.departments), [2, 3, 4, 5]),
     h("div", { id: "site-ranking" }, table(t("camp_by_site"),
       [t("camp_rank"), t("camp_site"), t("camp_type"), t("camp_area"), t("camp_department"), t("camp_score"), t("camp_rate"), t("camp_problems"), t("camp_cases_filed")],
       summary.sites.map((s) => [s.rank ?? "—", `${s.code} ${s.name}`, typeName(s.site_type), s.scope_area_name, s.department_name || "—",
         s.visited ? `${points(s.score)} / ${points(s.max_score)}` : t("camp_not_visited"), rate(s.score_rate), s.problems, s.cases_filed]),
-      [5, 6, 7, 8])),
+      [5, 6, 7, 8], 1)),
+    table(t("camp_by_area"), groupHead(t("camp_area")), groupRows(summary.areas), [2, 3, 4, 5], 1),
+    table(t("camp_by_department"), groupHead(t("camp_department")), groupRows(summary.departments), [2, 3, 4, 5], 1),
     table(t("camp_by_category"), [t("category"), t("camp_problems"), t("camp_points_deducted"), t("camp_cases_filed")],
       summary.categories.map((k) => [k.category ? categoryName(k.category) : t("camp_uncategorised"), k.problems, points(k.points_deducted), k.cases_filed]),
       [1, 2, 3]),
     table(t("camp_progress"),
       [t("camp_cases_filed"), t("camp_open_cases"), t("camp_closed_cases"), t("camp_on_time"), t("camp_cancelled"), t("camp_overdue"), t("camp_closure_rate")],
-      [[p.cases_filed, p.open, p.closed, p.closed_on_time, p.cancelled, p.overdue, rate(p.closure_rate)]], [1, 2, 3, 4, 5, 6]));
+      [[p.cases_filed, p.open, p.closed, p.closed_on_time, p.cancelled, p.overdue, rate(p.closure_rate)]], [0, 1, 2, 3, 4, 5, 6], -1));
 }
 
 // `new` before `:id`, which would take it for an id.

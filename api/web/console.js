@@ -263,8 +263,12 @@ async function mapView(params, query) {
   const legend = h("ul", { class: "con-legend", "aria-label": t("con_legend") },
     ...OPEN.map((s) => h("li", {}, h("span", { class: `con-dot status-${s}`, "aria-hidden": "true" }), statusName(s))),
     h("li", {}, h("span", { class: "con-dot overdue", "aria-hidden": "true" }), t("overdue")));
-  show(t("con_map"), form, state, summary, holder, legend,
-    h("details", { class: "con-list" }, h("summary", {}, t("con_case_list")), list));
+  // On a desk the filters stand open beside the map; on a phone they fold away above it.
+  const wide = matchMedia("(min-width: 1000px)").matches;
+  show(t("con_map"), h("div", { class: "con-map-layout" },
+    h("details", { class: "con-fold", open: wide }, h("summary", {}, t("con_filters")), form),
+    h("div", { class: "con-map-main" }, state, summary, holder, legend,
+      h("details", { class: "con-list" }, h("summary", {}, t("con_case_list")), list))));
 
   let m;
   let areas = [];

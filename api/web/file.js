@@ -18,6 +18,7 @@ addWords({
   why_area_rule: ["区域规则", "area rule"],
   why_city_rule: ["全市规则", "city-wide rule"],
   why_local_authority: ["属地兜底", "local authority"],
+  why_triage: ["无匹配规则，待督查员分派", "nothing matched: waiting for triage"],
   no_registry: ["尚未下载责任清单，联网后自动获取。", "The registry is not on this phone yet; it comes once online."],
 });
 

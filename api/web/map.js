@@ -92,13 +92,15 @@ export async function makeMap(element, { center = [30.25, 120.16], zoom = 13 } =
   const show = ([lat, lon]) => (gcj ? wgs84ToGcj02(lat, lon) : [lat, lon]);
   const fromMap = ({ lat, lng }) => (gcj ? gcj02ToWgs84(lat, lng) : [lat, lng]);
   element.classList.add("map");
-  const map = L.map(element, { center: show(center), zoom, zoomControl: true, attributionControl: Boolean(settings.tiles) });
+  // A maximum zoom even with no tiles: clusters need one.
+  const maxZoom = settings.tiles?.max_zoom || 18;
+  const map = L.map(element, { center: show(center), zoom, maxZoom, zoomControl: true, attributionControl: Boolean(settings.tiles) });
   if (settings.tiles) {
     L.tileLayer(settings.tiles.url, {
       // Leaflet takes HTML here; the setting is plain text.
       attribution: escapeHtml(settings.tiles.attribution || ""),
       subdomains: settings.tiles.subdomains || "abc",
-      maxZoom: settings.tiles.max_zoom || 18,
+      maxZoom,
     }).addTo(map);
   }
   // GeoJSON drawn where the tiles draw it.

@@ -89,5 +89,5 @@ export function decide(doc, category, lat, lon) {
   if (cityWide) return department(cityWide.department_id, "city_rule");
   const local = lineage.find((a) => a.local_authority_id);
   if (local) return department(local.local_authority_id, "local_authority", local);
-  return { kind: "triage" };
+  return { kind: "triage", why: "triage" };
 }

@@ -950,17 +950,17 @@ fn decide_offline(doc: &Value, category: &str, lat: f64, lon: f64) -> Option<Str
 pub async fn street_across_two_subdistricts(app: &TestApp) -> (String, String) {
     let token = &app.admin().await.access_token;
     post_raw(
-        &app,
+        app,
         "/api/v1/areas/import",
         token,
         "application/json",
         serde_json::to_vec(&city()).unwrap(),
     )
     .await;
-    let traffic = department(&app, token, "JJ", "交警大队").await;
-    let east_traffic = department(&app, token, "JJ-E", "东交警中队").await;
-    let east_office = department(&app, token, "JD-E", "东街道办").await;
-    let east = area_id(&app, token, "330100002").await;
+    let traffic = department(app, token, "JJ", "交警大队").await;
+    let east_traffic = department(app, token, "JJ-E", "东交警中队").await;
+    let east_office = department(app, token, "JD-E", "东街道办").await;
+    let east = area_id(app, token, "330100002").await;
     for (category, area, department) in [
         ("parking", None, &traffic),
         ("parking", Some(&east), &east_traffic),
@@ -978,7 +978,7 @@ pub async fn street_across_two_subdistricts(app: &TestApp) -> (String, String) {
         .client
         .put(app.url(&format!("/api/v1/areas/{east}")))
         .bearer_auth(token)
-        .json(&json!({"code": "330100002", "name": "东街道", "level": "subdistrict", "parent_id": area_id(&app, token, "330100").await, "local_authority_id": east_office, "boundary": square(120.1, 30.0, 0.1)}))
+        .json(&json!({"code": "330100002", "name": "东街道", "level": "subdistrict", "parent_id": area_id(app, token, "330100").await, "local_authority_id": east_office, "boundary": square(120.1, 30.0, 0.1)}))
         .send()
         .await
         .unwrap();

@@ -133,6 +133,11 @@ pub struct CheckResult {
     /// `shopfront`, `department` or `triage`.
     pub target: &'static str,
     pub id: Option<Uuid>,
+    /// The shop's or department's name.
+    pub name: Option<String>,
+    /// Which step decided: `frontage`, `area_rule`, `city_rule`, `local_authority` or
+    /// `triage` (the offline registry's decision has the same steps).
+    pub basis: &'static str,
     pub reason: String,
     /// The most specific area containing the point.
     pub area_id: Option<Uuid>,
@@ -166,6 +171,8 @@ async fn check_assignment(
     Ok(web::Json(CheckResult {
         target,
         id,
+        name: decision.target_name,
+        basis: decision.basis.as_str(),
         reason: decision.reason,
         area_id: decision.area_id,
     }))

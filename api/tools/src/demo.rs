@@ -167,7 +167,88 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
         });
     }
     file_demo_cases(state).await?;
+    ensure_inspection_plan(state).await?;
     Ok(created)
+}
+
+/// Sites of several kinds in each grid and a scored checklist, so a supervisor can start
+/// an unannounced-inspection campaign at once. Made once.
+async fn ensure_inspection_plan(state: &AppState) -> anyhow::Result<()> {
+    use entity::inspection_sites;
+    use entity::vocabulary::SiteType;
+    use xuncha_core::services::inspections::{checklists, sites};
+
+    if inspection_sites::Entity::find()
+        .filter(inspection_sites::Column::Code.eq("DEMO-SITE-01"))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let fail = |e: xuncha_core::error::Error| anyhow::anyhow!("{e}");
+    let grids = areas::Entity::find()
+        .filter(areas::Column::Level.eq(AreaLevel::Grid))
+        .all(&state.db)
+        .await?;
+    let kinds = [
+        (SiteType::StreetShop, "沿街商铺"),
+        (SiteType::Market, "农贸市场"),
+        (SiteType::BackStreet, "背街小巷"),
+        (SiteType::PublicToilet, "公共厕所"),
+    ];
+    let mut number = 0;
+    for grid in &grids {
+        // The demo's grids are rectangles: their boxes' middle is inside.
+        let (Some(south), Some(west), Some(north), Some(east)) =
+            (grid.min_lat, grid.min_lon, grid.max_lat, grid.max_lon)
+        else {
+            continue;
+        };
+        let point = ((south + north) / 2.0, (west + east) / 2.0);
+        for (offset, (site_type, kind)) in kinds.iter().enumerate() {
+            number += 1;
+            let shift = offset as f64 * 0.0004;
+            sites::create(
+                state,
+                sites::SiteInput {
+                    code: format!("DEMO-SITE-{number:02}"),
+                    name: format!("{}{kind}{number}", grid.name),
+                    site_type: *site_type,
+                    area_id: grid.id,
+                    location: GeoPoint::new(point.0 + shift, point.1 + shift)
+                        .map_err(|m| anyhow::anyhow!("{}", m.en))?,
+                    address: format!("{} {number} 号", grid.name),
+                    shopfront_id: None,
+                    active: true,
+                },
+            )
+            .await
+            .map_err(fail)?;
+        }
+    }
+    let item = |title: &str, max_points: f64, category: Option<&str>| checklists::ItemInput {
+        title: title.into(),
+        max_points,
+        category: category.map(Into::into),
+    };
+    checklists::create(
+        state,
+        checklists::ChecklistInput {
+            name: "市容环境卫生检查表".into(),
+            description: "明察暗访用：每项按实际情况扣分".into(),
+            items: vec![
+                item("门前三包落实，无乱堆乱放", 20.0, Some("stall_occupation")),
+                item("无乱贴乱画、牛皮癣", 20.0, Some("posting_graffiti")),
+                item("车辆停放有序", 20.0, Some("parking")),
+                item("地面干净，无垃圾、污水", 25.0, Some("littering_dumping")),
+                item("公示牌、责任人信息齐全", 15.0, None),
+            ],
+        },
+    )
+    .await
+    .map_err(fail)?;
+    Ok(())
 }
 
 /// Twelve cases by the demo inspector around the district, each with a before photo, so

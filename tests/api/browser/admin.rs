@@ -34,6 +34,25 @@ async fn click_at(browser: &Browser, x: f64, y: f64) {
         .await;
 }
 
+/// Picks the option of the `<select>` at `css` whose text starts with `text`, as a person
+/// choosing from the list does (typing to a select is timing-dependent on a busy machine).
+async fn choose(browser: &Browser, css: &str, text: &str) {
+    browser.find(css).await;
+    let found = browser
+        .run(&format!(
+            "const select = document.querySelector({css}); \
+             const option = [...select.options].find((o) => o.textContent.startsWith({text})); \
+             if (!option) return false; \
+             select.value = option.value; \
+             select.dispatchEvent(new Event('change', {{bubbles: true}})); \
+             return true",
+            css = serde_json::to_string(css).unwrap(),
+            text = serde_json::to_string(text).unwrap(),
+        ))
+        .await;
+    assert_eq!(found, json!(true), "no option {text:?} in {css}");
+}
+
 /// Waits (10 s at most) until `script` returns `expected`.
 async fn wait_for_value(browser: &Browser, script: &str, expected: Value) {
     let mut last = Value::Null;
@@ -109,8 +128,11 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
         .await
         .unwrap();
     assert_eq!(before["items"], json!([]), "a preview writes nothing");
+    browser
+        .run("document.getElementById('adm-import-areas').scrollIntoView()")
+        .await;
     browser.screenshot("admin-areas-desktop").await;
-    browser.click(".adm-import .adm-go").await;
+    browser.tap(".adm-import .adm-go").await;
     browser
         .wait_for_text(".adm-import-said", "导入完成：新建 2")
         .await;
@@ -140,9 +162,7 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
     browser
         .type_into(&format!("{form} input[name=name]"), "西湖交警中队")
         .await;
-    browser
-        .type_into(&format!("{form} select[name=kind]"), "公安交警")
-        .await;
+    choose(&browser, &format!("{form} select[name=kind]"), "公安交警").await;
     browser.click(&format!("{form} button[type=submit]")).await;
     browser
         .wait_for_text("#adm-departments", "西湖交警中队")
@@ -166,18 +186,24 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
     browser.click("a[href='#/admin/rules']").await;
     browser.wait_for_text("h1", "派遣规则").await;
     let form = "form[aria-labelledby=adm-new-rule]";
-    browser
-        .type_into(&format!("{form} select[name=category]"), "乱停乱放")
-        .await;
-    browser
-        .type_into(&format!("{form} select[name=area_id]"), "西湖街道")
-        .await;
-    browser
-        .type_into(
-            &format!("{form} select[name=department_id]"),
-            "西湖交警中队",
-        )
-        .await;
+    choose(
+        &browser,
+        &format!("{form} select[name=category]"),
+        "乱停乱放",
+    )
+    .await;
+    choose(
+        &browser,
+        &format!("{form} select[name=area_id]"),
+        "西湖街道",
+    )
+    .await;
+    choose(
+        &browser,
+        &format!("{form} select[name=department_id]"),
+        "西湖交警中队",
+    )
+    .await;
     browser.click(&format!("{form} button[type=submit]")).await;
     browser.wait_for_text("#adm-rules", "西湖交警中队").await;
     let rules: Value = app
@@ -193,9 +219,7 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
     );
 
     // Where would a parking case go: a click inside 西湖街道 on the map.
-    browser
-        .type_into(".adm-check select[name=category]", "乱停乱放")
-        .await;
+    choose(&browser, ".adm-check select[name=category]", "乱停乱放").await;
     browser
         .find(".adm-map svg path.adm-existing[data-code='330106001']")
         .await;
@@ -323,28 +347,42 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
     browser
         .type_into(".adm-import input[type=file]", path.to_str().unwrap())
         .await;
-    browser.wait_for_text("#adm-shop-import", "坏码商店").await;
+    browser.wait_for_text("#adm-shop-import", "李记粮油").await;
     let bad = "#adm-shop-import tr.adm-bad[data-row='3']";
+    // The wrong row's cells are there to be fixed.
+    assert_eq!(
+        browser
+            .run(&format!(
+                "return document.querySelector(\"{bad} input[aria-label='行 3 名称']\").value"
+            ))
+            .await,
+        json!("坏码商店")
+    );
     browser
         .wait_for_text(bad, "统一社会信用代码：校验码错误")
         .await;
     browser
-        .wait_for_text(".adm-import-said", "未导入任何数据")
+        .wait_for_text(".adm-import-said", "未导入任何数据：1 行有误")
         .await;
-    browser.wait_for_text(".adm-import-said", "1 行有误").await;
     assert_eq!(
         browser
             .run("return document.querySelectorAll('#adm-shop-import tr.adm-bad').length")
             .await,
         json!(1)
     );
+    browser
+        .run("document.getElementById('adm-import-shops').scrollIntoView()")
+        .await;
     browser.screenshot("admin-shopfronts-desktop").await;
-    browser.click(&format!("{bad} .adm-skip input")).await;
-    browser.click(".adm-import .adm-recheck").await;
+    // The element's own clicks: once the page has scrolled, ChromeDriver's pointer clicks
+    // under device emulation can land beside their element.
+    browser.tap(&format!("{bad} .adm-skip input")).await;
+    browser.wait_for_text(".adm-import-said", "已修改").await;
+    browser.tap(".adm-import .adm-recheck").await;
     browser
         .wait_for_text(".adm-import-said", "检查通过，尚未导入：将新建 2")
         .await;
-    browser.click(".adm-import .adm-go").await;
+    browser.tap(".adm-import .adm-go").await;
     browser
         .wait_for_text(".adm-import-said", "导入完成：新建 2")
         .await;
@@ -384,10 +422,8 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
             .await,
         json!(true)
     );
-    browser.type_into("select[name=role]", "责任部门").await;
-    browser
-        .type_into("select[name=department_id]", "西湖交警中队")
-        .await;
+    choose(&browser, "select[name=role]", "责任部门").await;
+    choose(&browser, "select[name=department_id]", "西湖交警中队").await;
     browser
         .click("form[aria-labelledby=adm-new-user] button[type=submit]")
         .await;
@@ -437,4 +473,265 @@ async fn the_users_screen_fits_a_phone() {
         json!(true)
     );
     browser.screenshot("admin-users-phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_reads_the_registry_and_checks_where_a_case_goes_but_changes_nothing() {
+    let app = spawn_app().await;
+    app.create_user("zhao.liu", "supervisor").await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    browser.open(&app.url("/")).await;
+    browser.sign_in("zhao.liu", PASSWORD).await;
+    browser.click("a[href='#/admin']").await;
+    // Users, webhooks and API keys are the admins' own; the first section a supervisor
+    // reads is the departments, with no form.
+    browser.wait_for_text("h1", "系统管理 · 部门").await;
+    let sections = browser.text(".adm-sections").await;
+    assert!(sections.contains("派遣规则"), "{sections}");
+    for admins_only in ["用户", "Webhook", "API 密钥"] {
+        assert!(!sections.contains(admins_only), "{sections}");
+    }
+    browser.wait_for_text("#adm-departments", "暂无记录").await;
+    assert_eq!(
+        browser
+            .run("return document.querySelectorAll('.adm-body form').length")
+            .await,
+        json!(0)
+    );
+    // The rules: read, and the check on the map, with no rule form.
+    browser.click("a[href='#/admin/rules']").await;
+    browser.wait_for_text("h1", "派遣规则").await;
+    browser.find(".adm-check select[name=category]").await;
+    assert_eq!(
+        browser
+            .run("return document.querySelectorAll('form[aria-labelledby=adm-new-rule]').length")
+            .await,
+        json!(0)
+    );
+    choose(&browser, ".adm-check select[name=category]", "乱停乱放").await;
+    browser
+        .type_into(".adm-check input[name=lat]", "30.25")
+        .await;
+    browser
+        .type_into(".adm-check input[name=lon]", "120.16")
+        .await;
+    browser.click(".adm-check button[type=submit]").await;
+    browser
+        .wait_for_text("#adm-check-result", "无匹配规则：由督查员分派")
+        .await;
+    // An admin's address typed by hand shows the first section allowed instead.
+    browser.open(&app.url("/#/admin/users")).await;
+    browser.wait_for_text("h1", "系统管理 · 部门").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_keeps_categories_the_calendar_webhooks_and_api_keys() {
+    let app = spawn_app().await;
+    let admin = app.admin().await.access_token;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    browser.open(&app.url("/")).await;
+    browser.sign_in("admin", ADMIN_PASSWORD).await;
+
+    // A category counted in working hours, falling to the shop in its frontage zone.
+    browser.open(&app.url("/#/admin/categories")).await;
+    browser.wait_for_text("#adm-categories", "乱停乱放").await;
+    let form = "form[aria-labelledby=adm-category-form]";
+    browser
+        .type_into(&format!("{form} input[name=code]"), "shop_sign")
+        .await;
+    browser
+        .type_into(&format!("{form} input[name=name_zh]"), "违规招牌")
+        .await;
+    browser
+        .type_into(&format!("{form} input[name=name_en]"), "Illegal shop signs")
+        .await;
+    browser
+        .run("document.querySelector('input[name=deadline_hours]').value = ''")
+        .await;
+    browser
+        .type_into(&format!("{form} input[name=deadline_hours]"), "16")
+        .await;
+    choose(
+        &browser,
+        &format!("{form} select[name=deadline_unit]"),
+        "工作小时",
+    )
+    .await;
+    browser.click(&format!("{form} input[name=frontage]")).await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for_text("#adm-categories", "违规招牌").await;
+    let category: Value = app
+        .get("/api/v1/categories/shop_sign", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &category["deadline_hours"],
+            &category["deadline_unit"],
+            &category["frontage"],
+            &category["active"]
+        ),
+        (
+            &json!(16),
+            &json!("working_hours"),
+            &json!(true),
+            &json!(true)
+        )
+    );
+    // Edited: deactivated.
+    browser
+        .run(
+            "[...document.querySelectorAll('#adm-categories tbody tr')] \
+             .find((tr) => tr.querySelector('th').textContent === 'shop_sign') \
+             .querySelector('button').click()",
+        )
+        .await;
+    browser.wait_for_text(form, "编辑类别 shop_sign").await;
+    // The form has scrolled into view: the element's own clicks (see `tap`).
+    browser.tap(&format!("{form} input[name=active]")).await;
+    browser.tap(&format!("{form} button[type=submit]")).await;
+    browser.wait_for_text(form, "新增类别").await;
+    browser.wait_for_text(form, "已保存").await;
+    let category: Value = app
+        .get("/api/v1/categories/shop_sign", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(category["active"], false);
+    assert_eq!(category["name_zh"], "违规招牌");
+
+    // The calendar: National Day marked a holiday, then unmarked.
+    browser.open(&app.url("/#/admin/calendar")).await;
+    browser.wait_for_text("h1", "工作日历").await;
+    let form = "form[aria-labelledby=adm-mark-day]";
+    browser
+        .run("document.querySelector('input[name=day]').value = '2027-10-01'")
+        .await;
+    browser
+        .type_into(&format!("{form} input[name=name]"), "国庆节")
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for_text("#adm-calendar", "2027-10-01").await;
+    browser.wait_for_text("#adm-calendar", "国庆节").await;
+    let days: Value = app
+        .get(
+            "/api/v1/calendar?from=2027-10-01&to=2027-10-01",
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        days["items"],
+        json!([{"day": "2027-10-01", "kind": "holiday", "name": "国庆节"}])
+    );
+    browser.click("#adm-calendar .adm-confirm button").await;
+    browser
+        .click("#adm-calendar .adm-confirm button.adm-danger")
+        .await;
+    browser.wait_for_text("#adm-calendar", "暂无记录").await;
+    let days: Value = app
+        .get(
+            "/api/v1/calendar?from=2027-10-01&to=2027-10-01",
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(days["items"], json!([]));
+
+    // A webhook: a private address is refused and said beside its field; then one the
+    // server may reach, its secret shown once.
+    browser.open(&app.url("/#/admin/webhooks")).await;
+    browser.wait_for_text("h1", "Webhook").await;
+    let form = "form[aria-labelledby=adm-new-webhook]";
+    browser
+        .type_into(&format!("{form} input[name=url]"), "http://10.1.2.3/hook")
+        .await;
+    choose(
+        &browser,
+        &format!("{form} select[name=format]"),
+        "钉钉机器人",
+    )
+    .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser
+        .wait_for_text(&format!("{form} [role=alert]"), "接收地址（URL）：")
+        .await;
+    assert_eq!(
+        browser
+            .run("return document.querySelector('input[name=url]').getAttribute('aria-invalid')")
+            .await,
+        json!("true")
+    );
+    browser
+        .run("document.querySelector('input[name=url]').value = ''")
+        .await;
+    browser
+        .type_into(
+            &format!("{form} input[name=url]"),
+            "http://127.0.0.1:9/hook",
+        )
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for_text(".adm-once", "只显示这一次").await;
+    let secret = browser
+        .run("return document.querySelector('.adm-once input').value")
+        .await;
+    assert!(secret.as_str().is_some_and(|s| s.len() >= 16), "{secret}");
+    browser.wait_for_text("#adm-webhooks", "127.0.0.1").await;
+    let hooks: Value = app
+        .get("/api/v1/webhooks", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hooks["items"][0]["format"], "dingtalk");
+    assert_eq!(
+        hooks["items"][0]["events"],
+        json!(["assigned", "overdue", "rectified", "reopened"])
+    );
+
+    // An API key, shown once, then revoked.
+    browser.open(&app.url("/#/admin/api-keys")).await;
+    browser.wait_for_text("h1", "API 密钥").await;
+    browser.type_into("input[name=name]", "市民随手拍").await;
+    browser
+        .click("form[aria-labelledby=adm-new-key] button[type=submit]")
+        .await;
+    browser.wait_for_text(".adm-once", "只显示这一次").await;
+    let key = browser
+        .run("return document.querySelector('.adm-once input').value")
+        .await;
+    let key = key.as_str().unwrap().to_owned();
+    browser.wait_for_text("#adm-api-keys", "市民随手拍").await;
+    let keys: Value = app
+        .get("/api/v1/api-keys", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let prefix = keys["items"][0]["prefix"].as_str().unwrap();
+    assert!(key.starts_with(prefix), "{key} {prefix}");
+    browser.click("#adm-api-keys .adm-confirm button").await;
+    browser
+        .click("#adm-api-keys .adm-confirm button.adm-danger")
+        .await;
+    browser.wait_for_text("#adm-api-keys", "已吊销").await;
+    let keys: Value = app
+        .get("/api/v1/api-keys", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(keys["items"][0]["revoked_at"].is_string());
 }

@@ -52,9 +52,9 @@ async fn city(app: &TestApp) -> City {
     )
     .await;
     let area = area["id"].as_str().unwrap().to_owned();
-    app.create_user("chen", "supervisor").await;
-    let inspector = app.create_user("li", "inspector").await;
-    let supervisor = app.session("chen", PASSWORD).await.access_token;
+    app.create_user("chenhua", "supervisor").await;
+    let inspector = app.create_user("liming", "inspector").await;
+    let supervisor = app.session("chenhua", PASSWORD).await.access_token;
     for (i, lon) in [120.02, 120.03, 120.04, 120.05].into_iter().enumerate() {
         post(app, "/api/v1/sites", &supervisor, &json!({
             "code": format!("M{}", i + 1), "name": format!("第{}农贸市场", i + 1), "site_type": "market",
@@ -116,7 +116,7 @@ async fn a_campaign_is_drawn_visited_on_a_phone_reviewed_and_its_draw_verified()
     )
     .await;
     desk.open(&app.url("/")).await;
-    desk.sign_in("chen", PASSWORD).await;
+    desk.sign_in("chenhua", PASSWORD).await;
     desk.click("nav a[href='#/campaigns']").await;
     desk.wait_for_text("h1", "明察暗访检查活动").await;
     desk.wait_for_text("main", "2025年第四季度明察暗访").await;
@@ -195,7 +195,7 @@ async fn a_campaign_is_drawn_visited_on_a_phone_reviewed_and_its_draw_verified()
         )
         .await;
     phone.open(&app.url("/")).await;
-    phone.sign_in("li", PASSWORD).await;
+    phone.sign_in("liming", PASSWORD).await;
     phone.tap("nav a[href='#/campaigns']").await;
     phone.wait_for_text("main", "2026年第一季度明察暗访").await;
     phone.tap(&format!("a[href='#/campaigns/{id}']")).await;
@@ -245,9 +245,14 @@ async fn a_campaign_is_drawn_visited_on_a_phone_reviewed_and_its_draw_verified()
         .type_into("input[name=photos]", photo.path().to_str().unwrap())
         .await;
     phone
-        .run("document.querySelector('fieldset.camp-item').scrollIntoView()")
+        .run("document.querySelector('select[name=site_id]').closest('label').scrollIntoView()")
         .await;
     phone.screenshot("visit-phone").await;
+    // The form fits the phone: nothing wider than its 360 px.
+    let widths = phone
+        .run("return [innerWidth, document.documentElement.scrollWidth]")
+        .await;
+    assert_eq!(widths, json!([360, 360]));
     phone.tap("main form button[type=submit]").await;
     phone.wait_for_text("main", "检查记录已提交").await;
     phone.wait_for_text("#visits", "得分 17 / 20").await;
@@ -360,6 +365,8 @@ async fn a_campaign_is_drawn_visited_on_a_phone_reviewed_and_its_draw_verified()
     desk.wait_for_text("#seed", seed).await;
     desk.click("#verify").await;
     desk.wait_for_text("#verify-result", "验证通过").await;
+    desk.run("document.querySelector('#draw-title').scrollIntoView()")
+        .await;
     desk.screenshot("campaign-desktop").await;
 }
 
@@ -368,7 +375,7 @@ async fn supervisors_list_the_inspectors_a_campaign_can_name() {
     let app = spawn_app().await;
     let city = city(&app).await;
     let admin = app.admin().await;
-    let gone = app.create_user("gone", "inspector").await;
+    let gone = app.create_user("gone-away", "inspector").await;
     let response = app
         .patch_json(
             &format!("/api/v1/users/{}", gone["id"].as_str().unwrap()),
@@ -382,11 +389,11 @@ async fn supervisors_list_the_inspectors_a_campaign_can_name() {
         let listed = get_ok(&app, "/api/v1/campaigns/inspectors", token).await;
         assert_eq!(
             listed,
-            json!({"items": [{"id": city.inspector_id, "username": "li",
+            json!({"items": [{"id": city.inspector_id, "username": "liming",
                 "display_name": "Test inspector"}], "next_cursor": null})
         );
     }
-    let inspector = app.session("li", PASSWORD).await;
+    let inspector = app.session("liming", PASSWORD).await;
     assert_error(
         app.get(
             "/api/v1/campaigns/inspectors",

@@ -105,6 +105,38 @@ async fn sign_out(browser: &Browser, app: &TestApp) {
     browser.wait_for_text("h1", "登录").await;
 }
 
+async fn open_from_queue(browser: &Browser, id: &str, case_no: &str) {
+    browser.run("if (!window.__log) { window.__log = []; const t0 = performance.now(); const log = (m) => __log.push(Math.round(performance.now() - t0) + ' ' + m); addEventListener('hashchange', () => log('change ' + location.hash)); addEventListener('error', (e) => log('error ' + e.message)); addEventListener('unhandledrejection', (e) => log('rejection ' + e.reason)); new MutationObserver(() => log('h1 ' + document.querySelector('h1')?.textContent)).observe(document.getElementById('app'), {childList: true}); }").await;
+    let css = format!("a[href='#/case/{id}']");
+    browser.find(&css).await;
+    for _ in 0..50 {
+        let clicked = browser
+            .run(&format!(
+                "const a = document.querySelector(\"{css}\"); \
+                 if (!a) return 'missing ' + location.hash + ' ' + JSON.stringify(__log); \
+                 a.click(); return 'ok'"
+            ))
+            .await;
+        if clicked == "ok" {
+            break;
+        }
+        eprintln!("DEBUG {clicked}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..100 {
+        if browser.text("h1").await.contains(case_no) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "DEBUG {}",
+        browser
+            .run("return location.hash + ' ' + JSON.stringify(__log)")
+            .await
+    );
+}
+
 /// The user opens an action's form, then sends it.
 async fn act(browser: &Browser, action: &str) {
     browser.tap(&format!("button[data-action={action}]")).await;
@@ -134,8 +166,7 @@ async fn a_department_fixes_its_case_on_a_phone_and_the_inspector_verifies_it() 
     browser.open(&app.url("/")).await;
     browser.sign_in("chengguan", PASSWORD).await;
     // From the queue to the case: who answers for it and why, the time left.
-    browser.click(&format!("a[href='#/case/{id}']")).await;
-    browser.wait_for_text("h1", &case_no).await;
+    open_from_queue(&browser, &id, &case_no).await;
     browser.wait_for_text(".case-facts", "城管执法中队").await;
     browser.wait_for_text(".case-facts", "剩余").await;
     browser.wait_for_text("#case-chain", "记录链完整").await;
@@ -202,8 +233,7 @@ async fn a_department_fixes_its_case_on_a_phone_and_the_inspector_verifies_it() 
     // The inspector who filed it checks the fix with a photo of their own.
     sign_out(&browser, &app).await;
     browser.sign_in("walker", PASSWORD).await;
-    browser.click(&format!("a[href='#/case/{id}']")).await;
-    browser.wait_for_text("h1", &case_no).await;
+    open_from_queue(&browser, &id, &case_no).await;
     browser.tap("button[data-action=verify]").await;
     let check = photo_file(23);
     browser
@@ -299,12 +329,12 @@ async fn a_supervisor_sees_a_reused_photo_and_sends_a_disputed_case_elsewhere() 
     // The department says the case is not theirs.
     browser.open(&app.url("/")).await;
     browser.sign_in("chengguan", PASSWORD).await;
-    browser
-        .click(&format!("a[href='#/case/{disputed_id}']"))
-        .await;
-    browser
-        .wait_for_text("h1", disputed["case_no"].as_str().unwrap())
-        .await;
+    open_from_queue(
+        &browser,
+        &disputed_id,
+        disputed["case_no"].as_str().unwrap(),
+    )
+    .await;
     browser.click("button[data-action=dispute]").await;
     // A dispute needs its reason: the form asks for it before anything is sent.
     assert_eq!(

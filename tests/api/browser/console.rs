@@ -189,6 +189,9 @@ async fn a_supervisor_triages_maps_and_counts_the_cities_cases_at_a_desk() {
     browser
         .wait_for_text(".leaflet-popup-content", "有异议")
         .await;
+    // The popup pans the map; the clusters settle again.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_for_markers(&browser, 6).await;
     browser.screenshot("map-desktop").await;
 
     // Leaving out the cases waiting for assignment leaves two, and the address says so.
@@ -253,13 +256,22 @@ async fn a_supervisor_triages_maps_and_counts_the_cities_cases_at_a_desk() {
         expected.contains(&json!(["parking", "乱停乱放", 4])),
         "{api}"
     );
-    let drawn = browser
-        .run(
-            "return [...document.querySelectorAll('#con-stats-category .con-bar-row')].map(g => [ \
-               g.dataset.key, g.querySelector('.con-bar-label').textContent, \
-               Number(g.querySelector('rect').dataset.value)])",
-        )
-        .await;
+    // The screen opened from the menu draws first with its default dates; wait for the
+    // bars of the dates asked for.
+    let mut drawn = Value::Null;
+    for _ in 0..100 {
+        drawn = browser
+            .run(
+                "return [...document.querySelectorAll('#con-stats-category .con-bar-row')].map(g => [ \
+                   g.dataset.key, g.querySelector('.con-bar-label').textContent, \
+                   Number(g.querySelector('rect').dataset.value)])",
+            )
+            .await;
+        if drawn == json!(expected) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(drawn, json!(expected));
     // The longest bar is the largest number; the others in proportion.
     let widths = browser
@@ -306,6 +318,17 @@ async fn a_supervisor_triages_maps_and_counts_the_cities_cases_at_a_desk() {
         .run("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(fits, true);
+    // The filters fold away above the map on a phone.
+    assert_eq!(
+        phone
+            .run("return document.querySelector('.con-fold').open")
+            .await,
+        false
+    );
+    phone
+        .run("document.querySelector('#con-map-summary').scrollIntoView()")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     phone.screenshot("map-phone").await;
 }
 

@@ -67,7 +67,7 @@ async fn the_phone_names_who_will_answer_as_the_server_would() {
            const doc = await m.registry(); \
            const out = []; \
            for (const [lat, lon] of {points}) for (const c of {categories}) \
-             out.push(m.decide(doc, c, lat, lon).id ?? null); \
+             {{ const d = m.decide(doc, c, lat, lon); out.push([d.id ?? null, d.why]); }} \
            arguments[0](out); }})",
         points = serde_json::to_string(&points).unwrap(),
         categories = serde_json::to_string(&categories).unwrap(),
@@ -88,9 +88,10 @@ async fn the_phone_names_who_will_answer_as_the_server_would() {
                 .json()
                 .await
                 .unwrap();
+            let decided = &phone[i * categories.len() + j];
             assert_eq!(
-                phone[i * categories.len() + j].as_str(),
-                server["id"].as_str(),
+                (decided[0].as_str(), decided[1].as_str()),
+                (server["id"].as_str(), server["basis"].as_str()),
                 "{category} at {lat},{lon}: {server}"
             );
             seen.insert(server["id"].to_string());

@@ -247,6 +247,24 @@ impl Browser {
             .await;
     }
 
+    /// What axe-core (4.10.3, vendored under `vendor/`) finds against WCAG 2.1 A and AA on
+    /// the page as it stands: each violation's rule, impact and the first elements.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        const AXE: &str = include_str!("vendor/axe-core-4.10.3/axe.min.js");
+        if self.run("return typeof axe").await != "object" {
+            self.run(&format!("{AXE}\nreturn true")).await;
+        }
+        let found = self
+            .run_async(
+                "axe.run(document, {runOnly: {type: 'tag', values: \
+                   ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}) \
+                 .then((r) => arguments[0](r.violations.map((v) => \
+                   `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.html).join(' | ')}`)))",
+            )
+            .await;
+        serde_json::from_value(found).unwrap()
+    }
+
     /// Saves a screenshot as `docs/screens/{name}.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self
@@ -327,10 +345,10 @@ impl Network {
     }
 }
 
-
-mod shell;
-mod filing;
-mod campaigns;
-mod console;
+mod access;
 mod admin;
+mod campaigns;
 mod case_page;
+mod console;
+mod filing;
+mod shell;

@@ -122,7 +122,11 @@ async fn the_app_is_served_by_the_binary_with_its_manifest_and_service_worker() 
             assert_eq!(app.get(&path, None).await.status(), 200, "{path}");
         }
     }
-    for path in ["/", "/manifest.webmanifest", "/app/vendor/leaflet/leaflet.js"] {
+    for path in [
+        "/",
+        "/manifest.webmanifest",
+        "/app/vendor/leaflet/leaflet.js",
+    ] {
         assert_eq!(app.get(path, None).await.status(), 200, "{path}");
     }
     // Served at the root only: a worker at /app/ would control only /app/.
@@ -267,20 +271,27 @@ async fn the_phone_apps_first_load_stays_within_its_budget() {
         )
         .await;
     let paths: Vec<String> = serde_json::from_value(loaded).unwrap();
-    let (mut sent, mut whole) = (0, 0);
-    for path in &paths {
-        let compressed = app
+    let size = |path: String, encoding: &'static str| {
+        let request = app
             .client
-            .get(app.url(path))
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(compressed.status(), 200, "{path}");
-        sent += compressed.bytes().await.unwrap().len() as u64;
-        whole += app.get(path, None).await.bytes().await.unwrap().len() as u64;
+            .get(app.url(&path))
+            .header("accept-encoding", encoding);
+        async move {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+            answer.bytes().await.unwrap().len() as u64
+        }
+    };
+    let (mut sent, mut brotli, mut whole) = (0, 0, 0);
+    for path in &paths {
+        sent += size(path.clone(), "gzip").await;
+        brotli += size(path.clone(), "br").await;
+        whole += size(path.clone(), "identity").await;
     }
-    eprintln!("first load: {sent} bytes sent ({whole} uncompressed) in {} files: {paths:?}", paths.len());
+    eprintln!(
+        "first load: {sent} bytes gzip, {brotli} brotli, {whole} uncompressed, in {} files: {paths:?}",
+        paths.len()
+    );
     assert!(paths.len() >= 10, "{paths:?}");
     // Compressed on the way; the inspector's screens there, the console's and the map
     // library not.
@@ -289,5 +300,8 @@ async fn the_phone_apps_first_load_stays_within_its_budget() {
     for absent in ["leaflet", "/app/admin.js", "/app/console.js"] {
         assert!(!paths.iter().any(|p| p.contains(absent)), "{paths:?}");
     }
-    assert!(sent <= BUDGET_BYTES, "{sent} bytes > budget {BUDGET_BYTES}: {paths:?}");
+    assert!(
+        sent <= BUDGET_BYTES,
+        "{sent} bytes > budget {BUDGET_BYTES}: {paths:?}"
+    );
 }

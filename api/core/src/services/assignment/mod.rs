@@ -24,9 +24,35 @@ pub use snapshot::*;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub target: Target,
+    /// Which step of the decision matched (a code a client words in its language).
+    pub basis: Basis,
+    /// The shop's or department's name.
+    pub target_name: Option<String>,
     pub reason: String,
     /// The most specific area containing the point.
     pub area_id: Option<Uuid>,
+}
+
+/// The steps of the decision, in order (DESIGN.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    Frontage,
+    AreaRule,
+    CityRule,
+    LocalAuthority,
+    Triage,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Frontage => "frontage",
+            Basis::AreaRule => "area_rule",
+            Basis::CityRule => "city_rule",
+            Basis::LocalAuthority => "local_authority",
+            Basis::Triage => "triage",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +313,8 @@ impl RegistryIndex {
             let zone = &self.zones[shop];
             return Decision {
                 target: Target::Shopfront(zone.shop_id),
+                basis: Basis::Frontage,
+                target_name: Some(zone.name.clone()),
                 reason: format!("inside frontage zone of {} (门前三包)", zone.name),
                 area_id,
             };
@@ -297,6 +325,8 @@ impl RegistryIndex {
             if let Some(&department) = self.rules.get(&(category.to_owned(), Some(here.id))) {
                 return Decision {
                     target: Target::Department(department),
+                    basis: Basis::AreaRule,
+                    target_name: self.department_name(department).map(str::to_owned),
                     reason: format!(
                         "rule {category}@{} → {}",
                         here.name,
@@ -310,6 +340,8 @@ impl RegistryIndex {
         if let Some(&department) = self.rules.get(&(category.to_owned(), None)) {
             return Decision {
                 target: Target::Department(department),
+                basis: Basis::CityRule,
+                target_name: self.department_name(department).map(str::to_owned),
                 reason: format!(
                     "rule {category}@city-wide → {}",
                     self.department(department)
@@ -323,6 +355,8 @@ impl RegistryIndex {
             if let Some(department) = here.local_authority {
                 return Decision {
                     target: Target::Department(department),
+                    basis: Basis::LocalAuthority,
+                    target_name: self.department_name(department).map(str::to_owned),
                     reason: format!(
                         "local authority of {} (属地兜底) → {}",
                         here.name,
@@ -335,6 +369,8 @@ impl RegistryIndex {
         }
         Decision {
             target: Target::Triage,
+            basis: Basis::Triage,
+            target_name: None,
             reason: "no frontage zone, rule or local authority matched: waiting for triage".into(),
             area_id,
         }
