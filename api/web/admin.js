@@ -230,6 +230,26 @@ const row = (head, ...cells) => h("tr", {}, h("th", { scope: "row" }, head),
 
 const emptyRow = (columns) => h("tr", {}, h("td", { colspan: columns }, t("adm_none")));
 
+// A table filled page by page (100 rows at a time) from a listing with `next_cursor`:
+// `load(true)` starts again, `load(false)` adds the next page ("more" shows while there is one).
+function pagedRows(path, tbody, row, columns, more, state) {
+  let cursor = null;
+  return async (first) => {
+    try {
+      const after = cursor && !first ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const page = await call(`${path}?limit=100${after}`);
+      if (first) tbody.replaceChildren();
+      tbody.append(...page.items.map(row));
+      if (!tbody.children.length) tbody.append(emptyRow(columns));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      state.done();
+    } catch (err) {
+      state.fail(err);
+    }
+  };
+}
+
 const option = (value, label, selected = false) => h("option", { value, selected }, label);
 
 function select(nameAttr, choices, { value = "", empty = null, required = false } = {}) {
@@ -356,7 +376,6 @@ async function usersSection(root) {
     if (!shopNames.has(id)) shopNames.set(id, call(`/shopfronts/${id}`).then((s) => s.name, () => id));
     return shopNames.get(id);
   };
-  let cursor = null;
 
   const userRow = (user) => {
     const scope = h("span", {}, user.department_id ? departments.get(user.department_id)?.name ?? user.department_id : "");
@@ -396,19 +415,7 @@ async function usersSection(root) {
     return tr;
   };
 
-  const load = async (first) => {
-    try {
-      const page = await call(`/users?limit=100${cursor && !first ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      if (first) tbody.replaceChildren();
-      tbody.append(...page.items.map(userRow));
-      if (!tbody.children.length) tbody.append(emptyRow(7));
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-      state.done();
-    } catch (err) {
-      state.fail(err);
-    }
-  };
+  const load = pagedRows("/users", tbody, userRow, 7, more, state);
   more.addEventListener("click", () => load(false));
 
   // The new user's form: the department or the shop as the role needs.
@@ -1151,7 +1158,6 @@ async function shopfrontsSection(root) {
   const more = h("button", { type: "button", class: "quiet", hidden: true }, t("adm_more"));
   const departmentList = await list("/departments");
   const departments = byId(departmentList);
-  let cursor = null;
 
   const shopRow = (s) => row(s.name, s.credit_code || "", s.address, s.contact, s.phone,
     s.overseeing_department_id ? departments.get(s.overseeing_department_id)?.name ?? "" : "",
@@ -1160,19 +1166,7 @@ async function shopfrontsSection(root) {
       await write(`/shopfronts/${s.id}`, undefined, { method: "DELETE" });
       await load(true);
     }) : null);
-  const load = async (first) => {
-    try {
-      const page = await call(`/shopfronts?limit=100${cursor && !first ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      if (first) tbody.replaceChildren();
-      tbody.append(...page.items.map(shopRow));
-      if (!tbody.children.length) tbody.append(emptyRow(8));
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-      state.done();
-    } catch (err) {
-      state.fail(err);
-    }
-  };
+  const load = pagedRows("/shopfronts", tbody, shopRow, 8, more, state);
   more.addEventListener("click", () => load(false));
 
   const done = h("p", { role: "status" });

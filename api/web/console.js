@@ -6,9 +6,11 @@ import { t, addWords, statusName, countName } from "/app/i18n.js";
 import { call } from "/app/api.js";
 import { h, show, route, caseItem, categories, categoryName, status, name, number, when } from "/app/ui.js";
 import { makeMap } from "/app/map.js";
-import { covers } from "/app/registry.js";
+import { covers, registry } from "/app/registry.js";
 
 addWords({
+  con_zones: ["门前三包责任区", "Frontage zones"],
+  con_areas: ["区域边界", "Area boundaries"],
   con_triage: ["分派审核", "Triage"],
   con_map: ["案件地图", "Case map"],
   con_stats: ["统计分析", "Statistics"],
@@ -298,6 +300,21 @@ async function mapView(params, query) {
     style: { color: "#0b5cad", weight: 2, opacity: 0.7, fillOpacity: 0.03 },
     onEachFeature: (feature, layer) => { boundaries[feature.id] = layer; },
   }).addTo(map);
+  // The shops' frontage zones (门前三包责任区), from the registry the phones keep (which
+  // supervisors read; admins see them in the shopfronts screen): a polygon, or a radius
+  // around the shop. A layer the supervisor can hide.
+  const zones = L.layerGroup().addTo(map);
+  L.control.layers(null, { [t("con_zones")]: zones, [t("con_areas")]: outlines }).addTo(map);
+  registry().then((doc) => {
+    for (const zone of doc.zones) {
+      const look = { className: "con-zone", interactive: false };
+      const style = { color: "#1b6e20", weight: 1, fillOpacity: 0.12 };
+      const drawn = zone.polygon
+        ? m.geojson(zone.polygon, { ...look, style })
+        : L.circle(m.show([zone.anchor[1], zone.anchor[0]]), { ...look, ...style, radius: zone.radius_m });
+      zones.addLayer(drawn);
+    }
+  }, () => { /* no registry: the cases and boundaries are still drawn */ });
   const cluster = L.markerClusterGroup({ maxClusterRadius: 50 });
   map.addLayer(cluster);
 

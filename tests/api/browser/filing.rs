@@ -99,3 +99,33 @@ async fn the_phone_names_who_will_answer_as_the_server_would() {
     }
     assert!(seen.len() >= 8, "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_map_draws_the_shops_frontage_zones() {
+    let app = spawn_app().await;
+    street_across_two_subdistricts(&app).await;
+    app.create_user("chief", "supervisor").await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    browser.open(&app.url("/")).await;
+    browser.sign_in("chief", PASSWORD).await;
+    browser.open(&app.url("/#/map")).await;
+    // Six radius zones and six polygons, on the plain background.
+    for _ in 0..100 {
+        if browser
+            .run("return document.querySelectorAll('path.con-zone').length")
+            .await
+            == 12
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "zones drawn: {}",
+        browser
+            .run("return document.querySelectorAll('path.con-zone').length")
+            .await
+    );
+}
