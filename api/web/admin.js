@@ -820,7 +820,8 @@ async function areasSection(root) {
           className: item.problems?.length ? "adm-preview adm-preview-bad" : "adm-preview",
           style: item.problems?.length ? { color: "#b00020", weight: 3, dashArray: "6 4" } : { color: "#0b5cad", weight: 3, fillOpacity: 0.2 },
         });
-        layer.bindTooltip(`${item.cells[1] || ""} ${item.cells[0] || ""}`.trim() || `${t("adm_feature")} ${item.number}`);
+        // An element, not a string: Leaflet would read a string as HTML.
+        layer.bindTooltip(h("span", {}, `${item.cells[1] || ""} ${item.cells[0] || ""}`.trim() || `${t("adm_feature")} ${item.number}`));
         group.addLayer(layer);
       } catch { /* a geometry Leaflet cannot draw: its row says what is wrong */ }
     }

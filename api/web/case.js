@@ -313,7 +313,8 @@ async function drawMap(element, item) {
     if (item.location.accuracy_m > 40) map.fitBounds(circle.getBounds(), { maxZoom: 18 });
   }
   L.circleMarker(point, { radius: 9, color: "#ffffff", weight: 3, fillColor: "#b00020", fillOpacity: 1 })
-    .addTo(map).bindTooltip(item.address || item.case_no);
+    // An element, not a string: Leaflet would read the reporter's address as HTML.
+    .addTo(map).bindTooltip(h("span", {}, item.address || item.case_no));
   return map;
 }
 

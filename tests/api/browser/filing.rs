@@ -129,3 +129,31 @@ async fn the_console_map_draws_the_shops_frontage_zones() {
             .await
     );
 }
+
+/// What a reporter typed is shown as text on the case page and its map.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_with_markup_stays_text_on_the_case_page() {
+    let app = spawn_app().await;
+    app.create_user("writer", "inspector").await;
+    let writer = app.session("writer", PASSWORD).await.access_token;
+    let markup = "<img src=x id=pwned onerror=\"window.pwned=1\">解放路";
+    let case = app
+        .file_report(&writer, serde_json::json!({"address": markup}))
+        .await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    browser.open(&app.url("/")).await;
+    browser.sign_in("writer", PASSWORD).await;
+    browser
+        .open(&app.url(&format!("/#/case/{}", case["id"].as_str().unwrap())))
+        .await;
+    browser.wait_for_text("main", markup).await;
+    browser.find(".leaflet-overlay-pane path").await;
+    assert_eq!(
+        browser
+            .run("return [document.getElementById('pwned'), window.pwned ?? null]")
+            .await,
+        serde_json::json!([null, null])
+    );
+}
