@@ -182,16 +182,10 @@ async fn a_campaign_is_drawn_visited_on_a_phone_reviewed_and_its_draw_verified()
         return;
     };
     phone
-        .cdp(
-            "Browser.grantPermissions",
-            json!({"permissions": ["geolocation"]}),
-        )
-        .await;
-    phone
-        .cdp(
-            "Emulation.setGeolocationOverride",
-            json!({"latitude": site["location"]["lat"].as_f64().unwrap() + 0.0001,
-                   "longitude": site["location"]["lon"], "accuracy": 6}),
+        .place_at(
+            site["location"]["lat"].as_f64().unwrap() + 0.0001,
+            site["location"]["lon"].as_f64().unwrap(),
+            6.0,
         )
         .await;
     phone.open(&app.url("/")).await;

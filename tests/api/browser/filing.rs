@@ -1,7 +1,7 @@
 //! Filing: who will answer for a report is shown before it is filed, decided on the phone
 //! from the kept registry as the server decides it.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Browser;
 use crate::helpers::{PASSWORD, spawn_app};
@@ -15,20 +15,8 @@ async fn the_phone_names_who_will_answer_as_the_server_would() {
     let Some(browser) = Browser::start(360, 780).await else {
         return;
     };
-    browser
-        .cdp(
-            "Browser.grantPermissions",
-            json!({"permissions": ["geolocation"]}),
-        )
-        .await;
     // In the east sub-district, away from the shops: its own traffic squad, by its rule.
-    let at = |lat: f64, lon: f64| {
-        browser.cdp(
-            "Emulation.setGeolocationOverride",
-            json!({"latitude": lat, "longitude": lon, "accuracy": 5}),
-        )
-    };
-    at(30.02, 120.15).await;
+    browser.place_at(30.02, 120.15, 5.0).await;
     browser.open(&app.url("/")).await;
     browser.sign_in("patrol", PASSWORD).await;
     browser.click("a[href='#/file']").await;
@@ -38,7 +26,7 @@ async fn the_phone_names_who_will_answer_as_the_server_would() {
     browser.wait_for_text("#answers", "区域规则").await;
 
     // In front of a shop with a 30 m zone, a frontage problem is the shop's.
-    at(30.05, 120.0985).await;
+    browser.place_at(30.05, 120.0985, 5.0).await;
     browser.open(&app.url("/#/outbox")).await;
     browser.open(&app.url("/#/file")).await;
     browser.wait_for_text("#gps", "位置 30.05000").await;

@@ -120,19 +120,8 @@ impl Browser {
     /// The element `css` selects, once it is there (within 10 s).
     pub async fn find(&self, css: &str) -> String {
         for _ in 0..100 {
-            let found = self
-                .command(
-                    reqwest::Method::POST,
-                    "/element",
-                    json!({"using": "css selector", "value": css}),
-                )
-                .await;
-            if let Some(id) = found
-                .as_object()
-                .and_then(|o| o.values().next())
-                .and_then(Value::as_str)
-            {
-                return id.to_owned();
+            if let Some(id) = self.element(css).await {
+                return id;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -159,7 +148,8 @@ impl Browser {
         .await;
     }
 
-    pub async fn text(&self, css: &str) -> String {
+    /// The element `css` selects now, if any.
+    async fn element(&self, css: &str) -> Option<String> {
         let found = self
             .command(
                 reqwest::Method::POST,
@@ -167,11 +157,15 @@ impl Browser {
                 json!({"using": "css selector", "value": css}),
             )
             .await;
-        let Some(element) = found
+        found
             .as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
-        else {
+            .map(str::to_owned)
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let Some(element) = self.element(css).await else {
             return String::new();
         };
         self.command(
@@ -226,6 +220,20 @@ impl Browser {
             json!({"cmd": cmd, "params": params}),
         )
         .await
+    }
+
+    /// Lets the page know where the phone is (granting it the location first).
+    pub async fn place_at(&self, latitude: f64, longitude: f64, accuracy: f64) {
+        self.cdp(
+            "Browser.grantPermissions",
+            json!({"permissions": ["geolocation"]}),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setGeolocationOverride",
+            json!({"latitude": latitude, "longitude": longitude, "accuracy": accuracy}),
+        )
+        .await;
     }
 
     /// Signs in through the form and waits for the queue.

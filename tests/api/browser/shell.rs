@@ -142,18 +142,7 @@ async fn an_inspector_files_with_no_network_and_the_report_goes_once_it_is_back(
     let Some(browser) = Browser::start(360, 780).await else {
         return;
     };
-    browser
-        .cdp(
-            "Browser.grantPermissions",
-            json!({"permissions": ["geolocation"]}),
-        )
-        .await;
-    browser
-        .cdp(
-            "Emulation.setGeolocationOverride",
-            json!({"latitude": 30.25, "longitude": 120.16, "accuracy": 8}),
-        )
-        .await;
+    browser.place_at(30.25, 120.16, 8.0).await;
     browser.open(&network.url("/")).await;
     browser.type_into("input[name=username]", "walker").await;
     browser.type_into("input[name=password]", PASSWORD).await;
