@@ -37,20 +37,20 @@ async fn click_at(browser: &Browser, x: f64, y: f64) {
 /// Picks the option of the `<select>` at `css` whose text starts with `text`, as a person
 /// choosing from the list does (typing to a select is timing-dependent on a busy machine).
 async fn choose(browser: &Browser, css: &str, text: &str) {
-    browser.find(css).await;
-    let found = browser
-        .run(&format!(
-            "const select = document.querySelector({css}); \
-             const option = [...select.options].find((o) => o.textContent.startsWith({text})); \
-             if (!option) return false; \
-             select.value = option.value; \
-             select.dispatchEvent(new Event('change', {{bubbles: true}})); \
-             return true",
-            css = serde_json::to_string(css).unwrap(),
-            text = serde_json::to_string(text).unwrap(),
-        ))
-        .await;
-    assert_eq!(found, json!(true), "no option {text:?} in {css}");
+    // Tried until the select and its option are there: a section may draw again (its
+    // lists loaded) between finding the select and choosing in it.
+    let script = format!(
+        "const select = document.querySelector({css}); \
+         if (!select) return false; \
+         const option = [...select.options].find((o) => o.textContent.startsWith({text})); \
+         if (!option) return false; \
+         select.value = option.value; \
+         select.dispatchEvent(new Event('change', {{bubbles: true}})); \
+         return true",
+        css = serde_json::to_string(css).unwrap(),
+        text = serde_json::to_string(text).unwrap(),
+    );
+    wait_for_value(browser, &script, json!(true)).await;
 }
 
 /// Waits (10 s at most) until `script` returns `expected`.
