@@ -43,6 +43,7 @@ impl Application {
         start_idempotency_sweep(&workers, state.clone());
         start_rate_count_sweep(&workers, state.clone());
         start_hold_release(&workers, state.clone());
+        start_evidence_digests(&workers, state.clone());
         crate::services::notify::start_workers(&workers, state.clone().into_inner())
             .map_err(|err| anyhow::anyhow!("webhook sender cannot start: {err}"))?;
         crate::services::push::start_workers(&workers, state.clone().into_inner())
@@ -162,6 +163,25 @@ fn start_hold_release(workers: &Workers, state: web::Data<AppState>) {
             }
         }
     });
+}
+
+/// Seals the days that have ended into signed digests of case histories and publishes
+/// them. Instances may race for a day: one seals it, the others find it sealed.
+fn start_evidence_digests(workers: &Workers, state: web::Data<AppState>) {
+    const EVERY: Duration = Duration::from_secs(600);
+    workers.every(
+        "evidence digests",
+        EVERY,
+        Duration::from_secs(30),
+        move || {
+            let state = state.clone();
+            async move {
+                if let Err(err) = crate::services::evidence::seal_due(&state).await {
+                    tracing::warn!(error = %err, "sealing evidence digests failed");
+                }
+            }
+        },
+    );
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {

@@ -63,6 +63,10 @@ addWords({
   adm_new_user: ["新增用户", "New user"],
   adm_user_created: ["已创建用户", "User created:"],
   adm_initial_password: ["初始密码（至少 10 个字符）", "First password (10 characters or more)"],
+  adm_bound_areas: ["负责区域（可多选）", "Areas (choose any)"],
+  adm_bound_hint: ["督查员、巡查员只看所选区域及其下级区域的案件；不选时督查员看全市，巡查员只看本人上报的案件。", "Supervisors and inspectors see the cases in these areas and the areas below; with none, a supervisor sees the whole city and an inspector their own reports."],
+  adm_change_areas: ["调整负责区域", "Change areas"],
+  adm_areas_saved: ["负责区域已保存。", "Areas saved."],
   // Departments
   adm_new_department: ["新增部门", "New department"],
   adm_edit_department: ["编辑部门", "Edit department"],
@@ -166,6 +170,7 @@ addWords({
   adm_event_rectified: ["已整改", "rectified"],
   adm_event_closed: ["已办结", "closed"],
   adm_event_reopened: ["重新打开（反弹）", "reopened"],
+  adm_event_chased: ["催办", "chased"],
   adm_format_json: ["JSON", "JSON"],
   adm_format_dingtalk: ["钉钉机器人", "DingTalk robot"],
   adm_format_wecom: ["企业微信机器人", "WeCom robot"],
@@ -190,7 +195,7 @@ const READERS = ["admin", "supervisor"];
 const KINDS = ["urban_management", "traffic_police", "sanitation", "subdistrict_office", "housing", "landscaping", "other"];
 const LEVELS = ["district", "subdistrict", "community", "grid"];
 const UNITS = ["calendar_hours", "working_hours", "working_days"];
-const EVENTS = ["assigned", "overdue", "rectified", "closed", "reopened"];
+const EVENTS = ["assigned", "overdue", "rectified", "closed", "reopened", "chased"];
 const FORMATS = ["json", "dingtalk", "wecom"];
 const ROLES = ["inspector", "supervisor", "department", "shopfront", "admin"];
 
@@ -370,7 +375,11 @@ async function usersSection(root) {
   const state = status();
   const tbody = h("tbody");
   const more = h("button", { type: "button", class: "quiet", hidden: true }, t("adm_more"));
-  const departments = byId(await list("/departments"));
+  const [departments, areas] = (await Promise.all([list("/departments"), list("/areas")])).map(byId);
+  const takesAreas = (r) => r === "supervisor" || r === "inspector";
+  const areaChoice = (chosen = []) => h("select", { name: "area_ids", multiple: true, size: Math.min(8, Math.max(3, areas.size)) },
+    [...areas.values()].sort((a, b) => a.code.localeCompare(b.code))
+      .map((a) => option(a.id, `${a.name}（${a.code}）`, chosen.includes(a.id))));
   const shopNames = new Map();
   const shopName = async (id) => {
     if (!shopNames.has(id)) shopNames.set(id, call(`/shopfronts/${id}`).then((s) => s.name, () => id));
@@ -378,8 +387,24 @@ async function usersSection(root) {
   };
 
   const userRow = (user) => {
-    const scope = h("span", {}, user.department_id ? departments.get(user.department_id)?.name ?? user.department_id : "");
+    const bound = (user.area_ids ?? []).map((id) => areas.get(id)?.name ?? id).join("、");
+    const scope = h("span", {}, user.department_id ? departments.get(user.department_id)?.name ?? user.department_id : bound);
     if (user.shopfront_id) shopName(user.shopfront_id).then((n) => { scope.textContent = n; });
+    let areasForm = null;
+    if (takesAreas(user.role)) {
+      areasForm = h("form", { class: "adm-inline" },
+        labelled(t("adm_bound_areas"), areaChoice(user.area_ids ?? [])),
+        h("button", { type: "submit" }, t("adm_save")), h("p", { role: "status" }));
+      submitting(areasForm, async (data) => {
+        const changed = await write(`/users/${user.id}`, { area_ids: data.getAll("area_ids") }, { method: "PATCH" });
+        const next = userRow(changed);
+        tr.replaceWith(next);
+        const saved = next.querySelector("details:last-of-type");
+        saved.open = true;
+        saved.querySelector("[role=status]").textContent = t("adm_areas_saved");
+        saved.querySelector("summary").focus();
+      }, { area_ids: [t("adm_bound_areas"), "area_ids"] });
+    }
     const error = h("span", { class: "error", role: "alert" });
     const toggle = h("button", { type: "button", class: "quiet", onclick: async () => {
       toggle.disabled = true;
@@ -410,7 +435,8 @@ async function usersSection(root) {
       h("span", { class: user.disabled ? "tag overdue" : "tag" }, user.disabled ? t("adm_disabled") : t("adm_enabled")),
       when(user.last_login_at),
       h("div", { class: "adm-actions" }, toggle,
-        h("details", {}, h("summary", {}, t("adm_reset_password")), resetForm), error));
+        h("details", {}, h("summary", {}, t("adm_reset_password")), resetForm),
+        areasForm ? h("details", {}, h("summary", {}, t("adm_change_areas")), areasForm) : null, error));
     tr.dataset.username = user.username;
     return tr;
   };
@@ -424,8 +450,12 @@ async function usersSection(root) {
   const shop = select("shopfront_id", [], { empty: t("choose"), required: true });
   const departmentLabel = labelled(t("adm_department"), department);
   const shopLabel = labelled(t("adm_shopfront"), shop);
+  const areasLabel = h("div", { class: "stack" }, labelled(t("adm_bound_areas"), areaChoice()),
+    h("p", { class: "adm-hint" }, t("adm_bound_hint")));
   let shopsLoaded = false;
   const scopeFits = async () => {
+    areasLabel.hidden = !takesAreas(role.value);
+    areasLabel.querySelector("select").disabled = !takesAreas(role.value);
     departmentLabel.hidden = role.value !== "department";
     department.disabled = role.value !== "department";
     shopLabel.hidden = role.value !== "shopfront";
@@ -447,7 +477,7 @@ async function usersSection(root) {
     labelled(t("username"), h("input", { name: "username", required: true, autocomplete: "off", autocapitalize: "none", minlength: 3, maxlength: 64 })),
     labelled(t("adm_display_name"), h("input", { name: "display_name", required: true, maxlength: 100 })),
     labelled(t("adm_initial_password"), h("input", { name: "password", type: "password", required: true, minlength: 10, autocomplete: "new-password" })),
-    labelled(t("adm_role"), role), departmentLabel, shopLabel,
+    labelled(t("adm_role"), role), departmentLabel, shopLabel, areasLabel,
     h("button", { type: "submit" }, t("adm_create")), h("p", { class: "error", role: "alert" }), done);
   scopeFits();
   submitting(form, async (data) => {
@@ -459,6 +489,7 @@ async function usersSection(root) {
       role: data.get("role"),
       department_id: data.get("role") === "department" ? data.get("department_id") : null,
       shopfront_id: data.get("role") === "shopfront" ? data.get("shopfront_id") : null,
+      area_ids: takesAreas(data.get("role")) ? data.getAll("area_ids") : [],
     });
     form.reset();
     scopeFits();
@@ -470,6 +501,7 @@ async function usersSection(root) {
     display_name: [t("adm_display_name"), "display_name"],
     department_id: [t("adm_department"), "department_id"],
     shopfront_id: [t("adm_shopfront"), "shopfront_id"],
+    area_ids: [t("adm_bound_areas"), "area_ids"],
   });
 
   add(root, 

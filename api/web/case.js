@@ -87,6 +87,7 @@ addWords({
   "case_act_request-suspension": ["申请缓办", "Ask to suspend"],
   "case_act_decide-suspension": ["审批缓办", "Decide the suspension"],
   case_act_resume: ["恢复办理", "Resume"],
+  case_act_chase: ["催办", "Chase"],
   case_confirm: ["确认", "Confirm: "],
   case_note: ["说明", "Note"],
   case_note_required: ["说明（必填）", "Note (required)"],
@@ -153,10 +154,13 @@ export function actionsFor(item, user) {
   if (supervisor && OPEN.includes(s)) list.push("duplicate");
   if (supervisor && ["reported", "assigned", "disputed"].includes(s)) list.push("cancel");
   if (supervisor && s === "closed") list.push("reopen");
+  // A department reads a case it is not assigned only as its shop's overseer or its
+  // territory's local authority (属地): both may chase the assignee.
+  if ((supervisor || (user.role === "department" && !assignee)) && underWay) list.push("chase");
   return list;
 }
 
-const NEEDS_NOTE = ["dispute", "reject", "cancel", "reopen", "duplicate", "request-extension", "request-suspension"];
+const NEEDS_NOTE = ["dispute", "reject", "cancel", "reopen", "duplicate", "request-extension", "request-suspension", "chase"];
 
 // A link to another case, named by its number once it is read.
 function caseLink(id) {

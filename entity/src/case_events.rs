@@ -24,6 +24,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub prev_hash: Option<String>,
     pub hash: String,
+    /// Base64 Ed25519 signature of the event's hash (`services::evidence`), made with a
+    /// key the database does not hold.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signature: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

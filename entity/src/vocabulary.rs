@@ -181,5 +181,6 @@ stored_enum!(
         Rejected => "rejected",
         Overdue => "overdue",
         Rectified => "rectified",
+        Chased => "chased",
     }
 );

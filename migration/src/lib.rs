@@ -20,6 +20,8 @@ mod m20261201_000013_hold_cases_for_evidence;
 mod m20261201_000014_add_change_sequence;
 mod m20261201_000015_create_direct_uploads;
 mod m20261201_000016_create_push;
+mod m20261202_000017_create_user_areas;
+mod m20261202_000018_sign_case_history;
 
 pub struct Migrator;
 
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_add_change_sequence::Migration),
             Box::new(m20261201_000015_create_direct_uploads::Migration),
             Box::new(m20261201_000016_create_push::Migration),
+            Box::new(m20261202_000017_create_user_areas::Migration),
+            Box::new(m20261202_000018_sign_case_history::Migration),
         ]
     }
 }

@@ -21,6 +21,11 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const JWT_SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 pub const PASSWORD: &str = "a fine password 123";
 
+/// How long a test's background workers have to finish their round once told to stop:
+/// a round is finished, never cut, and on a machine running the whole suite at once a
+/// round can take seconds; a worker that hangs still fails the test.
+const WORKERS_STOP_WITHIN: Duration = Duration::from_secs(30);
+
 pub struct TestApp {
     pub address: String,
     pub state: actix_web::web::Data<xuncha::state::AppState>,
@@ -48,7 +53,7 @@ impl Drop for TestApp {
             tokio::runtime::Handle::current().block_on(async {
                 let mut left = Vec::new();
                 for workers in all {
-                    left.extend(workers.stop(Duration::from_secs(10)).await);
+                    left.extend(workers.stop(WORKERS_STOP_WITHIN).await);
                 }
                 left
             })
@@ -63,6 +68,7 @@ impl Drop for TestApp {
 }
 
 /// A signed-in user.
+#[derive(Clone)]
 pub struct Session {
     pub user_id: Uuid,
     pub access_token: String,
@@ -203,7 +209,7 @@ impl TestApp {
     pub async fn stop_workers(&self) {
         let all: Vec<Workers> = std::mem::take(&mut *self.workers.lock().unwrap());
         for workers in all {
-            let left = workers.stop(Duration::from_secs(10)).await;
+            let left = workers.stop(WORKERS_STOP_WITHIN).await;
             assert!(left.is_empty(), "workers still running: {left:?}");
         }
     }
@@ -495,6 +501,42 @@ impl TestApp {
         id
     }
 
+    /// Signs in a new supervisor or inspector bound to `areas`.
+    pub async fn login_bound(&self, role: &str, areas: &[&str]) -> Session {
+        self.login_new(json!({"role": role, "area_ids": areas}))
+            .await
+    }
+
+    /// Makes a user through the API with what `scope` says (role, department, shop,
+    /// areas) and signs them in.
+    async fn login_new(&self, mut scope: Value) -> Session {
+        let admin = self.admin().await;
+        let role = scope["role"].as_str().unwrap_or("inspector").to_owned();
+        let username = format!("{role}-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        scope["username"] = json!(username);
+        scope["password"] = json!(PASSWORD);
+        scope["display_name"] = json!("Scoped");
+        let response = self
+            .post_json("/api/v1/users", Some(&admin.access_token), &scope)
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        self.session(&username, PASSWORD).await
+    }
+
+    /// Makes an area through the API; answers its id.
+    pub async fn create_area(&self, area: Value) -> String {
+        let admin = self.admin().await;
+        let response = self
+            .post_json("/api/v1/areas", Some(&admin.access_token), &area)
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Signs in a new user of `role` scoped to the given department or shopfront.
     pub async fn login_scoped(
         &self,
@@ -502,17 +544,15 @@ impl TestApp {
         department: Option<DepartmentId>,
         shopfront: Option<ShopfrontId>,
     ) -> Session {
-        let admin = self.admin().await;
-        let username = format!("{role}-{}", &Uuid::now_v7().simple().to_string()[20..]);
-        let response = self
-            .post_json(
-                "/api/v1/users",
-                Some(&admin.access_token),
-                &json!({"username": username, "password": PASSWORD, "display_name": "Scoped",
-                    "role": role, "department_id": department, "shopfront_id": shopfront}),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        self.session(&username, PASSWORD).await
+        self.login_new(
+            json!({"role": role, "department_id": department, "shopfront_id": shopfront}),
+        )
+        .await
     }
+}
+
+/// A GeoJSON square of `half` degrees either side of (lon, lat).
+pub fn square(lon: f64, lat: f64, half: f64) -> Value {
+    let (w, e, s, n) = (lon - half, lon + half, lat - half, lat + half);
+    json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
 }

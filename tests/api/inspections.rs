@@ -310,7 +310,8 @@ async fn an_unannounced_plan_is_hidden_from_those_inspected_until_a_visit_or_the
     let created = create_campaign(&app, &city, "unannounced", 2).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let admin = app.admin().await;
-    let other_inspector = app.login_as("inspector").await;
+    // Patrols 西区, where the visit below files its case.
+    let other_inspector = app.login_bound("inspector", &[&city.y]).await;
     let department = app.login_scoped("department", Some(city.dy), None).await;
     let shop = app
         .login_scoped("shopfront", None, Some(city.shop_y1))
@@ -1544,6 +1545,80 @@ async fn a_bad_campaign_plan_is_refused_field_by_field() {
         .status(),
         403
     );
+}
+
+/// A supervisor bound to 东区 runs rounds inside it: a plan reaching into 西区 is refused
+/// on that area, and rounds of the whole city are not theirs to see.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_bound_to_a_district_runs_rounds_inside_it() {
+    let app = spawn_app().await;
+    let city = city(&app).await;
+    let bound = app.login_bound("supervisor", &[&city.x]).await;
+    let plan = |areas: Value| {
+        json!({"name": "东区自查", "mode": "announced", "starts_on": "2026-11-01",
+            "ends_on": "2026-11-30", "checklist_id": city.checklist["id"],
+            "plan": {"area_ids": areas, "quotas": [{"site_type": "market", "count": 1}]},
+            "inspector_ids": [city.inspector.user_id]})
+    };
+    let body = assert_error(
+        app.post_json(
+            "/api/v1/campaigns",
+            Some(&bound.access_token),
+            &plan(json!([city.x, city.y])),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        body["error"]["fields"]["plan.area_ids[1]"].is_string(),
+        "{body}"
+    );
+    assert!(
+        body["error"]["fields"]["plan.area_ids[0]"].is_null(),
+        "{body}"
+    );
+    let own = post(
+        &app,
+        "/api/v1/campaigns",
+        &bound.access_token,
+        &plan(json!([city.x])),
+    )
+    .await;
+    let citywide = create_campaign(&app, &city, "announced", 1).await;
+
+    let listed = get_ok(&app, "/api/v1/campaigns", &bound.access_token).await;
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![own["id"].as_str().unwrap()]);
+    for (path, expected) in [
+        (
+            format!("/api/v1/campaigns/{}", citywide["id"].as_str().unwrap()),
+            404,
+        ),
+        (
+            format!(
+                "/api/v1/campaigns/{}/summary",
+                citywide["id"].as_str().unwrap()
+            ),
+            404,
+        ),
+        (
+            format!("/api/v1/campaigns/{}", own["id"].as_str().unwrap()),
+            200,
+        ),
+    ] {
+        let status = app.get(&path, Some(&bound.access_token)).await.status();
+        assert_eq!(status, expected, "{path}");
+    }
+    // The city's supervisor sees both.
+    let listed = get_ok(&app, "/api/v1/campaigns", &city.supervisor.access_token).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ mod browser;
 mod calendar;
 mod direct_uploads;
 mod errors;
+mod evidence;
 mod flaky;
 mod hardening;
 mod helpers;

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error, spawn_app, square};
 use crate::images::{self, Exif};
 
 async fn case_by(app: &TestApp, token: &str) -> String {
@@ -409,18 +409,32 @@ async fn a_case_takes_nine_photos_of_a_kind() {
 #[tokio::test(flavor = "multi_thread")]
 async fn who_adds_which_kind_follows_the_life_cycle() {
     let app = spawn_app().await;
+    let district = app
+        .create_area(json!({"code": "SC", "name": "上城区", "level": "district",
+            "boundary": square(120.16, 30.25, 0.05)}))
+        .await;
     let inspector = app.login_as("inspector").await;
-    let other_inspector = app.login_as("inspector").await;
+    let patrolling = app.login_bound("inspector", &[&district]).await;
+    let stranger = app.login_as("inspector").await;
     let department = app.create_department().await;
     let worker = app.login_scoped("department", Some(department), None).await;
     let case_id = case_by(&app, &inspector.access_token).await;
     let photo = || vec![images::jpeg(64 + next_size(), 48, 0)];
 
+    // Another inspector patrolling the district sees the case but adds no before photo
+    // to it; one who patrols elsewhere does not even see it.
     assert_error(
-        app.upload_photos(&other_inspector.access_token, &case_id, "before", photo())
+        app.upload_photos(&patrolling.access_token, &case_id, "before", photo())
             .await,
         403,
         "forbidden",
+    )
+    .await;
+    assert_error(
+        app.upload_photos(&stranger.access_token, &case_id, "before", photo())
+            .await,
+        404,
+        "not_found",
     )
     .await;
     assert_error(

@@ -19,6 +19,9 @@ pub struct Settings {
     pub s3_bucket: String,
     /// `None`: generated once and kept in `data_dir/jwt-secret`.
     pub jwt_secret: Option<SecretString>,
+    /// The Ed25519 key that signs case histories (its 32-byte seed, base64); `None`:
+    /// generated once and kept in `data_dir/evidence-signing-key`.
+    pub evidence_signing_key: Option<SecretString>,
     pub timezone: chrono_tz::Tz,
     pub admin_password: Option<SecretString>,
     pub access_token_ttl: Duration,
@@ -209,6 +212,15 @@ impl Settings {
             return Err(ConfigError {
                 variable: "XUNCHA_JWT_SECRET",
                 problem: "must be at least 32 characters".into(),
+            });
+        }
+        let evidence_signing_key = get("XUNCHA_EVIDENCE_SIGNING_KEY");
+        if let Some(key) = &evidence_signing_key
+            && let Err(problem) = crate::services::evidence::parse_seed(key)
+        {
+            return Err(ConfigError {
+                variable: "XUNCHA_EVIDENCE_SIGNING_KEY",
+                problem,
             });
         }
         let timezone = parse_or(
@@ -418,6 +430,7 @@ impl Settings {
             s3,
             s3_bucket,
             jwt_secret: jwt_secret.map(SecretString::from),
+            evidence_signing_key: evidence_signing_key.map(SecretString::from),
             timezone,
             admin_password: admin_password.map(SecretString::from),
             access_token_ttl,

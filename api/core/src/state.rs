@@ -38,6 +38,8 @@ pub struct AppState {
     pub answers: crate::services::idempotency::Sealer,
     /// Signs Web Push requests (VAPID); its public key is what phones subscribe with.
     pub vapid: crate::services::push::vapid::Vapid,
+    /// Signs case histories and their daily digests (`services::evidence`).
+    pub evidence: crate::services::evidence::EvidenceKey,
     /// With the embedded store (on loopback only): what passes the phones' presigned PUTs
     /// to it, through this service's own address.
     pub store_gateway: Option<crate::storage::embedded::Gateway>,
@@ -133,6 +135,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let answers = crate::services::idempotency::Sealer::new(&secret);
     let vapid = crate::services::push::vapid::Vapid::new(&settings, &secret)
         .map_err(|err| anyhow::anyhow!("XUNCHA_VAPID_PRIVATE_KEY: {err}"))?;
+    let evidence = crate::services::evidence::EvidenceKey::load(&settings)
+        .map_err(|err| anyhow::anyhow!("XUNCHA_EVIDENCE_SIGNING_KEY: {err}"))?;
     let decoders = std::thread::available_parallelism().map_or(2, usize::from);
     let limiter = crate::limits::RateLimiter::new(&settings).await?;
     let state = Arc::new(AppState {
@@ -151,6 +155,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         limiter,
         answers,
         vapid,
+        evidence,
         store_gateway: embedded_store.as_ref().map(EmbeddedS3::gateway),
     });
     Ok(Prepared {

@@ -185,11 +185,8 @@ async fn department_users(
     id: web::Path<DepartmentId>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     service::get_department(&state.db, *id).await?;
-    Ok(web::Json(
-        service::users_of(&state, Some(*id), None)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    ))
+    let users = service::users_of(&state, Some(*id), None).await?;
+    Ok(web::Json(pagination::Page::whole(
+        crate::routes::users::users_json(&state, users).await?,
+    )))
 }

@@ -12,6 +12,7 @@ pub mod checklists;
 pub mod departments;
 pub mod direct_uploads;
 pub mod docs;
+pub mod evidence;
 pub mod extract;
 pub mod fields;
 pub mod health;
@@ -91,6 +92,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(checklists::routes)
             .configure(campaigns::routes)
             .configure(api_keys::routes)
+            .configure(evidence::routes)
             .map(|scope| {
                 scope.route(
                     "/openapi.json",

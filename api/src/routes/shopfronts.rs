@@ -234,13 +234,10 @@ async fn shopfront_users(
     id: web::Path<ShopfrontId>,
 ) -> Result<web::Json<pagination::Page<UserJson>>, ApiError> {
     service::get_shopfront(&state.db, *id).await?;
-    Ok(web::Json(
-        service::users_of(&state, None, Some(*id))
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    ))
+    let users = service::users_of(&state, None, Some(*id)).await?;
+    Ok(web::Json(pagination::Page::whole(
+        crate::routes::users::users_json(&state, users).await?,
+    )))
 }
 
 /// Import shopfronts from a CSV or XLSX file sent as the request body. Columns (English or

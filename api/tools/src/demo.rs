@@ -99,6 +99,7 @@ pub async fn ensure_user(
                     password: new_password,
                     display_name: display_name.to_owned(),
                     scope,
+                    areas: Vec::new(),
                 },
             )
             .await

@@ -400,8 +400,10 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                     created_at: created + Duration::minutes(seq as i64),
                     prev_hash: previous.clone(),
                     hash: String::new(),
+                    signature: None,
                 };
                 event.hash = events::hash_of(&event);
+                event.signature = Some(state.evidence.sign_event(&event));
                 previous = Some(event.hash.clone());
                 event_rows.push(case_events::ActiveModel::from(event).reset_all());
             }

@@ -409,6 +409,8 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
     // A user of the department, made in the form that asks for the department.
     browser.click("a[href='#/admin/users']").await;
     browser.wait_for_text("h1", "用户").await;
+    // The section is drawn once its lists are in: type into that form, not an earlier one.
+    browser.wait_for_text("#adm-users", "Administrator").await;
     browser
         .type_into("input[name=username]", "xihu.jiaojing")
         .await;
@@ -452,6 +454,84 @@ async fn an_admin_imports_areas_and_shops_sets_a_rule_and_sees_where_a_case_goes
         .wait_for_text("#adm-users tr[data-username='xihu.jiaojing']", "已停用")
         .await;
     assert_eq!(app.login("xihu.jiaojing", PASSWORD).await.status(), 403);
+
+    // An inspector who patrols 北山街道, bound in the same form; then moved to 西湖街道
+    // from the list.
+    let area_id = |name: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let areas: Value = app
+                .get("/api/v1/areas", Some(&admin))
+                .await
+                .json()
+                .await
+                .unwrap();
+            areas["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == name)
+                .unwrap()["id"]
+                .clone()
+        }
+    };
+    let (beishan, xihu) = (area_id("北山街道").await, area_id("西湖街道").await);
+    browser.type_into("input[name=username]", "bei.shan").await;
+    browser
+        .type_into("input[name=display_name]", "北山巡查")
+        .await;
+    browser.type_into("input[name=password]", PASSWORD).await;
+    choose(&browser, "select[name=role]", "巡查员").await;
+    choose(
+        &browser,
+        "form[aria-labelledby=adm-new-user] select[name=area_ids]",
+        "北山街道",
+    )
+    .await;
+    browser
+        .click("form[aria-labelledby=adm-new-user] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("#adm-users tr[data-username='bei.shan']", "北山街道")
+        .await;
+    let bound = |username: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let users: Value = app
+                .get("/api/v1/users?role=inspector", Some(&admin))
+                .await
+                .json()
+                .await
+                .unwrap();
+            users["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["username"] == username)
+                .unwrap()["area_ids"]
+                .clone()
+        }
+    };
+    assert_eq!(bound("bei.shan").await, json!([beishan]));
+    let row = "#adm-users tr[data-username='bei.shan']";
+    browser
+        .click(&format!("{row} details:last-of-type summary"))
+        .await;
+    choose(
+        &browser,
+        &format!("{row} details:last-of-type select[name=area_ids]"),
+        "西湖街道",
+    )
+    .await;
+    browser
+        .click(&format!("{row} details:last-of-type button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text("#adm-users tr[data-username='bei.shan']", "负责区域已保存")
+        .await;
+    assert_eq!(bound("bei.shan").await, json!([xihu]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -698,7 +778,7 @@ async fn an_admin_keeps_categories_the_calendar_webhooks_and_api_keys() {
     assert_eq!(hooks["items"][0]["format"], "dingtalk");
     assert_eq!(
         hooks["items"][0]["events"],
-        json!(["assigned", "overdue", "rectified", "reopened"])
+        json!(["assigned", "overdue", "rectified", "reopened", "chased"])
     );
 
     // An API key, shown once, then revoked.

@@ -2,9 +2,12 @@
 //! condition, so a page never holds a case its reader may not see, and a case the reader
 //! may not see answers 404.
 
+use std::sync::Arc;
+
 use entity::ids::{DepartmentId, ShopfrontId, UserId};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
 
 use entity::{campaigns, cases};
 
@@ -124,36 +127,77 @@ pub fn role_matrix() -> String {
     out
 }
 
+/// What bounds a user's view besides their role: the areas they are bound to and, for a
+/// department, its territory (属地), each with every area below it (see
+/// `services::scope`, which reads them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// None: not bound (a supervisor then sees the whole city, an inspector their own
+    /// filings only).
+    pub bound: Option<Arc<[Uuid]>>,
+    pub territory: Arc<[Uuid]>,
+}
+
 /// The cases a user may see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaseScope {
-    /// Admins and supervisors (the campaign office).
+    /// Admins and unbound supervisors (the campaign office).
     All,
-    /// An inspector: every case, except those an open unannounced campaign filed that
-    /// the inspector did not file (they would give the round away).
-    Inspector(UserId),
-    /// A department: cases assigned to it and to the shopfronts it oversees.
-    Department(DepartmentId),
+    /// A supervisor bound to areas: the cases located in them.
+    Areas(Arc<[Uuid]>),
+    /// An inspector: the cases they filed and those in their patrol areas, except those an
+    /// open unannounced campaign filed (they would give the round away).
+    Inspector { id: UserId, patrol: Arc<[Uuid]> },
+    /// A department: cases assigned to it and to the shopfronts it oversees, and every
+    /// case on its territory whoever is assigned (a sub-district office's 属地 view).
+    Department {
+        id: DepartmentId,
+        territory: Arc<[Uuid]>,
+    },
     /// A shopfront: its own cases only.
     Shopfront(ShopfrontId),
     /// A department or shopfront user whose account lacks its scope sees nothing.
     Nothing,
 }
 
-pub fn case_scope(user: &CurrentUser) -> CaseScope {
+impl CaseScope {
+    /// The cases in the user's own hands: a department's queue and the cases its phones
+    /// keep are those assigned to it, not its whole territory.
+    pub fn own_hands(self) -> CaseScope {
+        match self {
+            CaseScope::Department { id, .. } => CaseScope::Department {
+                id,
+                territory: Arc::from([]),
+            },
+            other => other,
+        }
+    }
+}
+
+pub fn case_scope(user: &CurrentUser, reach: &Reach) -> CaseScope {
     match user.role {
-        Role::Admin | Role::Supervisor => CaseScope::All,
-        Role::Inspector => CaseScope::Inspector(user.id),
-        Role::Department => user
-            .department_id
-            .map_or(CaseScope::Nothing, CaseScope::Department),
+        Role::Admin => CaseScope::All,
+        Role::Supervisor => match &reach.bound {
+            None => CaseScope::All,
+            Some(areas) => CaseScope::Areas(areas.clone()),
+        },
+        Role::Inspector => CaseScope::Inspector {
+            id: user.id,
+            patrol: reach.bound.clone().unwrap_or_else(|| Arc::from([])),
+        },
+        Role::Department => {
+            user.department_id
+                .map_or(CaseScope::Nothing, |id| CaseScope::Department {
+                    id,
+                    territory: reach.territory.clone(),
+                })
+        }
         Role::Shopfront => user
             .shopfront_id
             .map_or(CaseScope::Nothing, CaseScope::Shopfront),
     }
 }
 
-/// The SQL condition on `cases` for a scope.
 /// Cases no longer held for their evidence (a phone's photos still on the way).
 fn dispatched() -> Condition {
     Condition::any()
@@ -161,31 +205,78 @@ fn dispatched() -> Condition {
         .add(cases::Column::HeldUntil.lte(chrono::Utc::now()))
 }
 
-pub fn case_condition(scope: CaseScope) -> Condition {
+/// Cases located in `areas` (none when it is empty).
+fn located_in(areas: &[Uuid]) -> Condition {
+    if areas.is_empty() {
+        Condition::all().add(cases::Column::Id.is_null())
+    } else {
+        Condition::all().add(cases::Column::AreaId.is_in(areas.iter().copied()))
+    }
+}
+
+/// The SQL condition on `cases` for a scope.
+pub fn case_condition(scope: &CaseScope) -> Condition {
     match scope {
         CaseScope::All => Condition::all(),
-        CaseScope::Inspector(inspector) => Condition::any()
-            .add(cases::Column::CampaignId.is_null())
-            .add(cases::Column::ReporterId.eq(inspector))
-            .add(
-                cases::Column::CampaignId.not_in_subquery(
-                    Query::select()
-                        .column(campaigns::Column::Id)
-                        .from(campaigns::Entity)
-                        .and_where(campaigns::Column::Status.eq(CampaignStatus::Open))
-                        .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced))
-                        .to_owned(),
-                ),
-            ),
-        // Its own cases and those of the shops it oversees, as stored on the case, once
-        // dispatched.
-        CaseScope::Department(department) => Condition::all()
-            .add(cases::Column::OverseerDepartmentId.eq(department))
-            .add(dispatched()),
+        CaseScope::Areas(areas) => located_in(areas),
+        CaseScope::Inspector { id, patrol } => {
+            Condition::any().add(cases::Column::ReporterId.eq(*id)).add(
+                Condition::all()
+                    .add(located_in(patrol))
+                    .add(outside_open_unannounced_campaigns()),
+            )
+        }
+        // Its own cases and those of the shops it oversees, as stored on the case, and
+        // those on its territory, once dispatched.
+        CaseScope::Department { id, territory } => {
+            let mut mine = Condition::any().add(cases::Column::OverseerDepartmentId.eq(*id));
+            if !territory.is_empty() {
+                mine = mine.add(located_in(territory));
+            }
+            Condition::all().add(mine).add(dispatched())
+        }
         CaseScope::Shopfront(shopfront) => Condition::all()
-            .add(cases::Column::AssigneeShopfrontId.eq(shopfront))
+            .add(cases::Column::AssigneeShopfrontId.eq(*shopfront))
             .add(dispatched()),
         CaseScope::Nothing => Condition::all().add(cases::Column::Id.is_null()),
+    }
+}
+
+/// Cases no open unannounced campaign filed: those would give the round away to anyone
+/// but the campaign office and their filer.
+fn outside_open_unannounced_campaigns() -> Condition {
+    Condition::any()
+        .add(cases::Column::CampaignId.is_null())
+        .add(
+            cases::Column::CampaignId.not_in_subquery(
+                Query::select()
+                    .column(campaigns::Column::Id)
+                    .from(campaigns::Entity)
+                    .and_where(campaigns::Column::Status.eq(CampaignStatus::Open))
+                    .and_where(campaigns::Column::Mode.eq(CampaignMode::Unannounced))
+                    .to_owned(),
+            ),
+        )
+}
+
+/// The cases the nearby-duplicates check may name to a filer, wherever they are: every
+/// case but those an open unannounced campaign filed and the filer did not. (The check
+/// answers without photos or reporter.)
+pub fn not_secret_to(user: &CurrentUser) -> Condition {
+    match user.role {
+        Role::Admin | Role::Supervisor => Condition::all(),
+        _ => Condition::any()
+            .add(cases::Column::ReporterId.eq(user.id))
+            .add(outside_open_unannounced_campaigns()),
+    }
+}
+
+/// Whether a supervisor bound to `bound` (None: the whole city) may work with all of
+/// `areas` (a campaign's areas, an export's): each must lie inside the bound ones.
+pub fn covers(bound: &Option<Arc<[Uuid]>>, areas: &[Uuid]) -> bool {
+    match bound {
+        None => true,
+        Some(bound) => !areas.is_empty() && areas.iter().all(|a| bound.contains(a)),
     }
 }
 
@@ -235,9 +326,14 @@ pub fn may_add_photo(
     Ok(PhotoTiming::Now)
 }
 
-/// Whether `user` may take `action` on a case they can see, by the action's `by` in the
-/// life cycle's table (`domain::workflow::ACTIONS`).
-pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Result<(), Error> {
+/// Whether `user` (seeing cases as `scope` says) may take `action` on a case they can
+/// see, by the action's `by` in the life cycle's table (`domain::workflow::ACTIONS`).
+pub fn may_act(
+    user: &CurrentUser,
+    scope: &CaseScope,
+    case: &cases::Model,
+    action: Action,
+) -> Result<(), Error> {
     let supervisor = user.role == Role::Supervisor;
     let allowed = match action.rule().by {
         Actor::Supervisor => supervisor,
@@ -247,6 +343,16 @@ pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Resul
             let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
             (supervisor || filer) && case.rectified_by != Some(user.id)
         }
+        Actor::Overseer => {
+            let oversees = match scope {
+                CaseScope::Department { id, territory } => {
+                    case.overseer_department_id == Some(*id)
+                        || case.area_id.is_some_and(|area| territory.contains(&area))
+                }
+                _ => false,
+            };
+            supervisor || (oversees && !is_assignee(user, case))
+        }
     };
     if allowed {
         Ok(())
@@ -255,18 +361,24 @@ pub fn may_act(user: &CurrentUser, case: &cases::Model, action: Action) -> Resul
     }
 }
 
-/// Whether `user` sees a campaign's plan (its sites and inspectors). Those inspected learn
-/// of an unannounced round only when it is over.
-pub fn sees_campaign_plan(
-    user: &CurrentUser,
-    inspector_ids: &[UserId],
-    closed: bool,
-    announced: bool,
-) -> bool {
+/// A campaign as its readers are decided on.
+pub struct CampaignFacts<'a> {
+    pub area_ids: &'a [Uuid],
+    pub inspector_ids: &'a [UserId],
+    pub closed: bool,
+    pub announced: bool,
+}
+
+/// Whether `user` (bound as `reach` says) sees a campaign's plan (its sites and
+/// inspectors). Those inspected learn of an unannounced round only when it is over; a
+/// supervisor bound to areas runs and reads the rounds inside them.
+pub fn sees_campaign_plan(user: &CurrentUser, reach: &Reach, campaign: &CampaignFacts) -> bool {
+    let public = campaign.closed || campaign.announced;
     match user.role {
-        Role::Admin | Role::Supervisor => true,
-        Role::Inspector => inspector_ids.contains(&user.id) || closed || announced,
-        Role::Department | Role::Shopfront => closed || announced,
+        Role::Admin => true,
+        Role::Supervisor => covers(&reach.bound, campaign.area_ids),
+        Role::Inspector => campaign.inspector_ids.contains(&user.id) || public,
+        Role::Department | Role::Shopfront => public,
     }
 }
 

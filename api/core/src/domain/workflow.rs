@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Extension and suspension (缓办) requests, their decisions and `resume` move or pause
-//! the deadline of an assigned or in-progress case without changing its status.
+//! the deadline of an assigned or in-progress case without changing its status; `chase`
+//! (催办) presses its assignee and changes nothing but the history.
 
 use crate::domain::{CaseStatus, PhotoKind};
 
@@ -29,6 +30,7 @@ entity::stored_enum!(
         RequestSuspension => "request-suspension",
         DecideSuspension => "decide-suspension",
         Resume => "resume",
+        Chase => "chase",
     }
 );
 
@@ -42,6 +44,9 @@ pub enum Actor {
     SupervisorOrAssignee,
     /// The inspector who filed the case, or a supervisor, never whoever rectified it.
     Verifier,
+    /// Whoever answers for the case without being its assignee: a supervisor, the
+    /// department overseeing its shop, the local authority (属地) of its territory.
+    Overseer,
 }
 
 /// Everything the life cycle says about one action.
@@ -85,7 +90,7 @@ const fn rule(
 /// The life cycle, one row per action: from, to (`None`: the status stays), by whom,
 /// whether a reason is needed, and the photos it may name.
 #[rustfmt::skip]
-pub const ACTIONS: [ActionRule; 14] = [
+pub const ACTIONS: [ActionRule; 15] = [
     rule(Action::Assign,            &[Reported, Assigned, Disputed], Some(Assigned),   Actor::Supervisor,           false, None),
     rule(Action::Accept,            &[Assigned],                     Some(InProgress), Actor::Assignee,             false, None),
     rule(Action::Dispute,           &[Assigned],                     Some(Disputed),   Actor::Assignee,             true,  None),
@@ -100,6 +105,7 @@ pub const ACTIONS: [ActionRule; 14] = [
     rule(Action::RequestSuspension, UNDER_WAY,                       None,             Actor::Assignee,             true,  None),
     rule(Action::DecideSuspension,  UNDER_WAY,                       None,             Actor::Supervisor,           false, None),
     rule(Action::Resume,            UNDER_WAY,                       None,             Actor::SupervisorOrAssignee, false, None),
+    rule(Action::Chase,             UNDER_WAY,                       None,             Actor::Overseer,             true,  None),
 ];
 
 impl Action {
@@ -173,6 +179,10 @@ mod tests {
             ),
             (
                 Action::Resume,
+                &[(Assigned, Assigned), (InProgress, InProgress)],
+            ),
+            (
+                Action::Chase,
                 &[(Assigned, Assigned), (InProgress, InProgress)],
             ),
         ];

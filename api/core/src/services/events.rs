@@ -15,6 +15,7 @@ use entity::case_events;
 
 use crate::domain::{CaseStatus, Role};
 use crate::error::Error;
+use crate::services::evidence::EvidenceKey;
 
 pub struct NewEvent<'a> {
     pub case_id: CaseId,
@@ -69,6 +70,7 @@ pub fn hash_of(event: &case_events::Model) -> String {
 /// the same sequence number; the unique (case_id, seq) index refuses it anyway.
 pub async fn append(
     db: &impl ConnectionTrait,
+    key: &EvidenceKey,
     new: NewEvent<'_>,
 ) -> Result<case_events::Model, Error> {
     let last = case_events::Entity::find()
@@ -76,16 +78,17 @@ pub async fn append(
         .order_by_desc(case_events::Column::Seq)
         .one(db)
         .await?;
-    let mut appended = chain(last.as_ref(), vec![new])?;
+    let mut appended = chain(key, last.as_ref(), vec![new])?;
     insert_all(db, &appended).await?;
     appended
         .pop()
         .ok_or_else(|| Error::internal("an appended event vanished"))
 }
 
-/// The events that follow `last` (`None` for a case made in this transaction), numbered
-/// and each hashed over the one before.
+/// The events that follow `last` (`None` for a case made in this transaction), numbered,
+/// each hashed over the one before and its hash signed with `key`.
 pub fn chain(
+    key: &EvidenceKey,
     last: Option<&case_events::Model>,
     news: Vec<NewEvent<'_>>,
 ) -> Result<Vec<case_events::Model>, Error> {
@@ -106,8 +109,10 @@ pub fn chain(
             created_at: new.at,
             prev_hash: previous.map(|e| e.hash.clone()),
             hash: String::new(),
+            signature: None,
         };
         event.hash = hash_of(&event);
+        event.signature = Some(key.sign_event(&event));
         chained.push(event);
     }
     Ok(chained)

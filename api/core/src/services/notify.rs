@@ -1,5 +1,5 @@
-//! Outbound notices: webhooks for `assigned`, `overdue`, `rectified`, `closed` and
-//! `reopened`. A notice is written to the outbox in the transaction that changes the case
+//! Outbound notices: webhooks for `assigned`, `overdue`, `rectified`, `closed`,
+//! `reopened` and `chased`. A notice is written to the outbox in the transaction that changes the case
 //! (so it survives a crash) and sent by a background sender on every instance; a sender
 //! claims a delivery with a conditional update, so each is sent by one instance at a time,
 //! and marks it delivered, so it is sent once. Bodies are signed with HMAC-SHA256 over
@@ -27,7 +27,7 @@ use crate::services::now;
 use crate::services::outbound::OutboundPolicy;
 use crate::state::AppState;
 
-entity::stored_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened" });
+entity::stored_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened", Chased => "chased" });
 
 entity::stored_enum!(
     /// `json` (our own shape) or a text/markdown message that a DingTalk or WeCom group
@@ -45,6 +45,7 @@ fn payload(format: WebhookFormat, notice: Notice, case: &cases::Model) -> Value 
         Notice::Rectified => "案件已整改待核查",
         Notice::Closed => "案件已结案",
         Notice::Reopened => "案件反弹重新派遣",
+        Notice::Chased => "案件催办",
     };
     let deadline = case.deadline_at.map(|d| d.to_rfc3339()).unwrap_or_default();
     let text = format!(

@@ -24,7 +24,7 @@ use crate::domain::{GeoPoint, PhotoKind};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::photo::{self, PhotoError, ProcessedPhoto};
 use crate::services::uploads::SpooledFile;
-use crate::services::{now, reports};
+use crate::services::{now, reports, scope};
 use crate::state::AppState;
 use crate::storage::{ObjectKey, Rendition, StorageError};
 
@@ -753,7 +753,8 @@ pub struct PhotoMatch {
 /// The photos of other cases and visits that match `photo_id`, newest first, at most
 /// [`MATCHES_LIMIT`]: whichever was uploaded first, so the original's reader finds the
 /// copies too. Needs `ReviewEvidence` (checked by the handler); a photo the user cannot
-/// see is 404. Those who hold it see every case and visit, so every match is listed.
+/// see is 404. Matches on cases outside the reader's scope (a supervisor bound to areas)
+/// are left out; the photo's own flags still say that it is used elsewhere.
 pub async fn matches(
     state: &AppState,
     user: &CurrentUser,
@@ -791,7 +792,6 @@ pub async fn matches(
         .collect();
     // UUIDv7 ids: the newest photo has the greatest.
     found.sort_by_key(|(p, _)| std::cmp::Reverse(p.id));
-    found.truncate(MATCHES_LIMIT);
     let case_ids: Vec<CaseId> = found.iter().filter_map(|(p, _)| p.case_id).collect();
     let numbers: HashMap<CaseId, String> = if case_ids.is_empty() {
         HashMap::new()
@@ -801,12 +801,17 @@ pub async fn matches(
             .column(cases::Column::Id)
             .column(cases::Column::CaseNo)
             .filter(cases::Column::Id.is_in(case_ids))
+            .filter(policy::case_condition(
+                &scope::case_scope(state, user).await?,
+            ))
             .into_tuple::<(CaseId, String)>()
             .all(&state.db)
             .await?
             .into_iter()
             .collect()
     };
+    found.retain(|(p, _)| p.case_id.is_none_or(|c| numbers.contains_key(&c)));
+    found.truncate(MATCHES_LIMIT);
     Ok(found
         .into_iter()
         .map(|(p, same)| PhotoMatch {

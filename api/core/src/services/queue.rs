@@ -14,7 +14,7 @@ use crate::auth::CurrentUser;
 use crate::auth::policy;
 use crate::domain::{CaseStatus, Role};
 use crate::error::Error;
-use crate::services::now;
+use crate::services::{now, scope};
 use crate::state::AppState;
 
 /// At most this many cases in one queue answer; the counts are always complete.
@@ -75,7 +75,9 @@ pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Resul
     // One aggregate gives every count and the overdue count at once, then each part lists
     // its soonest cases.
     let mine = Condition::all()
-        .add(policy::case_condition(policy::case_scope(user)))
+        .add(policy::case_condition(
+            &scope::case_scope(state, user).await?.own_hands(),
+        ))
         .add(union);
     let at = now();
     let mut aggregate = cases::Entity::find().select_only().filter(mine.clone());

@@ -23,6 +23,8 @@ pub struct Session {
     pub refresh_token: String,
     pub expires_in: u64,
     pub user: users::Model,
+    /// The areas the user is bound to (`services::users::areas_of`).
+    pub areas: Vec<Uuid>,
 }
 
 /// Where a sign-in comes from: the client's address, and the phone's own id if it sends one.
@@ -293,10 +295,12 @@ async fn start_session(
         .jwt
         .issue(user.id, user.password_changed_at.timestamp_millis())
         .map_err(Error::internal)?;
+    let areas = crate::services::scope::bound_areas(db, user.id).await?;
     Ok(Session {
         access_token,
         refresh_token,
         expires_in: state.jwt.ttl().as_secs(),
         user,
+        areas,
     })
 }

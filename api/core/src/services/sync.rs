@@ -20,6 +20,7 @@ use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
 use crate::domain::Role;
 use crate::error::{Error, Msg};
+use crate::services::scope;
 use crate::state::AppState;
 
 /// More ids left a phone's hands in one sync window than this: it should start again.
@@ -124,18 +125,18 @@ async fn horizon(db: &impl ConnectionTrait) -> Result<i64, Error> {
 
 /// The cases a user's phone keeps: an inspector's own filings (always in its scope);
 /// everyone else's cases as their lists show them.
-fn kept_by(user: &CurrentUser) -> Condition {
+fn kept_by(user: &CurrentUser, hands: &CaseScope) -> Condition {
     match user.role {
         Role::Inspector => Condition::all().add(cases::Column::ReporterId.eq(user.id)),
-        _ => policy::case_condition(policy::case_scope(user)),
+        _ => policy::case_condition(hands),
     }
 }
 
 /// A tag of whose hands a phone holds: a user given another department or shop gets
 /// another tag, and their phone starts again.
-fn scope_tag(user: &CurrentUser) -> u32 {
+fn scope_tag(user: &CurrentUser, hands: &CaseScope) -> u32 {
     use sha2::{Digest, Sha256};
-    let described = format!("{}:{:?}", user.role, policy::case_scope(user));
+    let described = format!("{}:{:?}", user.role, hands);
     let digest = Sha256::digest(described.as_bytes());
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
@@ -147,7 +148,10 @@ pub async fn changes(
     limit: u64,
 ) -> Result<SyncPage, Error> {
     let db = &state.db;
-    let scope = scope_tag(user);
+    // A phone keeps the cases in its user's own hands (a department's queue, not its
+    // territory).
+    let hands = scope::case_scope(state, user).await?.own_hands();
+    let scope = scope_tag(user, &hands);
     if !token.is_start() && token.scope != scope {
         return Ok(SyncPage {
             cases: Vec::new(),
@@ -180,7 +184,7 @@ pub async fn changes(
         .select_only()
         .column(cases::Column::Id)
         .column_as(change_seq(), "change_seq")
-        .filter(kept_by(user))
+        .filter(kept_by(user, &hands))
         .filter(past_token)
         .filter(change_seq().lt(horizon))
         .order_by(change_seq(), sea_orm::Order::Asc)
@@ -214,7 +218,7 @@ pub async fn changes(
             },
         });
     }
-    let (removed, reset) = exits(state, user, window, horizon).await?;
+    let (removed, reset) = exits(state, user, &hands, window, horizon).await?;
     Ok(SyncPage {
         cases,
         removed,
@@ -233,11 +237,12 @@ pub async fn changes(
 async fn exits(
     state: &AppState,
     user: &CurrentUser,
+    hands: &CaseScope,
     from: i64,
     to: i64,
 ) -> Result<(Vec<CaseId>, bool), Error> {
-    let column = match policy::case_scope(user) {
-        CaseScope::Department(id) => Some(("department_id", id.0)),
+    let column = match hands {
+        CaseScope::Department { id, .. } => Some(("department_id", id.0)),
         CaseScope::Shopfront(id) => Some(("shopfront_id", id.0)),
         _ => None,
     };
@@ -270,7 +275,7 @@ async fn exits(
         .select_only()
         .column(cases::Column::Id)
         .filter(cases::Column::Id.is_in(left.clone()))
-        .filter(kept_by(user))
+        .filter(kept_by(user, hands))
         .into_tuple::<CaseId>()
         .all(&state.db)
         .await?

@@ -5,8 +5,12 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
 use entity::ids::{DepartmentId, ShopfrontId, UserId};
-use entity::{departments, shopfronts, users};
+use entity::{areas, departments, shopfronts, user_areas, users};
 
 use crate::domain::{NewPassword, Role, Username};
 use crate::error::{Error, ErrorCode, FieldErrors, Msg};
@@ -59,20 +63,50 @@ impl RoleScope {
     }
 }
 
+/// The most areas one user can be bound to.
+pub const MAX_BOUND_AREAS: usize = 100;
+
+/// The areas a user is bound to, as an admin sends them: each once, at most
+/// [`MAX_BOUND_AREAS`].
+pub fn parse_area_ids(ids: Vec<Uuid>) -> Result<Vec<Uuid>, Msg> {
+    let mut unique = Vec::with_capacity(ids.len().min(MAX_BOUND_AREAS));
+    for id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
+        }
+        if unique.len() > MAX_BOUND_AREAS {
+            return Err(Msg::new(
+                format!("at most {MAX_BOUND_AREAS} areas"),
+                format!("最多 {MAX_BOUND_AREAS} 个区域"),
+            ));
+        }
+    }
+    Ok(unique)
+}
+
+/// Only supervisors and inspectors are bound to areas (a department's territory is the
+/// areas whose local authority it is).
+fn takes_areas(role: Role) -> bool {
+    matches!(role, Role::Supervisor | Role::Inspector)
+}
+
 pub struct NewUser {
     pub username: Username,
     pub password: NewPassword,
     pub display_name: String,
     pub scope: RoleScope,
+    pub areas: Vec<Uuid>,
 }
 
 pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, Error> {
     check_scope_exists(state, &new.scope).await?;
+    check_areas(state, new.scope.role, &new.areas).await?;
     let hash = state
         .passwords
         .hash(new.password.expose().to_owned())
         .await?;
     let at = now();
+    let txn = crate::services::begin_write(&state.db).await?;
     let inserted = users::ActiveModel {
         id: Set(UserId::now_v7()),
         username: Set(new.username.into_string()),
@@ -87,15 +121,59 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<users::Model, Erro
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await;
-    match inserted {
-        Ok(user) => Ok(user),
+    let user = match inserted {
+        Ok(user) => user,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(Error::new(ErrorCode::UsernameTaken))
+            return Err(Error::new(ErrorCode::UsernameTaken));
         }
-        Err(err) => Err(err.into()),
+        Err(err) => return Err(err.into()),
+    };
+    bind_areas(&txn, user.id, &new.areas).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Replaces the areas a user is bound to.
+async fn bind_areas(
+    txn: &sea_orm::DatabaseTransaction,
+    user: UserId,
+    areas: &[Uuid],
+) -> Result<(), Error> {
+    user_areas::Entity::delete_many()
+        .filter(user_areas::Column::UserId.eq(user))
+        .exec(txn)
+        .await?;
+    if !areas.is_empty() {
+        user_areas::Entity::insert_many(areas.iter().map(|&area_id| user_areas::ActiveModel {
+            user_id: Set(user),
+            area_id: Set(area_id),
+        }))
+        .exec(txn)
+        .await?;
     }
+    Ok(())
+}
+
+/// The areas each of `users` is bound to, in a stable order.
+pub async fn areas_of(
+    db: &impl sea_orm::ConnectionTrait,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<Uuid>>, Error> {
+    let mut bound: HashMap<UserId, Vec<Uuid>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(bound);
+    }
+    let rows = user_areas::Entity::find()
+        .filter(user_areas::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(user_areas::Column::AreaId)
+        .all(db)
+        .await?;
+    for row in rows {
+        bound.entry(row.user_id).or_default().push(row.area_id);
+    }
+    Ok(bound)
 }
 
 pub async fn get(state: &AppState, id: UserId) -> Result<users::Model, Error> {
@@ -136,6 +214,8 @@ pub async fn list(
 pub struct UserChange {
     pub display_name: Option<String>,
     pub scope: Option<RoleScope>,
+    /// Replaces the areas the user is bound to. A new role that takes no areas drops them.
+    pub areas: Option<Vec<Uuid>>,
     pub disabled: Option<bool>,
 }
 
@@ -158,6 +238,15 @@ pub async fn update(
     if let Some(scope) = &change.scope {
         check_scope_exists(state, scope).await?;
     }
+    let role = change.scope.map_or(user.role, |s| s.role);
+    let areas = match change.areas {
+        Some(areas) => Some(areas),
+        None if !takes_areas(role) => Some(Vec::new()),
+        None => None,
+    };
+    if let Some(areas) = &areas {
+        check_areas(state, role, areas).await?;
+    }
     let txn = crate::services::begin_write(&state.db).await?;
     let disabling = change.disabled == Some(true) && !user.disabled;
     let mut active = user.into_active_model();
@@ -174,6 +263,9 @@ pub async fn update(
     }
     active.updated_at = Set(now());
     let user = active.update(&txn).await?;
+    if let Some(areas) = &areas {
+        bind_areas(&txn, id, areas).await?;
+    }
     if disabling {
         sessions::revoke_all(&txn, id).await?;
     }
@@ -193,6 +285,33 @@ pub async fn reset_password(
 
 pub async fn count(state: &AppState) -> Result<u64, Error> {
     Ok(users::Entity::find().count(&state.db).await?)
+}
+
+/// 422 unless the role takes areas (or none are sent) and each exists.
+async fn check_areas(state: &AppState, role: Role, areas: &[Uuid]) -> Result<(), Error> {
+    if areas.is_empty() {
+        return Ok(());
+    }
+    if !takes_areas(role) {
+        return Err(Error::invalid_field(
+            "area_ids",
+            Msg::fixed(
+                "only supervisors and inspectors are bound to areas",
+                "只有督查员和巡查员可以绑定区域",
+            ),
+        ));
+    }
+    let found = areas::Entity::find()
+        .filter(areas::Column::Id.is_in(areas.iter().copied()))
+        .count(&state.db)
+        .await?;
+    if found != areas.len() as u64 {
+        return Err(Error::invalid_field(
+            "area_ids",
+            Msg::fixed("no such area", "区域不存在"),
+        ));
+    }
+    Ok(())
 }
 
 async fn check_scope_exists(state: &AppState, scope: &RoleScope) -> Result<(), Error> {

@@ -10,11 +10,11 @@ use entity::ids::{CaseId, DepartmentId, ShopfrontId, UserId};
 use entity::{cases, departments, photos, shopfronts};
 
 use crate::auth::CurrentUser;
-use crate::auth::policy;
+use crate::auth::policy::{self, CaseScope};
 use crate::domain::{Action, AssigneeKind, CaseStatus, PhotoKind};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::notify::{self, Notice};
-use crate::services::{events, now, push, reports};
+use crate::services::{events, now, push, reports, scope};
 use crate::state::AppState;
 
 /// What an action may carry besides the version.
@@ -57,9 +57,10 @@ pub async fn act(
     action: Action,
     input: ActionInput,
 ) -> Result<cases::Model, Error> {
+    let scope = scope::case_scope(state, user).await?;
     let txn = crate::services::begin_write(&state.db).await?;
-    let case = reports::visible_case_in(&txn, policy::case_scope(user), case_id).await?;
-    let (from, to) = judge(user, &case, action, &input)?;
+    let case = reports::visible_case_in(&txn, &scope, case_id).await?;
+    let (from, to) = judge(user, &scope, &case, action, &input)?;
     check_named_photos(&txn, &case, action, &input.photo_ids).await?;
     let at = now();
     let Change { update, note } = change(state, &txn, user, &case, action, &input, at).await?;
@@ -81,6 +82,7 @@ pub async fn act(
     }
     events::append(
         &txn,
+        &state.evidence,
         events::NewEvent {
             case_id: case.id,
             action: action.as_str(),
@@ -113,11 +115,12 @@ pub async fn act(
 /// on the version the caller read, with the reason it needs. The status it leads from and to.
 fn judge(
     user: &CurrentUser,
+    scope: &CaseScope,
     case: &cases::Model,
     action: Action,
     input: &ActionInput,
 ) -> Result<(CaseStatus, CaseStatus), Error> {
-    policy::may_act(user, case, action)?;
+    policy::may_act(user, scope, case, action)?;
     let from = case.status;
     let to = action
         .next(from)
@@ -175,6 +178,7 @@ fn notice_of(action: Action) -> Option<Notice> {
         Action::Rectify => Some(Notice::Rectified),
         Action::Verify | Action::Duplicate => Some(Notice::Closed),
         Action::Reopen => Some(Notice::Reopened),
+        Action::Chase => Some(Notice::Chased),
         _ => None,
     }
 }
@@ -206,10 +210,13 @@ async fn change(
         })
     };
     match action {
-        Action::Accept | Action::Dispute | Action::Cancel => unchanged(update),
+        Action::Accept | Action::Dispute | Action::Cancel | Action::Chase => unchanged(update),
         Action::Rectify => unchanged(rectify(txn, user, case, update).await?),
         Action::Verify => unchanged(update.col_expr(cases::Column::ClosedAt, Expr::value(at))),
-        Action::Duplicate => duplicate(txn, user, case, input, update, at).await,
+        Action::Duplicate => {
+            let scope = scope::case_scope(state, user).await?;
+            duplicate(txn, &scope, case, input, update, at).await
+        }
         Action::Reject => unchanged(
             update
                 .col_expr(
@@ -287,7 +294,7 @@ async fn rectify(
 /// Closing a case as a duplicate of another the supervisor can see.
 async fn duplicate(
     txn: &impl sea_orm::ConnectionTrait,
-    user: &CurrentUser,
+    scope: &CaseScope,
     case: &cases::Model,
     input: &ActionInput,
     update: UpdateMany<cases::Entity>,
@@ -302,7 +309,7 @@ async fn duplicate(
                 Msg::fixed("the original case is required", "须指明原案件"),
             )
         })?;
-    let original = reports::visible_case_in(txn, policy::case_scope(user), original)
+    let original = reports::visible_case_in(txn, scope, original)
         .await
         .map_err(|_| {
             Error::invalid_field("duplicate_of", Msg::fixed("no such case", "案件不存在"))

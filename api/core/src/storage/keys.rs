@@ -26,6 +26,11 @@ impl ObjectKey {
         Self(format!("{UPLOAD_PREFIX}{user}/{upload}"))
     }
 
+    /// A day's signed digest of case histories, published for auditors.
+    pub fn evidence_digest(day: chrono::NaiveDate) -> Self {
+        Self(format!("evidence/digests/{day}.json"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

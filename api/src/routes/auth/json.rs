@@ -39,7 +39,7 @@ impl From<Session> for TokenResponse {
             refresh_token: session.refresh_token,
             token_type: "Bearer",
             expires_in: session.expires_in,
-            user: session.user.into(),
+            user: UserJson::new(session.user, session.areas),
         }
     }
 }

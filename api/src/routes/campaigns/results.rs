@@ -153,12 +153,12 @@ pub struct StatsParams {
 
 /// Statistics for any period and scope (supervisors and admins): filed, closed, on-time
 /// closure rate (按期结案率), rework rate (返工率) and mean time to close, in total and by
-/// area, department or category.
+/// area, department or category. A supervisor bound to areas counts the cases in them.
 #[utoipa::path(tag = "inspections", params(StatsParams), responses((status = 200, body = stats::Stats), (status = 422)), security(("bearer" = [])))]
 #[get("/stats")]
 pub(super) async fn get_stats(
     state: web::Data<AppState>,
-    _user: Allowed<needs::ReviewResults>,
+    user: Allowed<needs::ReviewResults>,
     query: Query<StatsParams>,
 ) -> Result<web::Json<stats::Stats>, ApiError> {
     let q = query.into_inner();
@@ -211,6 +211,7 @@ pub(super) async fn get_stats(
     Ok(web::Json(
         stats::compute(
             &state,
+            &crate::services::scope::case_scope(&state, &user).await?,
             stats::StatsQuery {
                 from: q.from,
                 to: q.to,

@@ -23,7 +23,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
     security(("bearer" = [])))]
 #[get("/me")]
 async fn me(state: web::Data<AppState>, user: Caller) -> Result<web::Json<UserJson>, ApiError> {
-    Ok(web::Json(users::get(&state, user.id).await?.into()))
+    let account = users::get(&state, user.id).await?;
+    Ok(web::Json(
+        crate::routes::users::user_json(&state, account).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

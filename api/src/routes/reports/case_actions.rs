@@ -112,13 +112,18 @@ pub(super) async fn act_on_report(
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct EventsResponse {
     pub items: Vec<EventJson>,
-    /// Whether every event's hash matches its content and the previous event's hash.
+    /// Whether every event's hash matches its content and the previous event's hash, every
+    /// event carries a valid signature of the evidence key, and every published digest
+    /// that lists the case agrees.
     pub chain_intact: bool,
-    /// The first event whose hash or link does not match.
+    /// The first event where one of those does not hold.
     pub broken_at_seq: Option<i32>,
+    /// The last event a signed daily digest vouches for (`null`: none yet).
+    pub sealed_through_seq: Option<i32>,
 }
 
-/// A case's history, oldest first, with a check of its hash chain.
+/// A case's history, oldest first, with a check of its hash chain, its signatures and the
+/// daily digests that list it.
 #[utoipa::path(tag = "reports", params(("id" = Uuid, Path)), responses((status = 200, body = EventsResponse), (status = 404)), security(("bearer" = [])))]
 #[get("/reports/{id}/events")]
 pub(super) async fn report_events(
@@ -128,10 +133,11 @@ pub(super) async fn report_events(
 ) -> Result<web::Json<EventsResponse>, ApiError> {
     let case = service::visible_case(&state, &user, *id).await?;
     let history = service::history(&state, case.id).await?;
-    let broken_at_seq = crate::services::events::first_broken_link(&history);
+    let check = crate::services::evidence::check(&state, case.id, &history).await?;
     Ok(web::Json(EventsResponse {
-        chain_intact: broken_at_seq.is_none(),
-        broken_at_seq,
+        chain_intact: check.broken_at_seq.is_none(),
+        broken_at_seq: check.broken_at_seq,
+        sealed_through_seq: check.sealed_through_seq,
         items: history.into_iter().map(EventJson::from).collect(),
     }))
 }

@@ -54,6 +54,21 @@ pub struct LocationJson {
     pub crs: Crs,
 }
 
+impl LocationJson {
+    /// Where a case is, in `crs`.
+    pub fn of_case(case: &cases::Model, crs: Crs) -> Self {
+        let (lat, lon) = GeoPoint::new(case.lat, case.lon)
+            .map(|p| p.in_crs(crs))
+            .unwrap_or((case.lat, case.lon));
+        Self {
+            lat,
+            lon,
+            accuracy_m: case.accuracy_m,
+            crs,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssigneeJson {
     pub kind: AssigneeKind,
@@ -195,9 +210,7 @@ impl CaseJson {
     pub fn new(case: cases::Model, details: CaseDetails, crs: Crs) -> Self {
         let now = Utc::now();
         let open = case.status.is_open();
-        let (lat, lon) = GeoPoint::new(case.lat, case.lon)
-            .map(|p| p.in_crs(crs))
-            .unwrap_or((case.lat, case.lon));
+        let location = LocationJson::of_case(&case, crs);
         let assignee = match (case.assignee_shopfront_id, case.assignee_department_id) {
             (Some(id), _) => Some((AssigneeKind::Shopfront, id.0)),
             (None, Some(id)) => Some((AssigneeKind::Department, id.0)),
@@ -217,12 +230,7 @@ impl CaseJson {
             status: case.status,
             category: case.category_code,
             description: case.description,
-            location: LocationJson {
-                lat,
-                lon,
-                accuracy_m: case.accuracy_m,
-                crs,
-            },
+            location,
             address: case.address,
             severity: case.severity,
             source: case.source,
@@ -255,11 +263,33 @@ impl CaseJson {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+/// An open case near a point, as the duplicates check names it to any filer: where and
+/// what it is, without its photos, reporter or assignee (those are for its readers).
 pub struct NearbyCaseJson {
+    pub id: CaseId,
+    pub case_no: String,
+    pub status: crate::domain::CaseStatus,
+    pub category: String,
+    pub location: LocationJson,
+    pub address: String,
+    pub created_at: DateTime<Utc>,
     /// Distance from the asked point, in metres.
     pub distance_m: f64,
-    #[serde(flatten)]
-    pub case: CaseJson,
+}
+
+impl NearbyCaseJson {
+    pub fn new(case: cases::Model, distance_m: f64, crs: Crs) -> Self {
+        Self {
+            location: LocationJson::of_case(&case, crs),
+            id: case.id,
+            case_no: case.case_no,
+            status: case.status,
+            category: case.category_code,
+            address: case.address,
+            created_at: case.created_at,
+            distance_m: (distance_m * 10.0).round() / 10.0,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

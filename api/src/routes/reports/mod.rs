@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Allowed, Caller, Token, needs};
+use crate::auth::{Allowed, Token, needs};
 use crate::domain::{Crs, GeoPoint, PhotoKind, Severity};
 use crate::error::{ApiError, Error, FieldErrors, Msg};
 use crate::routes::extract::{Json, Query};
@@ -337,13 +337,15 @@ async fn file_report_with_photos(
         .json(body))
 }
 
-/// Open cases of a category near a point, nearest first, so a problem is not filed twice.
+/// Open cases of a category near a point, nearest first, so a problem is not filed twice:
+/// across the whole city (a filer's scope does not end where a problem might already be
+/// filed), so each answers only where and what it is.
 #[utoipa::path(tag = "reports", params(NearbyQuery),
-    responses((status = 200, body = pagination::Page<NearbyCaseJson>), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = pagination::Page<NearbyCaseJson>), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[get("/reports/nearby")]
 async fn nearby(
     state: web::Data<AppState>,
-    user: Caller,
+    user: Allowed<needs::FileReports>,
     query: Query<NearbyQuery>,
 ) -> Result<web::Json<pagination::Page<NearbyCaseJson>>, ApiError> {
     let mut errors = FieldErrors::default();
@@ -371,16 +373,10 @@ async fn nearby(
         return Err(Error::invalid(errors).into());
     };
     let point = GeoPoint::from_crs(lat, lon, crs).map_err(|p| Error::invalid_field("lat", p))?;
-    let found = service::nearby(&state, &user, point, &category, radius).await?;
-    let (cases, distances): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-    let items = case_jsons(&state, cases, crs)
+    let items = service::nearby(&state, &user, point, &category, radius)
         .await?
         .into_iter()
-        .zip(distances)
-        .map(|(case, distance_m)| NearbyCaseJson {
-            distance_m: (distance_m * 10.0).round() / 10.0,
-            case,
-        })
+        .map(|(case, distance_m)| NearbyCaseJson::new(case, distance_m, crs))
         .collect();
     Ok(web::Json(pagination::Page::whole(items)))
 }

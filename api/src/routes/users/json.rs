@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use entity::ids::{DepartmentId, ShopfrontId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::domain::Role;
 
@@ -13,15 +14,20 @@ pub struct UserJson {
     pub role: Role,
     pub department_id: Option<DepartmentId>,
     pub shopfront_id: Option<ShopfrontId>,
+    /// The areas a supervisor or inspector is bound to: they see cases in these areas and
+    /// every area below. Empty: not bound (a supervisor sees the whole city, an inspector
+    /// the cases they filed).
+    pub area_ids: Vec<Uuid>,
     pub disabled: bool,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<entity::users::Model> for UserJson {
-    fn from(user: entity::users::Model) -> Self {
+impl UserJson {
+    pub fn new(user: entity::users::Model, area_ids: Vec<Uuid>) -> Self {
         Self {
+            area_ids,
             id: user.id,
             // Stored roles are written only from `Role`; a corrupt one shows as inspector,
             // the least privileged role that can sign in.
@@ -47,6 +53,9 @@ pub struct CreateUserRequest {
     pub role: Role,
     pub department_id: Option<DepartmentId>,
     pub shopfront_id: Option<ShopfrontId>,
+    /// Supervisors and inspectors only: the areas they are bound to (at most 100).
+    #[serde(default)]
+    pub area_ids: Vec<Uuid>,
 }
 
 /// Fields left out stay as they are. `role` changes replace the scope: send
@@ -58,6 +67,9 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
     pub department_id: Option<DepartmentId>,
     pub shopfront_id: Option<ShopfrontId>,
+    /// Replaces the areas a supervisor or inspector is bound to (`[]`: none). A role that
+    /// takes no areas drops them.
+    pub area_ids: Option<Vec<Uuid>>,
     pub disabled: Option<bool>,
 }
 

@@ -63,8 +63,9 @@ async fn create_user(
         body.shopfront_id,
         &mut errors,
     );
-    let (Some(username), Some(password), Some(display_name), Some(scope)) =
-        (username, password, display_name, scope)
+    let areas = errors.check("area_ids", service::parse_area_ids(body.area_ids));
+    let (Some(username), Some(password), Some(display_name), Some(scope), Some(areas)) =
+        (username, password, display_name, scope, areas)
     else {
         return Err(Error::invalid(errors).into());
     };
@@ -75,10 +76,11 @@ async fn create_user(
             password,
             display_name,
             scope,
+            areas,
         },
     )
     .await?;
-    Ok(HttpResponse::Created().json(UserJson::from(created)))
+    Ok(HttpResponse::Created().json(user_json(&state, created).await?))
 }
 
 /// List users, oldest first.
@@ -113,7 +115,7 @@ async fn list_users(
         .filter(|_| more)
         .map(|last| pagination::cursor_after(last.id));
     Ok(web::Json(Page {
-        items: rows.into_iter().map(UserJson::from).collect(),
+        items: users_json(&state, rows).await?,
         next_cursor,
     }))
 }
@@ -131,7 +133,9 @@ async fn get_user(
     _user: Allowed<needs::Administer>,
     id: web::Path<UserId>,
 ) -> Result<web::Json<UserJson>, ApiError> {
-    Ok(web::Json(service::get(&state, *id).await?.into()))
+    Ok(web::Json(
+        user_json(&state, service::get(&state, *id).await?).await?,
+    ))
 }
 
 /// Change display name, role (with its department or shopfront) or disable/enable.
@@ -173,6 +177,9 @@ async fn update_user(
             None
         }
     };
+    let areas = body
+        .area_ids
+        .and_then(|ids| errors.check("area_ids", service::parse_area_ids(ids)));
     errors.finish()?;
     let updated = service::update(
         &state,
@@ -181,11 +188,36 @@ async fn update_user(
         UserChange {
             display_name,
             scope,
+            areas,
             disabled: body.disabled,
         },
     )
     .await?;
-    Ok(web::Json(updated.into()))
+    Ok(web::Json(user_json(&state, updated).await?))
+}
+
+/// A user as the API shows them, with the areas they are bound to.
+pub async fn user_json(state: &AppState, user: entity::users::Model) -> Result<UserJson, Error> {
+    let mut users = users_json(state, vec![user]).await?;
+    users
+        .pop()
+        .ok_or_else(|| Error::internal("a user vanished"))
+}
+
+/// Users as the API shows them, their areas read in one query.
+pub async fn users_json(
+    state: &AppState,
+    users: Vec<entity::users::Model>,
+) -> Result<Vec<UserJson>, Error> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    let mut areas = service::areas_of(&state.db, &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let bound = areas.remove(&u.id).unwrap_or_default();
+            UserJson::new(u, bound)
+        })
+        .collect())
 }
 
 /// Set a new password for a user; their sessions end.

@@ -26,6 +26,10 @@ pub struct Registry {
     calendar: Vec<(NaiveDate, DayKind)>,
     webhooks: Vec<webhooks::Model>,
     shop_names: HashMap<ShopfrontId, String>,
+    /// Every area's children (areas without a boundary included: they still have areas
+    /// below them), and the areas each department is the local authority of (属地).
+    children: HashMap<Uuid, Vec<Uuid>>,
+    authority_of: HashMap<DepartmentId, Vec<Uuid>>,
 }
 
 impl Registry {
@@ -43,7 +47,36 @@ impl Registry {
             calendar: Vec::new(),
             webhooks: Vec::new(),
             shop_names: HashMap::new(),
+            children: HashMap::new(),
+            authority_of: HashMap::new(),
         }
+    }
+
+    /// `roots` and every area below them, each once.
+    pub fn areas_under(&self, roots: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<Uuid> = roots.into_iter().collect();
+        let mut found = Vec::new();
+        // `seen` also stops a cycle in the tree (a data error) from spinning.
+        while let Some(area) = stack.pop() {
+            if seen.insert(area) {
+                found.push(area);
+                stack.extend(self.children.get(&area).into_iter().flatten().copied());
+            }
+        }
+        found
+    }
+
+    /// The territory of a department (a sub-district office, 属地): the areas it is the
+    /// local authority of and every area below them.
+    pub fn territory(&self, department: DepartmentId) -> Vec<Uuid> {
+        self.areas_under(
+            self.authority_of
+                .get(&department)
+                .into_iter()
+                .flatten()
+                .copied(),
+        )
     }
 
     /// The active categories, by code.
@@ -112,9 +145,18 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, Error> {
     let shop_rows = shopfronts::Entity::find().all(db).await?;
     let zones = shop_rows.iter().filter_map(zone_of).collect();
     let shop_names = shop_rows.into_iter().map(|s| (s.id, s.name)).collect();
-    let areas = areas::Entity::find()
-        .all(db)
-        .await?
+    let area_rows = areas::Entity::find().all(db).await?;
+    let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut authority_of: HashMap<DepartmentId, Vec<Uuid>> = HashMap::new();
+    for area in &area_rows {
+        if let Some(parent) = area.parent_id {
+            children.entry(parent).or_default().push(area.id);
+        }
+        if let Some(department) = area.local_authority_id {
+            authority_of.entry(department).or_default().push(area.id);
+        }
+    }
+    let areas = area_rows
         .into_iter()
         .filter_map(|a| {
             let boundary = a
@@ -166,6 +208,8 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Registry, Error> {
         calendar,
         webhooks,
         shop_names,
+        children,
+        authority_of,
     })
 }
 

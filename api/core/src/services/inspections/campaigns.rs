@@ -16,11 +16,11 @@ use entity::ids::{CampaignId, SiteId, UserId};
 use entity::{campaign_sites, campaigns, inspection_sites, users};
 
 use crate::auth::CurrentUser;
-use crate::auth::policy;
+use crate::auth::policy::{self, Reach};
 use crate::domain::Role;
 use crate::domain::inspection::{self, CampaignMode, CampaignStatus, Seed, SiteType, Stratum};
 use crate::error::{Error, ErrorCode, FieldErrors, Msg};
-use crate::services::now;
+use crate::services::{now, scope};
 use crate::state::AppState;
 
 /// How many sites of a type to draw in each scope area.
@@ -56,12 +56,16 @@ pub struct CampaignView {
 }
 
 impl CampaignView {
-    fn of(campaign: campaigns::Model, user: &CurrentUser) -> Option<Self> {
+    fn of(campaign: campaigns::Model, user: &CurrentUser, reach: &Reach) -> Option<Self> {
         let plan: Plan = serde_json::from_str(&campaign.plan).ok()?;
         let inspector_ids: Vec<UserId> = serde_json::from_str(&campaign.inspectors).ok()?;
-        let closed = campaign.status == CampaignStatus::Closed;
-        let announced = campaign.mode == CampaignMode::Announced;
-        policy::sees_campaign_plan(user, &inspector_ids, closed, announced).then_some(Self {
+        let facts = policy::CampaignFacts {
+            area_ids: &plan.area_ids,
+            inspector_ids: &inspector_ids,
+            closed: campaign.status == CampaignStatus::Closed,
+            announced: campaign.mode == CampaignMode::Announced,
+        };
+        policy::sees_campaign_plan(user, reach, &facts).then_some(Self {
             campaign,
             plan,
             inspector_ids,
@@ -85,14 +89,15 @@ pub async fn create(
     input: CampaignInput,
 ) -> Result<(CampaignView, Vec<campaign_sites::Model>), Error> {
     let tree = super::AreaTree::load(&state.db).await?;
-    check_plan(state, &tree, &input).await?;
+    let reach = scope::reach(state, user).await?;
+    check_plan(state, &tree, &reach, &input).await?;
     let strata = sampling_frame(state, &tree, &input.plan).await?;
     let seed = Seed::generate();
     let drawn = inspection::draw(&seed, &strata);
     let campaign = store(state, user, input, &strata, &seed, &drawn).await?;
     let id = campaign.id;
-    let view =
-        CampaignView::of(campaign, user).ok_or_else(|| Error::internal("unreadable campaign"))?;
+    let view = CampaignView::of(campaign, user, &reach)
+        .ok_or_else(|| Error::internal("unreadable campaign"))?;
     Ok((view, drawn_sites(state, id).await?))
 }
 
@@ -101,6 +106,7 @@ pub async fn create(
 async fn check_plan(
     state: &AppState,
     tree: &super::AreaTree,
+    reach: &Reach,
     input: &CampaignInput,
 ) -> Result<(), Error> {
     let mut errors = FieldErrors::default();
@@ -109,6 +115,11 @@ async fn check_plan(
             errors.add(
                 &format!("plan.area_ids[{i}]"),
                 Msg::fixed("no such area", "区域不存在"),
+            );
+        } else if !policy::covers(&reach.bound, &[*area]) {
+            errors.add(
+                &format!("plan.area_ids[{i}]"),
+                Msg::fixed("outside the areas you are bound to", "不在您负责的区域内"),
             );
         }
         for other in &input.plan.area_ids[..i] {
@@ -253,21 +264,23 @@ pub async fn visible(
     user: &CurrentUser,
     id: CampaignId,
 ) -> Result<CampaignView, Error> {
+    let reach = scope::reach(state, user).await?;
     campaigns::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .and_then(|c| CampaignView::of(c, user))
+        .and_then(|c| CampaignView::of(c, user, &reach))
         .ok_or_else(Error::not_found)
 }
 
 /// The campaigns the user may see, newest first.
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<CampaignView>, Error> {
+    let reach = scope::reach(state, user).await?;
     Ok(campaigns::Entity::find()
         .order_by_desc(campaigns::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
-        .filter_map(|c| CampaignView::of(c, user))
+        .filter_map(|c| CampaignView::of(c, user, &reach))
         .collect())
 }
 

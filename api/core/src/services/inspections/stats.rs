@@ -22,6 +22,7 @@ use uuid::Uuid;
 use entity::ids::DepartmentId;
 use entity::{cases, categories};
 
+use crate::auth::policy::{self, CaseScope};
 use crate::domain::CaseStatus;
 use crate::error::Error;
 use crate::services::inspections::summary::round2;
@@ -121,28 +122,36 @@ pub struct Stats {
     pub groups: Vec<Group>,
 }
 
-pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, Error> {
+/// The figures of the cases in `scope` (the reader's: a supervisor bound to areas counts
+/// theirs only).
+pub async fn compute(
+    state: &AppState,
+    scope: &CaseScope,
+    query: StatsQuery,
+) -> Result<Stats, Error> {
     let city = state.settings.timezone;
     let start = start_of(query.from, city);
     let end = start_of(query.to.succ_opt().unwrap_or(query.to), city);
-    let mut select = cases::Entity::find().filter(
-        Condition::any()
-            .add(
-                cases::Column::CreatedAt
-                    .gte(start)
-                    .and(cases::Column::CreatedAt.lt(end)),
-            )
-            .add(
-                cases::Column::ClosedAt
-                    .gte(start)
-                    .and(cases::Column::ClosedAt.lt(end)),
-            )
-            .add(
-                cases::Column::DeadlineAt
-                    .gte(start)
-                    .and(cases::Column::DeadlineAt.lt(end)),
-            ),
-    );
+    let mut select = cases::Entity::find()
+        .filter(policy::case_condition(scope))
+        .filter(
+            Condition::any()
+                .add(
+                    cases::Column::CreatedAt
+                        .gte(start)
+                        .and(cases::Column::CreatedAt.lt(end)),
+                )
+                .add(
+                    cases::Column::ClosedAt
+                        .gte(start)
+                        .and(cases::Column::ClosedAt.lt(end)),
+                )
+                .add(
+                    cases::Column::DeadlineAt
+                        .gte(start)
+                        .and(cases::Column::DeadlineAt.lt(end)),
+                ),
+        );
     if let Some(category) = &query.category {
         select = select.filter(cases::Column::CategoryCode.eq(category.as_str()));
     }
@@ -215,7 +224,7 @@ pub async fn compute(state: &AppState, query: StatsQuery) -> Result<Stats, Error
 }
 
 /// Midnight of `day` in the city, in UTC.
-fn start_of(day: NaiveDate, city: chrono_tz::Tz) -> DateTime<Utc> {
+pub fn start_of(day: NaiveDate, city: chrono_tz::Tz) -> DateTime<Utc> {
     use chrono::TimeZone;
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     city.from_local_datetime(&midnight)

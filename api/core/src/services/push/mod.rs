@@ -50,6 +50,7 @@ pub fn event_of(action: Action) -> Option<PushEvent> {
         Action::Reopen => Some(PushEvent::Reopened),
         Action::Reject => Some(PushEvent::Rejected),
         Action::Rectify => Some(PushEvent::Rectified),
+        Action::Chase => Some(PushEvent::Chased),
         _ => None,
     }
 }
@@ -69,13 +70,15 @@ pub fn notice(
     actor: Option<UserId>,
 ) -> Option<push_notices::ActiveModel> {
     let (department, shopfront, user) = match event {
-        PushEvent::Assigned | PushEvent::Reopened | PushEvent::Rejected | PushEvent::Overdue => {
-            match (case.assignee_shopfront_id, case.assignee_department_id) {
-                (Some(shop), _) => (None, Some(shop), None),
-                (None, Some(department)) => (Some(department), None, None),
-                (None, None) => return None,
-            }
-        }
+        PushEvent::Assigned
+        | PushEvent::Reopened
+        | PushEvent::Rejected
+        | PushEvent::Overdue
+        | PushEvent::Chased => match (case.assignee_shopfront_id, case.assignee_department_id) {
+            (Some(shop), _) => (None, Some(shop), None),
+            (None, Some(department)) => (Some(department), None, None),
+            (None, None) => return None,
+        },
         // The filing inspector verifies it (DESIGN.md); a supervisor may too, from the
         // queue, but it is the inspector who is waiting for it.
         PushEvent::Rectified => match case.reporter_id {
@@ -135,12 +138,14 @@ fn still_current(notice: &push_notices::Model, case: &cases::Model) -> bool {
 }
 
 /// How urgently a push service should wake the device (RFC 8030 `Urgency`): work given
-/// to someone or late is `high`; a rectification to look at is `normal`.
+/// to someone, late or chased is `high`; a rectification to look at is `normal`.
 pub fn urgency(event: PushEvent) -> &'static str {
     match event {
-        PushEvent::Assigned | PushEvent::Reopened | PushEvent::Rejected | PushEvent::Overdue => {
-            "high"
-        }
+        PushEvent::Assigned
+        | PushEvent::Reopened
+        | PushEvent::Rejected
+        | PushEvent::Overdue
+        | PushEvent::Chased => "high",
         PushEvent::Rectified => "normal",
     }
 }
@@ -174,6 +179,7 @@ pub fn payload(
         ),
         PushEvent::Overdue => ("案件已超期", "Case overdue"),
         PushEvent::Rectified => ("案件已整改，待您核查", "Rectified: waiting for your check"),
+        PushEvent::Chased => ("案件催办，请尽快办理", "Chased: please act on this case"),
     };
     let (name, name_en) = category.map_or((case.category_code.as_str(), ""), |c| {
         (c.name_zh.as_str(), c.name_en.as_str())
@@ -268,6 +274,7 @@ mod tests {
             PushEvent::Reopened,
             PushEvent::Rejected,
             PushEvent::Overdue,
+            PushEvent::Chased,
         ] {
             let n = notice(&case, event, None).unwrap();
             assert_eq!(n.department_id.unwrap(), case.assignee_department_id);

@@ -202,8 +202,8 @@ pub async fn delete_area(state: &AppState, id: Uuid) -> Result<(), Error> {
             clash(
                 e,
                 Msg::fixed(
-                    "The area still has sub-areas or cases.",
-                    "该区域仍有下级区域或案件。",
+                    "The area still has sub-areas, cases or users bound to it.",
+                    "该区域仍有下级区域、案件或绑定的用户。",
                 ),
             )
         })?;

@@ -27,6 +27,7 @@ use crate::domain::case::case_no;
 use crate::domain::{AssigneeKind, CaseSource, CaseStatus, GeoPoint, Severity};
 use crate::error::{Error, ErrorCode, Msg};
 use crate::services::assignment::{self, Registry, Target};
+use crate::services::evidence::EvidenceKey;
 use crate::services::{case_numbers, events, notify, now, push};
 use crate::state::AppState;
 
@@ -261,7 +262,14 @@ async fn write_in_one_statement(
 ) -> Result<Option<cases::Model>, Error> {
     let shop = draft.placement.shopfront;
     let overseer = draft.placement.department.or(shop_department);
-    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let (case, history) = new_case(
+        &state.evidence,
+        category,
+        draft,
+        &prepared,
+        number,
+        overseer,
+    )?;
     let deliveries = notice_of_filing(&case)
         .map(|notice| notify::deliveries(&prepared.registry, &case, notice))
         .unwrap_or_default();
@@ -507,7 +515,14 @@ pub async fn insert_case(
         (None, None) => None,
     };
     let number = case_no(prepared.year, sequence);
-    let (case, history) = new_case(category, draft, &prepared, number, overseer)?;
+    let (case, history) = new_case(
+        &state.evidence,
+        category,
+        draft,
+        &prepared,
+        number,
+        overseer,
+    )?;
     let inserted = cases::Entity::insert(case.clone().into_active_model())
         .exec_without_returning(txn)
         .await;
@@ -539,6 +554,7 @@ fn notice_of_filing(case: &cases::Model) -> Option<notify::Notice> {
 /// A new case and its history: `file`, then `assign` when it has an assignee
 /// (automatic assignment is its own step, by no person).
 fn new_case(
+    key: &EvidenceKey,
     category: &categories::Model,
     draft: CaseDraft,
     prepared: &Prepared,
@@ -615,7 +631,7 @@ fn new_case(
             at,
         });
     }
-    Ok((case, events::chain(None, history)?))
+    Ok((case, events::chain(key, None, history)?))
 }
 
 /// The department overseeing `shop`, read with a share lock inside the caller's write

@@ -5,7 +5,7 @@ use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
 use crate::domain::{CaseStatus, GeoPoint};
 use crate::error::Error;
-use crate::services::{events, now};
+use crate::services::{events, now, scope};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{case_events, cases, photos};
@@ -22,12 +22,12 @@ pub async fn visible_case(
     user: &CurrentUser,
     id: CaseId,
 ) -> Result<cases::Model, Error> {
-    visible_case_in(&state.db, policy::case_scope(user), id).await
+    visible_case_in(&state.db, &scope::case_scope(state, user).await?, id).await
 }
 
 pub async fn visible_case_in(
     db: &impl ConnectionTrait,
-    scope: CaseScope,
+    scope: &CaseScope,
     id: CaseId,
 ) -> Result<cases::Model, Error> {
     cases::Entity::find_by_id(id)
@@ -47,7 +47,7 @@ pub async fn nearby(
 ) -> Result<Vec<(cases::Model, f64)>, Error> {
     let (min_lat, min_lon, max_lat, max_lon) = point.bounding_box(radius_m);
     let candidates = cases::Entity::find()
-        .filter(policy::case_condition(policy::case_scope(user)))
+        .filter(policy::not_secret_to(user))
         .filter(cases::Column::CategoryCode.eq(category))
         .filter(cases::Column::Status.is_in(CaseStatus::OPEN))
         .filter(cases::Column::Lat.between(min_lat, max_lat))
@@ -112,7 +112,9 @@ pub async fn list(
     filter: &CaseFilter,
 ) -> Result<(Vec<cases::Model>, Option<CaseCursor>), Error> {
     let at = now();
-    let mut condition = Condition::all().add(policy::case_condition(policy::case_scope(user)));
+    let mut condition = Condition::all().add(policy::case_condition(
+        &scope::case_scope(state, user).await?,
+    ));
     if let Some(category) = &filter.category {
         condition = condition.add(cases::Column::CategoryCode.eq(category));
     }
