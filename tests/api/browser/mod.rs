@@ -16,6 +16,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+/// How long a test waits for the page to show something: a screen drawn a moment after
+/// its data arrives, on a machine that runs the whole suite at once (2 cores), can take
+/// seconds.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -117,9 +122,10 @@ impl Browser {
             .await;
     }
 
-    /// The element `css` selects, once it is there (within 10 s).
+    /// The element `css` selects, once it is there (within [`PATIENCE`]).
     pub async fn find(&self, css: &str) -> String {
-        for _ in 0..100 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
             if let Some(id) = self.element(css).await {
                 return id;
             }
@@ -179,9 +185,10 @@ impl Browser {
         .to_owned()
     }
 
-    /// Waits (10 s at most) until `css`'s text contains `expected`.
+    /// Waits ([`PATIENCE`] at most) until `css`'s text contains `expected`.
     pub async fn wait_for_text(&self, css: &str, expected: &str) {
-        for _ in 0..100 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
             if self.text(css).await.contains(expected) {
                 return;
             }
