@@ -29,6 +29,8 @@ addWords({
   case_kind_shopfront: ["商户", "shop"],
   case_reason: ["分派依据", "Why them"],
   case_deadline: ["处置期限", "Deadline"],
+  case_verify_due: ["核查期限", "Verify by"],
+  case_verify_mine: ["由您核查", "yours to verify"],
   case_paused: ["缓办中，计时暂停", "suspended: the clock is stopped"],
   case_observed: ["发现时间", "Seen"],
   case_filed: ["上报时间", "Filed"],
@@ -137,7 +139,8 @@ export function actionsFor(item, user) {
   const s = item.status;
   const supervisor = user.role === "supervisor";
   const assignee = isAssignee(item, user);
-  const verifier = supervisor || (user.role === "inspector" && item.reporter_id === user.id);
+  // The rectification goes to the grid's inspector, else the filer (docs/jurisdiction.md).
+  const verifier = supervisor || (user.role === "inspector" && (item.verifier_id ?? item.reporter_id) === user.id);
   const underWay = UNDER_WAY.includes(s);
   const list = [];
   if (assignee && s === "assigned") list.push("accept", "dispute");
@@ -191,6 +194,13 @@ function facts(item) {
       : item.suspended_at ? h("strong", {}, t("case_paused"))
         : h("strong", { class: item.overdue ? "error" : "case-left" }, timeLeft(item.deadline_at));
     list.push(...fact(t("case_deadline"), when(item.deadline_at), left ? [" · ", left] : null));
+  }
+  if (item.status === "rectified" && item.verify_due_at) {
+    const late = new Date(item.verify_due_at) < new Date();
+    const mine = item.verifier_id && item.verifier_id === me().id;
+    list.push(...fact(t("case_verify_due"), when(item.verify_due_at),
+      ...(late ? [" · ", h("strong", { class: "error" }, timeLeft(item.verify_due_at))] : []),
+      ...(mine ? [" · ", h("strong", {}, t("case_verify_mine"))] : [])));
   }
   if (item.held_until) list.push(...fact(t("case_held"), when(item.held_until)));
   if (item.pending_request) {

@@ -23,6 +23,8 @@ addWords({
   con_shown_of: ["已显示 {n} 件，共 {total} 件", "{n} of {total} shown"],
   con_refresh: ["刷新", "Refresh"],
   con_requested_until: ["申请延期至", "Asks for a deadline of"],
+  con_verify_overdue: ["核查超时", "Verification overdue"],
+  con_verify_due: ["核查期限", "Verify by"],
   con_filters: ["筛选", "Filters"],
   con_status: ["状态", "Status"],
   con_all_categories: ["全部类别", "All categories"],
@@ -99,12 +101,14 @@ function statusSection(id, title, statusKey, total) {
     h("h2", { id }, `${title} `, h("span", { class: "tag" }, number(total))), state, list, more);
 }
 
-// The cases whose extension or suspension request waits, from the queue (at most 200 of
-// its cases come with it; the count is complete).
-function requestSection(id, title, items, total) {
+// The cases whose extension or suspension request waits, or whose verification is late,
+// from the queue (at most 200 of its cases come with it; the count is complete); `detail`
+// says what each waits for.
+function requestSection(id, title, items, total, detail) {
   const list = h("ul", { class: "cases", "aria-labelledby": id }, ...items.map((item) => {
     const entry = caseItem(item);
-    if (item.requested_until) entry.append(h("p", {}, `${t("con_requested_until")} ${when(item.requested_until)}`));
+    const line = detail(item);
+    if (line) entry.append(h("p", {}, line));
     return entry;
   }));
   const note = items.length < total ? say("con_shown_of", { n: items.length, total }) : items.length ? "" : t("con_none");
@@ -124,11 +128,16 @@ async function triageView() {
     counts.replaceChildren(...Object.entries(queue.counts).map(([key, n]) =>
       h("li", { class: key === "overdue" && n ? "con-count overdue" : "con-count" }, `${countName(key)} `, h("strong", {}, number(n)))));
     const pending = (kind) => queue.items.filter((item) => item.pending_request === kind);
+    const asksUntil = (item) => item.requested_until ? `${t("con_requested_until")} ${when(item.requested_until)}` : "";
+    // The only rectified cases in a supervisor's queue are those escalated as late.
+    const lateChecks = queue.items.filter((item) => item.status === "rectified");
     sections.replaceChildren(
       statusSection("con-reported", t("con_reported"), "reported", queue.counts.triage ?? 0),
       statusSection("con-disputed", t("con_disputed"), "disputed", queue.counts.disputed ?? 0),
-      requestSection("con-extension", t("con_extension"), pending("extension"), queue.counts.extension_requests ?? 0),
-      requestSection("con-suspension", t("con_suspension"), pending("suspension"), queue.counts.suspension_requests ?? 0));
+      requestSection("con-extension", t("con_extension"), pending("extension"), queue.counts.extension_requests ?? 0, asksUntil),
+      requestSection("con-suspension", t("con_suspension"), pending("suspension"), queue.counts.suspension_requests ?? 0, asksUntil),
+      requestSection("con-verify", t("con_verify_overdue"), lateChecks, queue.counts.verify_overdue ?? 0,
+        (item) => `${t("con_verify_due")} ${when(item.verify_due_at)}`));
     state.done();
   } catch (err) {
     state.fail(err);

@@ -62,6 +62,7 @@ const counts = {
   disputed: ["有异议", "Disputed"],
   extension_requests: ["延期申请", "Extension requests"],
   suspension_requests: ["挂起申请", "Suspension requests"],
+  verify_overdue: ["核查超时", "Verification overdue"],
   overdue: ["已超期", "Overdue"],
 };
 

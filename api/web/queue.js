@@ -1,6 +1,7 @@
 // My queue (every role's first screen): the counts of each part of the signed-in user's
 // work and its cases, overdue first, with the time left; for inspectors, the open cases
-// near where they stand.
+// near where they stand; for a department, the open cases it answers for without being
+// their assignee (its shops', and, for a sub-district office, its territory's: 属地).
 
 import { t, countName, addWords } from "/app/i18n.js";
 import { call, me } from "/app/api.js";
@@ -15,6 +16,8 @@ addWords({
   minutes: ["分钟", "min"],
   late_by: ["已超期", "late by"],
   left: ["剩余", "left"],
+  territory: ["辖区及监管的其他案件", "Other cases on your territory or that you oversee"],
+  territory_more: ["仅显示最近 50 件。", "Only the latest 50 are shown."],
 });
 
 const OPEN = "reported,assigned,in_progress,disputed,rectified";
@@ -31,7 +34,8 @@ async function queueView() {
   const counts = h("ul", { class: "counts", "aria-label": t("counts") });
   const state = status();
   const nearby = ["inspector", "supervisor"].includes(me().role) ? nearbyPart() : null;
-  show(t("queue"), counts, state, list, nearby);
+  const territory = me().role === "department" ? territoryPart() : null;
+  show(t("queue"), counts, state, list, nearby, territory);
   try {
     const [queue] = await Promise.all([call("/queue"), categories()]);
     counts.replaceChildren(...Object.entries(queue.counts).map(([key, n]) =>
@@ -61,6 +65,29 @@ function nearbyPart() {
   } }, t("find_nearby"));
   return h("section", { "aria-labelledby": "nearby" },
     h("h2", { id: "nearby" }, t("nearby")), button, state, list);
+}
+
+// Open cases the department reads but is not assigned: it may chase them (催办) from their
+// page. Hidden when there are none.
+function territoryPart() {
+  const list = h("ul", { class: "cases", "aria-labelledby": "territory" });
+  const note = h("p", { role: "status" });
+  const part = h("section", { "aria-labelledby": "territory", hidden: true },
+    h("h2", { id: "territory" }, t("territory")), note, list);
+  (async () => {
+    try {
+      const page = await call(`/reports?status=${OPEN}&limit=50`);
+      const mine = me().department_id;
+      const others = page.items.filter((c) => !(c.assignee?.kind === "department" && c.assignee.id === mine));
+      list.replaceChildren(...others.map(caseItem));
+      note.textContent = page.next_cursor ? t("territory_more") : "";
+      part.hidden = !others.length;
+    } catch (err) {
+      note.textContent = err.message;
+      part.hidden = false;
+    }
+  })();
+  return part;
 }
 
 route("/", queueView, { menu: "queue" });

@@ -69,6 +69,11 @@ pub struct Model {
     /// Filed without a photo: its assignee does not see it, and is not notified, until
     /// its first "before" photo arrives or this passes. `None`: dispatched.
     pub held_until: Option<DateTimeUtc>,
+    /// While rectified: the inspector who verifies (the grid's, or the filer).
+    pub verifier_id: Option<UserId>,
+    pub verify_due_at: Option<DateTimeUtc>,
+    /// When a late verification was escalated to supervisors (once).
+    pub verify_escalated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261201_000015_create_direct_uploads;
 mod m20261201_000016_create_push;
 mod m20261202_000017_create_user_areas;
 mod m20261202_000018_sign_case_history;
+mod m20261202_000019_verify_by_the_grid;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_create_push::Migration),
             Box::new(m20261202_000017_create_user_areas::Migration),
             Box::new(m20261202_000018_sign_case_history::Migration),
+            Box::new(m20261202_000019_verify_by_the_grid::Migration),
         ]
     }
 }

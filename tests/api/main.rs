@@ -10,6 +10,7 @@ mod direct_uploads;
 mod errors;
 mod evidence;
 mod flaky;
+mod grid;
 mod hardening;
 mod helpers;
 mod idempotency;

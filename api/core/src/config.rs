@@ -32,6 +32,9 @@ pub struct Settings {
     /// How long a case filed without a photo waits for its first "before" photo before
     /// it reaches its assignee anyway.
     pub dispatch_wait: Duration,
+    /// How long the grid's inspector (or the filer) has to verify a rectification before
+    /// it is escalated to supervisors (核查时限).
+    pub verify_within: Duration,
     /// The oldest client version (semantic) this server serves, as `GET /limits` states.
     pub oldest_client_version: String,
     /// Requests allowed from one client address (a whole district may share one).
@@ -263,6 +266,11 @@ impl Settings {
             Some(600),
             |v| parse_in_range(v, 0, 86_400),
         )?);
+        let verify_within = Duration::from_secs(
+            3600 * parse_or(&get, "XUNCHA_VERIFY_WITHIN_HOURS", Some(24), |v| {
+                parse_in_range(v, 1, 720)
+            })?,
+        );
         let oldest_client_version = parse_or(
             &get,
             "XUNCHA_OLDEST_CLIENT_VERSION",
@@ -437,6 +445,7 @@ impl Settings {
             refresh_token_ttl,
             refresh_reuse_grace,
             dispatch_wait,
+            verify_within,
             oldest_client_version,
             rate_limit_per_address,
             rate_limit_per_account,

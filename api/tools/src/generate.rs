@@ -360,6 +360,9 @@ pub async fn generate(state: &AppState, plan: Plan) -> anyhow::Result<Generated>
                 site_id: Set(None),
                 visit_id: Set(None),
                 held_until: Set(None),
+                verifier_id: Set(None),
+                verify_due_at: Set(None),
+                verify_escalated_at: Set(None),
             };
             case_rows.push(case);
             let steps: &[(&str, Option<CaseStatus>, CaseStatus)] = match status {

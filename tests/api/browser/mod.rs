@@ -367,3 +367,4 @@ mod case_page;
 mod console;
 mod filing;
 mod shell;
+mod territory;

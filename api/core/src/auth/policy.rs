@@ -280,6 +280,15 @@ pub fn covers(bound: &Option<Arc<[Uuid]>>, areas: &[Uuid]) -> bool {
     }
 }
 
+/// Whether `user` verifies `case`'s rectification (核查): a supervisor, or the inspector it
+/// went to (the grid's inspector, else its filer), never whoever rectified it.
+pub fn is_verifier(user: &CurrentUser, case: &cases::Model) -> bool {
+    let named = case.verifier_id.or(case.reporter_id);
+    let allowed =
+        user.role == Role::Supervisor || (user.role == Role::Inspector && named == Some(user.id));
+    allowed && case.rectified_by != Some(user.id)
+}
+
 /// When a photo that `user` may add can be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PhotoTiming {
@@ -293,8 +302,7 @@ pub enum PhotoTiming {
 /// Whether `user` (who can see `case`) may add a photo of `kind`, and when. Before photos
 /// come from the filer or a supervisor: any time while the problem is open, later if they
 /// were taken before the case moved on; after photos from the assignee while it works on
-/// the case; verification photos from the filer or a supervisor once the case is reported
-/// rectified.
+/// the case; verification photos from its verifier once the case is reported rectified.
 pub fn may_add_photo(
     user: &CurrentUser,
     case: &cases::Model,
@@ -309,7 +317,7 @@ pub fn may_add_photo(
             status.is_open() && status != CaseStatus::Rectified,
         ),
         PhotoKind::After => (is_assignee(user, case), status == CaseStatus::InProgress),
-        PhotoKind::Verification => (filer_or_supervisor, status == CaseStatus::Rectified),
+        PhotoKind::Verification => (is_verifier(user, case), status == CaseStatus::Rectified),
     };
     if !allowed_role {
         return Err(Error::forbidden());
@@ -339,10 +347,7 @@ pub fn may_act(
         Actor::Supervisor => supervisor,
         Actor::Assignee => is_assignee(user, case),
         Actor::SupervisorOrAssignee => supervisor || is_assignee(user, case),
-        Actor::Verifier => {
-            let filer = user.role == Role::Inspector && case.reporter_id == Some(user.id);
-            (supervisor || filer) && case.rectified_by != Some(user.id)
-        }
+        Actor::Verifier => is_verifier(user, case),
         Actor::Overseer => {
             let oversees = match scope {
                 CaseScope::Department { id, territory } => {

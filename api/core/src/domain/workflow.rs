@@ -42,7 +42,8 @@ pub enum Actor {
     /// The department or shop the case is assigned to.
     Assignee,
     SupervisorOrAssignee,
-    /// The inspector who filed the case, or a supervisor, never whoever rectified it.
+    /// The inspector the rectification went to (the grid's, else the filer) or a
+    /// supervisor, never whoever rectified it.
     Verifier,
     /// Whoever answers for the case without being its assignee: a supervisor, the
     /// department overseeing its shop, the local authority (属地) of its territory.

@@ -1,5 +1,5 @@
 //! Outbound notices: webhooks for `assigned`, `overdue`, `rectified`, `closed`,
-//! `reopened` and `chased`. A notice is written to the outbox in the transaction that changes the case
+//! `reopened`, `chased` and `verify_overdue`. A notice is written to the outbox in the transaction that changes the case
 //! (so it survives a crash) and sent by a background sender on every instance; a sender
 //! claims a delivery with a conditional update, so each is sent by one instance at a time,
 //! and marks it delivered, so it is sent once. Bodies are signed with HMAC-SHA256 over
@@ -27,7 +27,7 @@ use crate::services::now;
 use crate::services::outbound::OutboundPolicy;
 use crate::state::AppState;
 
-entity::stored_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened", Chased => "chased" });
+entity::stored_enum!(Notice { Assigned => "assigned", Overdue => "overdue", Rectified => "rectified", Closed => "closed", Reopened => "reopened", Chased => "chased", VerifyOverdue => "verify_overdue" });
 
 entity::stored_enum!(
     /// `json` (our own shape) or a text/markdown message that a DingTalk or WeCom group
@@ -46,6 +46,7 @@ fn payload(format: WebhookFormat, notice: Notice, case: &cases::Model) -> Value 
         Notice::Closed => "案件已结案",
         Notice::Reopened => "案件反弹重新派遣",
         Notice::Chased => "案件催办",
+        Notice::VerifyOverdue => "整改待核查已超时",
     };
     let deadline = case.deadline_at.map(|d| d.to_rfc3339()).unwrap_or_default();
     let text = format!(
@@ -303,7 +304,41 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, Error> {
     Ok(marked)
 }
 
-/// The webhook sender (every 2 s) and the overdue sweep (every minute) of this instance.
+/// Escalates the rectifications whose verifier let the time limit pass: once per
+/// rectification, to the supervisors' queue (`verify_overdue`) and the webhooks that ask
+/// for `verify_overdue`. Safe with several instances, as the overdue sweep is.
+pub async fn sweep_unverified(state: &AppState) -> Result<usize, Error> {
+    use crate::domain::CaseStatus;
+    let at = now();
+    let late = cases::Entity::find()
+        .filter(cases::Column::Status.eq(CaseStatus::Rectified))
+        .filter(cases::Column::VerifyEscalatedAt.is_null())
+        .filter(cases::Column::VerifyDueAt.lt(at))
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let mut escalated = 0;
+    for case in late {
+        let txn = crate::services::begin_write(&state.db).await?;
+        let taken = cases::Entity::update_many()
+            .col_expr(cases::Column::VerifyEscalatedAt, Expr::value(at))
+            .filter(cases::Column::Id.eq(case.id))
+            .filter(cases::Column::Status.eq(CaseStatus::Rectified))
+            .filter(cases::Column::VerifyEscalatedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if taken.rows_affected == 1 {
+            let registry = state.registry.current(&txn).await?;
+            enqueue(&txn, &registry, &case, Notice::VerifyOverdue).await?;
+            escalated += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(escalated)
+}
+
+/// The webhook sender (every 2 s) and the overdue sweep with the late verifications'
+/// (every minute) of this instance.
 pub fn start_workers(
     workers: &crate::workers::Workers,
     state: std::sync::Arc<AppState>,
@@ -332,6 +367,9 @@ pub fn start_workers(
             async move {
                 if let Err(err) = sweep_overdue(&state).await {
                     tracing::warn!(error = %err, "overdue sweep failed");
+                }
+                if let Err(err) = sweep_unverified(&state).await {
+                    tracing::warn!(error = %err, "escalating late verifications failed");
                 }
             }
         },

@@ -49,8 +49,14 @@ pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Resul
             )
         }
         Role::Inspector => {
-            let to_verify =
-                by_status(CaseStatus::Rectified).add(cases::Column::ReporterId.eq(user.id));
+            let mine = Condition::any()
+                .add(cases::Column::VerifierId.eq(user.id))
+                .add(
+                    Condition::all()
+                        .add(cases::Column::VerifierId.is_null())
+                        .add(cases::Column::ReporterId.eq(user.id)),
+                );
+            let to_verify = by_status(CaseStatus::Rectified).add(mine);
             (vec![("to_verify", to_verify.clone())], to_verify)
         }
         Role::Supervisor | Role::Admin => {
@@ -64,6 +70,12 @@ pub async fn for_user(state: &AppState, user: &CurrentUser, limit: u64) -> Resul
                 (
                     "suspension_requests",
                     Condition::all().add(cases::Column::PendingRequest.eq("suspension")),
+                ),
+                // Rectifications their verifier let pass the time limit (escalated).
+                (
+                    "verify_overdue",
+                    by_status(CaseStatus::Rectified)
+                        .add(cases::Column::VerifyEscalatedAt.is_not_null()),
                 ),
             ];
             let union = parts

@@ -3,11 +3,13 @@
 //! event in one transaction, with the notices it sends (webhooks, Web Push).
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, UpdateMany};
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
+};
 
 use entity::ids::{CaseId, DepartmentId, ShopfrontId, UserId};
 
-use entity::{cases, departments, photos, shopfronts};
+use entity::{cases, departments, photos, shopfronts, user_areas, users};
 
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, CaseScope};
@@ -211,7 +213,7 @@ async fn change(
     };
     match action {
         Action::Accept | Action::Dispute | Action::Cancel | Action::Chase => unchanged(update),
-        Action::Rectify => unchanged(rectify(txn, user, case, update).await?),
+        Action::Rectify => unchanged(rectify(state, txn, user, case, update, at).await?),
         Action::Verify => unchanged(update.col_expr(cases::Column::ClosedAt, Expr::value(at))),
         Action::Duplicate => {
             let scope = scope::case_scope(state, user).await?;
@@ -268,11 +270,15 @@ async fn redispatch(
 }
 
 /// Rectifying needs an after photo on the case, and remembers who rectified.
+/// Reporting a case fixed: it needs an after photo, and goes to its verifier with the
+/// time limit (核查时限).
 async fn rectify(
+    state: &AppState,
     txn: &impl sea_orm::ConnectionTrait,
     user: &CurrentUser,
     case: &cases::Model,
     update: UpdateMany<cases::Entity>,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<UpdateMany<cases::Entity>, Error> {
     let after_photos = photos::Entity::find()
         .filter(photos::Column::CaseId.eq(case.id))
@@ -288,7 +294,44 @@ async fn rectify(
             ),
         ));
     }
-    Ok(update.col_expr(cases::Column::RectifiedBy, Expr::value(user.id)))
+    let verifier = verifier_of(txn, case).await?;
+    let due =
+        at + chrono::Duration::from_std(state.settings.verify_within).map_err(Error::internal)?;
+    Ok(update
+        .col_expr(cases::Column::RectifiedBy, Expr::value(user.id))
+        .col_expr(cases::Column::VerifierId, Expr::value(verifier))
+        .col_expr(cases::Column::VerifyDueAt, Expr::value(due))
+        .col_expr(cases::Column::VerifyEscalatedAt, Expr::value(Nothing::None)))
+}
+
+/// Who verifies a rectification: the inspector responsible for the case's grid (an
+/// active inspector bound to the very area the case lies in; the first by username when
+/// several are), else whoever filed it (`None` for a public report: supervisors verify).
+async fn verifier_of(
+    txn: &impl sea_orm::ConnectionTrait,
+    case: &cases::Model,
+) -> Result<Option<UserId>, Error> {
+    if let Some(area) = case.area_id {
+        let bound_there = sea_orm::sea_query::Query::select()
+            .column(user_areas::Column::UserId)
+            .from(user_areas::Entity)
+            .and_where(user_areas::Column::AreaId.eq(area))
+            .to_owned();
+        let grid_inspector: Option<UserId> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::Id.in_subquery(bound_there))
+            .filter(users::Column::Role.eq(crate::domain::Role::Inspector))
+            .filter(users::Column::Disabled.eq(false))
+            .order_by_asc(users::Column::Username)
+            .into_tuple()
+            .one(txn)
+            .await?;
+        if grid_inspector.is_some() {
+            return Ok(grid_inspector);
+        }
+    }
+    Ok(case.reporter_id)
 }
 
 /// Closing a case as a duplicate of another the supervisor can see.

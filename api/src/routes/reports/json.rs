@@ -196,6 +196,10 @@ pub struct CaseJson {
     /// Filed without a photo: its assignee receives it when its first "before" photo
     /// arrives, or at this time. `null`: dispatched.
     pub held_until: Option<DateTime<Utc>>,
+    /// Once rectified: the inspector who verifies it (the one responsible for its grid,
+    /// else its filer; supervisors may too), and by when (核查时限).
+    pub verifier_id: Option<UserId>,
+    pub verify_due_at: Option<DateTime<Utc>>,
     /// For source `inspection`: the campaign, site and visit whose deduction filed it.
     pub campaign_id: Option<entity::ids::CampaignId>,
     pub site_id: Option<entity::ids::SiteId>,
@@ -240,6 +244,8 @@ impl CaseJson {
             area_id: case.area_id,
             deadline_at: case.deadline_at,
             held_until: case.held_until,
+            verifier_id: case.verifier_id,
+            verify_due_at: case.verify_due_at,
             version: case.version,
             observed_at: case.observed_at,
             created_at: case.created_at,

@@ -79,10 +79,10 @@ pub fn notice(
             (None, Some(department)) => (Some(department), None, None),
             (None, None) => return None,
         },
-        // The filing inspector verifies it (DESIGN.md); a supervisor may too, from the
-        // queue, but it is the inspector who is waiting for it.
-        PushEvent::Rectified => match case.reporter_id {
-            Some(reporter) if Some(reporter) != actor => (None, None, Some(reporter)),
+        // Its verifier (the grid's inspector, else the filer) is waiting for it; a
+        // supervisor may verify too, from the queue.
+        PushEvent::Rectified => match case.verifier_id.or(case.reporter_id) {
+            Some(verifier) if Some(verifier) != actor => (None, None, Some(verifier)),
             _ => return None,
         },
     };
@@ -263,6 +263,9 @@ mod tests {
             site_id: None,
             visit_id: None,
             held_until: None,
+            verifier_id: None,
+            verify_due_at: None,
+            verify_escalated_at: None,
         }
     }
 

@@ -608,6 +608,9 @@ fn new_case(
         site_id: draft.inspection.map(|i| i.site_id),
         visit_id: draft.inspection.map(|i| i.visit_id),
         held_until: draft.held_until,
+        verifier_id: None,
+        verify_due_at: None,
+        verify_escalated_at: None,
     };
     let mut history = vec![events::NewEvent {
         case_id: case.id,
