@@ -23,6 +23,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The daily seal reads one day's events.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_case_events_created_at")
+                    .table(CaseEvents::Table)
+                    .col(CaseEvents::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -69,6 +79,14 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(EvidenceDigests::Table).to_owned())
             .await?;
         manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_case_events_created_at")
+                    .table(CaseEvents::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(CaseEvents::Table)
@@ -83,6 +101,7 @@ impl MigrationTrait for Migration {
 enum CaseEvents {
     Table,
     Signature,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]

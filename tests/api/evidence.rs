@@ -196,10 +196,22 @@ async fn a_day_is_sealed_in_a_signed_chained_digest_that_a_later_rewrite_cannot_
         digest["body_sha256"],
         hex::encode(sha2::Sha256::digest(body.as_bytes()))
     );
-    // Inspectors do not read digests; anyone reads the key.
+    // Inspectors do not read digests, nor does a supervisor bound to areas (a digest
+    // names every case of the city that moved); anyone reads the key.
     let inspector = app.login_as("inspector").await.access_token;
     let refused = app.get("/api/v1/evidence/digests", Some(&inspector)).await;
     assert_eq!(refused.status(), 403);
+    let area = app
+        .create_area(json!({"code": "SC", "name": "上城区", "level": "district",
+            "boundary": crate::helpers::square(120.16, 30.25, 0.02)}))
+        .await;
+    let bound = app.login_bound("supervisor", &[&area]).await.access_token;
+    for path in [
+        "/api/v1/evidence/digests".to_owned(),
+        format!("/api/v1/evidence/digests/{today}"),
+    ] {
+        assert_eq!(app.get(&path, Some(&bound)).await.status(), 403, "{path}");
+    }
 
     // The next day chains to this one; sealing what is due publishes both.
     let tomorrow = xuncha::services::evidence::seal_day(&app.state, today + Days::new(1))

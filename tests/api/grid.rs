@@ -181,8 +181,19 @@ async fn the_grids_inspector_verifies_within_the_time_limit_and_late_ones_are_es
             .any(|c| c["id"] == in_grid["id"]),
         "{triage}"
     );
-    // A supervisor may verify it themselves; then it leaves the queue.
-    assert_eq!(verify(&app, &supervisor, &in_grid).await.status(), 200);
+    // A supervisor may take it themselves: sent back, it is no one's to verify any more,
+    // and it leaves the queue.
+    let rejected = app
+        .post_json(
+            &format!("/api/v1/reports/{}/reject", in_grid["id"].as_str().unwrap()),
+            Some(&supervisor),
+            &json!({"version": in_grid["version"], "note": "未清理干净"}),
+        )
+        .await;
+    let rejected: Value = rejected.json().await.unwrap();
+    assert_eq!(rejected["status"], "assigned", "{rejected}");
+    assert_eq!(rejected["verifier_id"], Value::Null);
+    assert_eq!(rejected["verify_due_at"], Value::Null);
     let triage: Value = app
         .get("/api/v1/queue", Some(&supervisor))
         .await

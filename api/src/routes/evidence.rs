@@ -61,14 +61,28 @@ pub struct DigestsQuery {
     pub limit: Option<u64>,
 }
 
-/// The daily digests, newest first.
+/// A digest names every case that moved that day, in a body signed whole: only readers of
+/// the whole city see it (a supervisor bound to areas gets 403).
+async fn whole_city(state: &AppState, user: &crate::auth::CurrentUser) -> Result<(), ApiError> {
+    if crate::services::scope::reach(state, user)
+        .await?
+        .bound
+        .is_some()
+    {
+        return Err(crate::error::Error::forbidden().into());
+    }
+    Ok(())
+}
+
+/// The daily digests, newest first (readers of the whole city).
 #[utoipa::path(tag = "evidence", params(DigestsQuery), responses((status = 200, body = Page<DigestSummaryJson>), (status = 422)), security(("bearer" = [])))]
 #[get("/evidence/digests")]
 async fn list_digests(
     state: web::Data<AppState>,
-    _user: Allowed<needs::ReviewEvidence>,
+    user: Allowed<needs::ReviewEvidence>,
     query: Query<DigestsQuery>,
 ) -> Result<web::Json<Page<DigestSummaryJson>>, ApiError> {
+    whole_city(&state, &user).await?;
     let mut errors = FieldErrors::default();
     let limit = pagination::parse_limit(query.limit, &mut errors);
     errors.finish()?;
@@ -86,14 +100,16 @@ async fn list_digests(
     Ok(web::Json(Page::whole(items)))
 }
 
-/// One day's digest as published: the signed body, its signature and the key.
+/// One day's digest as published: the signed body, its signature and the key (readers of
+/// the whole city).
 #[utoipa::path(tag = "evidence", params(("day" = String, Path, description = "YYYY-MM-DD")), responses((status = 200, body = PublishedDigest), (status = 404)), security(("bearer" = [])))]
 #[get("/evidence/digests/{day}")]
 async fn get_digest(
     state: web::Data<AppState>,
-    _user: Allowed<needs::ReviewEvidence>,
+    user: Allowed<needs::ReviewEvidence>,
     day: web::Path<String>,
 ) -> Result<web::Json<PublishedDigest>, ApiError> {
+    whole_city(&state, &user).await?;
     let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| crate::error::Error::not_found())?;
     let digest = service::digest(&state.db, day).await?;

@@ -38,6 +38,10 @@ pub const DIGEST_FORMAT: &str = "xuncha-evidence-digest/1";
 /// Days sealed in one round, so that a first start over a long history is done in steps.
 const DAYS_PER_ROUND: u64 = 31;
 
+/// A day is sealed this long after it ends: an event stamped just before midnight, whose
+/// transaction commits a moment later (or on an instance whose clock lags), is in it.
+const SEAL_AFTER_MINUTES: i64 = 15;
+
 /// The 32-byte seed of an Ed25519 key, from its base64.
 pub fn parse_seed(text: &str) -> Result<[u8; 32], String> {
     let bytes = BASE64
@@ -246,7 +250,9 @@ pub async fn seal_day(
 pub async fn seal_due(state: &AppState) -> Result<usize, Error> {
     let db = &state.db;
     let city = state.settings.timezone;
-    let today = now().with_timezone(&city).date_naive();
+    let sealable_before = (now() - chrono::Duration::minutes(SEAL_AFTER_MINUTES))
+        .with_timezone(&city)
+        .date_naive();
     let last = evidence_digests::Entity::find()
         .order_by_desc(evidence_digests::Column::Day)
         .one(db)
@@ -269,7 +275,7 @@ pub async fn seal_due(state: &AppState) -> Result<usize, Error> {
     };
     let mut sealed = 0;
     let mut day = first;
-    while day < today && sealed < DAYS_PER_ROUND as usize {
+    while day < sealable_before && sealed < DAYS_PER_ROUND as usize {
         if seal_day(state, day).await?.is_some() {
             sealed += 1;
         }

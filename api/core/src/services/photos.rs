@@ -753,19 +753,33 @@ pub struct PhotoMatch {
 /// The photos of other cases and visits that match `photo_id`, newest first, at most
 /// [`MATCHES_LIMIT`]: whichever was uploaded first, so the original's reader finds the
 /// copies too. Needs `ReviewEvidence` (checked by the handler); a photo the user cannot
-/// see is 404. Matches on cases outside the reader's scope (a supervisor bound to areas)
-/// are left out; the photo's own flags still say that it is used elsewhere.
+/// see is 404. A supervisor bound to areas gets the matches on cases in their scope only
+/// (no visits: campaigns run elsewhere are not theirs); the photo's own flags still say
+/// that it is used elsewhere.
 pub async fn matches(
     state: &AppState,
     user: &CurrentUser,
     photo_id: PhotoId,
 ) -> Result<Vec<PhotoMatch>, Error> {
     let photo = visible_photo(state, user, photo_id).await?;
-    let elsewhere = match (photo.case_id, photo.visit_id) {
+    let mut elsewhere = match (photo.case_id, photo.visit_id) {
         (Some(case), _) => owned_elsewhere(photos::Column::CaseId, case.0),
         (None, Some(visit)) => owned_elsewhere(photos::Column::VisitId, visit.0),
         (None, None) => return Err(Error::not_found()),
     };
+    let scope = scope::case_scope(state, user).await?;
+    if scope != policy::CaseScope::All {
+        // Before the limits, so that matches out of sight do not crowd out those in it.
+        elsewhere = elsewhere.add(
+            photos::Column::CaseId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(cases::Column::Id)
+                    .from(cases::Entity)
+                    .cond_where(policy::case_condition(&scope))
+                    .to_owned(),
+            ),
+        );
+    }
     let phash = photo.phash as u64;
     let limit = MATCHES_LIMIT as u64;
     let (same, neighbours) = futures_util::try_join!(
@@ -801,16 +815,12 @@ pub async fn matches(
             .column(cases::Column::Id)
             .column(cases::Column::CaseNo)
             .filter(cases::Column::Id.is_in(case_ids))
-            .filter(policy::case_condition(
-                &scope::case_scope(state, user).await?,
-            ))
             .into_tuple::<(CaseId, String)>()
             .all(&state.db)
             .await?
             .into_iter()
             .collect()
     };
-    found.retain(|(p, _)| p.case_id.is_none_or(|c| numbers.contains_key(&c)));
     found.truncate(MATCHES_LIMIT);
     Ok(found
         .into_iter()

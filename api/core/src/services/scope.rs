@@ -36,8 +36,10 @@ pub async fn reach(state: &AppState, user: &CurrentUser) -> Result<Reach, Error>
                 return Ok(Reach::default());
             }
             let registry = state.registry.current(&state.db).await?;
+            let mut bound = registry.areas_under(roots);
+            bound.sort_unstable();
             Ok(Reach {
-                bound: Some(Arc::from(registry.areas_under(roots))),
+                bound: Some(Arc::from(bound)),
                 territory: Arc::from([]),
             })
         }
@@ -46,9 +48,11 @@ pub async fn reach(state: &AppState, user: &CurrentUser) -> Result<Reach, Error>
                 return Ok(Reach::default());
             };
             let registry = state.registry.current(&state.db).await?;
+            let mut territory = registry.territory(department);
+            territory.sort_unstable();
             Ok(Reach {
                 bound: None,
-                territory: Arc::from(registry.territory(department)),
+                territory: Arc::from(territory),
             })
         }
         Role::Admin | Role::Shopfront => Ok(Reach::default()),

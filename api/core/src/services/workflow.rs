@@ -65,7 +65,12 @@ pub async fn act(
     let (from, to) = judge(user, &scope, &case, action, &input)?;
     check_named_photos(&txn, &case, action, &input.photo_ids).await?;
     let at = now();
-    let Change { update, note } = change(state, &txn, user, &case, action, &input, at).await?;
+    let acting = Acting {
+        user,
+        scope: &scope,
+        at,
+    };
+    let Change { update, note } = change(state, &txn, &acting, &case, action, &input).await?;
     let update = update
         .col_expr(cases::Column::Status, Expr::value(to.as_str()))
         .col_expr(
@@ -194,15 +199,33 @@ struct Change {
 
 type Nothing = Option<chrono::DateTime<chrono::Utc>>;
 
+/// Who takes an action, what they see (read before the write began), and when.
+struct Acting<'a> {
+    user: &'a CurrentUser,
+    scope: &'a CaseScope,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What leaving `rectified` undoes: the check that was waiting for its verifier.
+fn clear_verification(update: UpdateMany<cases::Entity>) -> UpdateMany<cases::Entity> {
+    update
+        .col_expr(
+            cases::Column::VerifierId,
+            Expr::value(Option::<UserId>::None),
+        )
+        .col_expr(cases::Column::VerifyDueAt, Expr::value(Nothing::None))
+        .col_expr(cases::Column::VerifyEscalatedAt, Expr::value(Nothing::None))
+}
+
 async fn change(
     state: &AppState,
     txn: &impl sea_orm::ConnectionTrait,
-    user: &CurrentUser,
+    acting: &Acting<'_>,
     case: &cases::Model,
     action: Action,
     input: &ActionInput,
-    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Change, Error> {
+    let (user, at) = (acting.user, acting.at);
     let update = cases::Entity::update_many();
     let note = input.note.clone();
     let unchanged = |update| {
@@ -215,12 +238,9 @@ async fn change(
         Action::Accept | Action::Dispute | Action::Cancel | Action::Chase => unchanged(update),
         Action::Rectify => unchanged(rectify(state, txn, user, case, update, at).await?),
         Action::Verify => unchanged(update.col_expr(cases::Column::ClosedAt, Expr::value(at))),
-        Action::Duplicate => {
-            let scope = scope::case_scope(state, user).await?;
-            duplicate(txn, &scope, case, input, update, at).await
-        }
+        Action::Duplicate => duplicate(txn, acting.scope, case, input, update, at).await,
         Action::Reject => unchanged(
-            update
+            clear_verification(update)
                 .col_expr(
                     cases::Column::ReworkCount,
                     Expr::col(cases::Column::ReworkCount).add(1),
@@ -231,8 +251,7 @@ async fn change(
                 ),
         ),
         Action::Reopen => unchanged(
-            redispatch(state, txn, case, update)
-                .await?
+            clear_verification(redispatch(state, txn, case, update).await?)
                 .col_expr(
                     cases::Column::RecurrenceCount,
                     Expr::col(cases::Column::RecurrenceCount).add(1),
@@ -306,12 +325,15 @@ async fn rectify(
 
 /// Who verifies a rectification: the inspector responsible for the case's grid (an
 /// active inspector bound to the very area the case lies in; the first by username when
-/// several are), else whoever filed it (`None` for a public report: supervisors verify).
+/// several are), else whoever filed it while their account is active (else nobody:
+/// supervisors verify). A case a campaign's visit filed goes back to its filer: the grid's
+/// inspector may not learn of an unannounced round.
 async fn verifier_of(
     txn: &impl sea_orm::ConnectionTrait,
     case: &cases::Model,
 ) -> Result<Option<UserId>, Error> {
-    if let Some(area) = case.area_id {
+    let grid = case.area_id.filter(|_| case.campaign_id.is_none());
+    if let Some(area) = grid {
         let bound_there = sea_orm::sea_query::Query::select()
             .column(user_areas::Column::UserId)
             .from(user_areas::Entity)
@@ -331,7 +353,14 @@ async fn verifier_of(
             return Ok(grid_inspector);
         }
     }
-    Ok(case.reporter_id)
+    let Some(filer) = case.reporter_id else {
+        return Ok(None);
+    };
+    let active = users::Entity::find_by_id(filer)
+        .filter(users::Column::Disabled.eq(false))
+        .one(txn)
+        .await?;
+    Ok(active.map(|u| u.id))
 }
 
 /// Closing a case as a duplicate of another the supervisor can see.

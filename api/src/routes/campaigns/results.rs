@@ -81,7 +81,12 @@ pub(super) async fn export_xlsx(
     id: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = summary::summary(&state, &user, *id, None).await?;
-    let cases = export::cases_table(&state, *id).await?;
+    let cases = export::cases_table(
+        &state,
+        *id,
+        &crate::services::scope::case_scope(&state, &user).await?,
+    )
+    .await?;
     let bytes = export::to_xlsx(&summary, &cases)?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -114,7 +119,14 @@ pub(super) async fn export_csv(
         "areas" => export::ranking_table(&summary.areas, "区域"),
         "departments" => export::ranking_table(&summary.departments, "责任单位"),
         "categories" => export::categories_table(&summary),
-        "cases" => export::cases_table(&state, *id).await?,
+        "cases" => {
+            export::cases_table(
+                &state,
+                *id,
+                &crate::services::scope::case_scope(&state, &user).await?,
+            )
+            .await?
+        }
         _ => {
             return Err(Error::invalid_field(
                 "table",

@@ -228,7 +228,7 @@ pub(super) async fn get_report(
     let crs = parse_crs(query.crs.as_deref()).map_err(|p| Error::invalid_field("crs", p))?;
     let case = service::visible_case(&state, &user, *id).await?;
     let history = service::history(&state, case.id).await?;
-    let recurrences = service::recurrences_of(&state, case.id).await?;
+    let recurrences = service::recurrences_of(&state, &user, case.id).await?;
     let mut body = case_json(&state, case, crs).await?;
     body.events = Some(history.into_iter().map(EventJson::from).collect());
     body.recurrences = Some(recurrences.into_iter().map(|c| c.id).collect());

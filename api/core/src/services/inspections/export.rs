@@ -10,6 +10,7 @@ use entity::ids::CampaignId;
 
 use entity::{cases, categories, inspection_sites};
 
+use crate::auth::policy::{self, CaseScope};
 use crate::domain::CaseStatus;
 use crate::error::Error;
 use crate::services::inspections::summary::{GroupResult, Summary};
@@ -156,10 +157,15 @@ pub fn categories_table(summary: &Summary) -> Table {
     }
 }
 
-/// Every case the campaign filed, in case-number order.
-pub async fn cases_table(state: &AppState, campaign_id: CampaignId) -> Result<Table, Error> {
+/// Every case the campaign filed that `scope` holds, in case-number order.
+pub async fn cases_table(
+    state: &AppState,
+    campaign_id: CampaignId,
+    scope: &CaseScope,
+) -> Result<Table, Error> {
     let filed = cases::Entity::find()
         .filter(cases::Column::CampaignId.eq(campaign_id))
+        .filter(policy::case_condition(scope))
         .order_by_asc(cases::Column::CaseNo)
         .all(&state.db)
         .await?;

@@ -17,6 +17,7 @@ use crate::domain::inspection::CampaignStatus;
 use entity::{cases, categories, checklist_items, visit_scores, visits};
 
 use crate::auth::CurrentUser;
+use crate::auth::policy::{self, CaseScope};
 use crate::domain::CaseStatus;
 use crate::domain::inspection::SiteType;
 use crate::error::Error;
@@ -155,18 +156,24 @@ pub async fn summary(
     compare_to: Option<CampaignId>,
 ) -> Result<Summary, Error> {
     let view = campaigns::visible(state, user, campaign_id).await?;
-    let mut result = compute(state, &view).await?;
+    let scope = crate::services::scope::case_scope(state, user).await?;
+    let mut result = compute(state, &view, &scope).await?;
     if let Some(earlier) = compare_to {
         let earlier_view = campaigns::visible(state, user, earlier).await?;
-        let then = compute(state, &earlier_view).await?;
+        let then = compute(state, &earlier_view, &scope).await?;
         result.comparison = Some(compare(&result, &then));
     }
     Ok(result)
 }
 
-pub async fn compute(state: &AppState, view: &CampaignView) -> Result<Summary, Error> {
+/// The summary of a campaign, counting the cases it filed that `scope` holds.
+pub async fn compute(
+    state: &AppState,
+    view: &CampaignView,
+    scope: &CaseScope,
+) -> Result<Summary, Error> {
     let campaign = &view.campaign;
-    let read = Rows::read(state, campaign).await?;
+    let read = Rows::read(state, campaign, scope).await?;
     let problems = Problems::of(&read);
     let sites = site_results(&read, &problems);
     let areas = group(&sites, |s| {
@@ -219,7 +226,11 @@ struct Rows {
 }
 
 impl Rows {
-    async fn read(state: &AppState, campaign: &entity::campaigns::Model) -> Result<Self, Error> {
+    async fn read(
+        state: &AppState,
+        campaign: &entity::campaigns::Model,
+        scope: &CaseScope,
+    ) -> Result<Self, Error> {
         let drawn = campaigns::drawn_sites(state, campaign.id).await?;
         let sites = campaigns::sites_by_id(state, drawn.iter().map(|d| d.site_id)).await?;
         let tree = super::AreaTree::load(&state.db).await?;
@@ -259,6 +270,7 @@ impl Rows {
             .collect();
         let filed = cases::Entity::find()
             .filter(cases::Column::CampaignId.eq(campaign.id))
+            .filter(policy::case_condition(scope))
             .all(&state.db)
             .await?;
         Ok(Self {

@@ -689,10 +689,16 @@ fn recurrence_query(point: GeoPoint, category: &str) -> SelectStatement {
         .to_owned()
 }
 
-/// Cases filed as recurrences of `case_id`.
-pub async fn recurrences_of(state: &AppState, case_id: CaseId) -> Result<Vec<cases::Model>, Error> {
+/// Cases filed as recurrences of `case_id` that `user` may see.
+pub async fn recurrences_of(
+    state: &AppState,
+    user: &CurrentUser,
+    case_id: CaseId,
+) -> Result<Vec<cases::Model>, Error> {
+    let scope = crate::services::scope::case_scope(state, user).await?;
     Ok(cases::Entity::find()
         .filter(cases::Column::RecurrenceOf.eq(case_id))
+        .filter(policy::case_condition(&scope))
         .order_by_asc(cases::Column::Id)
         .all(&state.db)
         .await?)
