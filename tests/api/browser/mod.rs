@@ -255,11 +255,22 @@ impl Browser {
     /// The element's own click (as a tap gives it): under mobile emulation, once the page
     /// has scrolled or a file has been chosen, ChromeDriver's pointer clicks can land
     /// beside their element.
+    /// Found and clicked in one script, tried until it is there (within [`PATIENCE`]): a
+    /// screen drawn again between a lookup and a click would leave nothing to click.
     pub async fn tap(&self, css: &str) {
-        self.find(css).await;
-        let css = serde_json::to_string(css).unwrap();
-        self.run(&format!("document.querySelector({css}).click()"))
-            .await;
+        let quoted = serde_json::to_string(css).unwrap();
+        let script = format!(
+            "const element = document.querySelector({quoted}); \
+             if (!element) return false; element.click(); return true"
+        );
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
+            if self.run(&script).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("nothing to tap at {css}: {}", self.text("body").await);
     }
 
     /// What axe-core (4.10.3, vendored under `vendor/`) finds against WCAG 2.1 A and AA on
